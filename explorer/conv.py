@@ -1,0 +1,170 @@
+"""Convolution and pooling on NHWC images, vectorised with im2col + one matrix product.
+
+im2col copies, for every output position, the k x k x C input window into one row of a
+matrix; the convolution is then a single matmul with the kernel reshaped to (k*k*C, F).
+The copy is done as k*k strided slices (one per kernel offset), never per pixel.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.inits import init_bias, init_weights
+from explorer.layers import Layer, Parameter
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """(W - K + 2P) / S + 1, rounded down as every framework does."""
+    return (size - kernel + 2 * padding) // stride + 1
+
+
+def offset_slices(kernel: int, stride: int, out_h: int, out_w: int):
+    """For each kernel offset (i, j): the strided input slices it meets across all outputs."""
+    for i in range(kernel):
+        for j in range(kernel):
+            rows = slice(i, i + stride * (out_h - 1) + 1, stride)
+            cols = slice(j, j + stride * (out_w - 1) + 1, stride)
+            yield i, j, rows, cols
+
+
+def resolve_padding(padding, kernel: int) -> int:
+    if padding == "valid":
+        return 0
+    if padding == "same":  # keeps the size for stride 1 and an odd kernel
+        return (kernel - 1) // 2
+    if isinstance(padding, (int, np.integer)) and padding >= 0:
+        return int(padding)
+    raise ValueError(f"padding must be 'same', 'valid' or a non-negative integer, not {padding!r}")
+
+
+class Conv2D(Layer):
+    """2-D convolution: F filters of size k x k x C_in, weights stored as (k, k, C_in, F)."""
+
+    kind = "conv"
+    summary = "Slides small learned filters over the image; each filter answers 'is my pattern here?'."
+
+    def __init__(self, filters: int, kernel: int, stride: int = 1, padding="valid"):
+        self.filters, self.kernel, self.stride = filters, kernel, stride
+        self.padding = resolve_padding(padding, kernel)
+        self._cols = None  # im2col buffer, reused while the batch shape stays the same
+
+    def config(self):
+        return {"filters": self.filters, "kernel": self.kernel, "stride": self.stride, "padding": self.padding}
+
+    def build(self, input_shape, rng, init, dtype):
+        h, w, c = input_shape
+        k, f = self.kernel, self.filters
+        shape = (k, k, c, f)
+        self.W = Parameter(init_weights(init, shape, k * k * c, k * k * f, rng, dtype))
+        self.b = Parameter(init_bias(init, f, rng, dtype), decay=False)
+        out_h = output_size(h, k, self.stride, self.padding)
+        out_w = output_size(w, k, self.stride, self.padding)
+        if out_h < 1 or out_w < 1:
+            raise ValueError(f"a {k}x{k} convolution does not fit a {h}x{w} input")
+        return (out_h, out_w, f)
+
+    def pad(self, x):
+        p = self.padding
+        return np.pad(x, ((0, 0), (p, p), (p, p), (0, 0))) if p else x
+
+    def im2col(self, x):
+        """Rows of input windows, shape (N * out_h * out_w, k * k * C)."""
+        n, h, w, c = x.shape
+        k, s, p = self.kernel, self.stride, self.padding
+        out_h, out_w = output_size(h, k, s, p), output_size(w, k, s, p)
+        shape = (n, out_h, out_w, k, k, c)
+        if self._cols is None or self._cols.shape != shape or self._cols.dtype != x.dtype:
+            self._cols = np.empty(shape, x.dtype)
+        xp = self.pad(x)
+        for i, j, rows, cols in offset_slices(k, s, out_h, out_w):
+            self._cols[:, :, :, i, j, :] = xp[:, rows, cols, :]
+        return self._cols.reshape(n * out_h * out_w, k * k * c), (n, out_h, out_w)
+
+    def forward(self, x, train=False):
+        self.input_shape = x.shape
+        self.cols, (n, out_h, out_w) = self.im2col(x)
+        kernel_matrix = self.W.value.reshape(-1, self.filters)
+        out = self.cols @ kernel_matrix + self.b.value
+        return out.reshape(n, out_h, out_w, self.filters)
+
+    def backward_weights(self, dout):
+        grad_rows = dout.reshape(-1, self.filters)
+        self.W.grad = (self.cols.T @ grad_rows).reshape(self.W.value.shape)
+        self.b.grad = grad_rows.sum(axis=0)
+        return grad_rows
+
+    def backward(self, dout):
+        grad_rows = self.backward_weights(dout)
+        n, h, w, c = self.input_shape
+        k, s, p = self.kernel, self.stride, self.padding
+        _, out_h, out_w, _ = dout.shape
+        dcols = (grad_rows @ self.W.value.reshape(-1, self.filters).T).reshape(n, out_h, out_w, k, k, c)
+        # col2im: every window position adds its gradient back where it was read from.
+        dx_padded = np.zeros((n, h + 2 * p, w + 2 * p, c), dout.dtype)
+        for i, j, rows, cols in offset_slices(k, s, out_h, out_w):
+            dx_padded[:, rows, cols, :] += dcols[:, :, :, i, j, :]
+        return dx_padded[:, p : p + h, p : p + w, :]
+
+
+class Pool2D(Layer):
+    """Shared shape logic for max and average pooling (k x k windows, stride s, no padding)."""
+
+    kind = "pool"
+
+    def __init__(self, size: int = 2, stride: int | None = None):
+        self.size = size
+        self.stride = stride or size
+
+    def config(self):
+        return {"size": self.size, "stride": self.stride}
+
+    def build(self, input_shape, rng, init, dtype):
+        h, w, c = input_shape
+        out_h, out_w = output_size(h, self.size, self.stride, 0), output_size(w, self.size, self.stride, 0)
+        if out_h < 1 or out_w < 1:
+            raise ValueError(f"a {self.size}x{self.size} pool does not fit a {h}x{w} input")
+        return (out_h, out_w, c)
+
+    def windows(self, shape):
+        _, h, w, _ = shape
+        out_h, out_w = output_size(h, self.size, self.stride, 0), output_size(w, self.size, self.stride, 0)
+        return offset_slices(self.size, self.stride, out_h, out_w)
+
+
+class MaxPool2D(Pool2D):
+    summary = "Keeps the strongest response in each window: smaller maps, a little shift tolerance."
+
+    def forward(self, x, train=False):
+        self.input_shape = x.shape
+        out = winner = None
+        for index, (_, _, rows, cols) in enumerate(self.windows(x.shape)):
+            candidate = x[:, rows, cols, :]
+            if out is None:
+                out, winner = candidate.copy(), np.zeros(candidate.shape, np.uint8)
+                continue
+            better = candidate > out  # strict: ties keep the first maximum, as argmax does
+            np.copyto(out, candidate, where=better)
+            winner[better] = index
+        self.winner = winner
+        return out
+
+    def backward(self, dout):
+        dx = np.zeros(self.input_shape, dout.dtype)
+        for index, (_, _, rows, cols) in enumerate(self.windows(self.input_shape)):
+            dx[:, rows, cols, :] += np.where(self.winner == index, dout, 0)
+        return dx
+
+
+class AvgPool2D(Pool2D):
+    summary = "Averages each window: smaller, smoother maps."
+
+    def forward(self, x, train=False):
+        self.input_shape = x.shape
+        slices = [x[:, rows, cols, :] for _, _, rows, cols in self.windows(x.shape)]
+        return sum(slices) / x.dtype.type(self.size**2)
+
+    def backward(self, dout):
+        dx = np.zeros(self.input_shape, dout.dtype)
+        share = dout / dout.dtype.type(self.size**2)
+        for _, _, rows, cols in self.windows(self.input_shape):
+            dx[:, rows, cols, :] += share
+        return dx

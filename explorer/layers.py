@@ -1,0 +1,257 @@
+"""Layers with forward and backward passes, in plain NumPy.
+
+Every layer follows one small protocol (as in "Deep Learning from Scratch"):
+
+    out = layer.forward(x, train)   # remembers what backward needs
+    dx = layer.backward(dout)       # fills layer.<param>.grad, returns dL/dx
+
+Images travel as NHWC arrays (batch, height, width, channels): channels last keeps
+im2col copies contiguous and lets batch norm treat dense and conv outputs alike.
+Layers are built lazily: `build(input_shape, rng)` creates the weights once the
+input shape is known, so models are declared with output sizes only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from explorer.inits import init_bias, init_weights
+
+
+@dataclass(eq=False)
+class Parameter:
+    """A trainable array and its gradient. `decay` says whether L2 weight decay applies."""
+
+    value: np.ndarray
+    decay: bool = True
+    grad: np.ndarray | None = field(default=None, repr=False)
+
+
+class Layer:
+    """Base class: a layer without parameters that passes shapes through."""
+
+    kind = "layer"
+    summary = ""
+
+    def build(self, input_shape: tuple, rng: np.random.Generator, init: str, dtype) -> tuple:
+        """Create parameters for `input_shape` (without batch axis); return the output shape."""
+        return input_shape
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def parameters(self) -> dict[str, Parameter]:
+        return {name: p for name, p in vars(self).items() if isinstance(p, Parameter)}
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trainable state that must be saved with the weights (batch-norm statistics)."""
+        return {}
+
+    def config(self) -> dict:
+        """The constructor arguments, for model cards and display."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer: out = x @ W + b."""
+
+    kind = "dense"
+    summary = "Every output is a weighted sum of all inputs plus a bias."
+
+    def __init__(self, units: int):
+        self.units = units
+
+    def config(self) -> dict:
+        return {"units": self.units}
+
+    def build(self, input_shape, rng, init, dtype):
+        (fan_in,) = input_shape
+        self.W = Parameter(init_weights(init, (fan_in, self.units), fan_in, self.units, rng, dtype))
+        self.b = Parameter(init_bias(init, self.units, rng, dtype), decay=False)
+        return (self.units,)
+
+    def forward(self, x, train=False):
+        self.x = x
+        return x @ self.W.value + self.b.value
+
+    def backward(self, dout):
+        self.W.grad = self.x.T @ dout
+        self.b.grad = dout.sum(axis=0)
+        return dout @ self.W.value.T
+
+
+class Flatten(Layer):
+    kind = "flatten"
+    summary = "Unrolls the feature maps into one long vector for the dense layers."
+
+    def build(self, input_shape, rng, init, dtype):
+        return (int(np.prod(input_shape)),)
+
+    def forward(self, x, train=False):
+        self.input_shape = x.shape
+        return x.reshape(len(x), -1)
+
+    def backward(self, dout):
+        return dout.reshape(self.input_shape)
+
+
+class ReLU(Layer):
+    kind = "activation"
+    summary = "Keeps positive values and sets negative ones to zero: max(0, x)."
+
+    def forward(self, x, train=False):
+        self.positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        return dout * self.positive
+
+
+class LeakyReLU(Layer):
+    kind = "activation"
+    summary = "Like ReLU, but negative values are scaled by a small slope instead of zeroed."
+
+    def __init__(self, slope: float = 0.01):
+        self.slope = slope
+
+    def config(self):
+        return {"slope": self.slope}
+
+    def forward(self, x, train=False):
+        self.scale = np.where(x > 0, 1, self.slope).astype(x.dtype)
+        return x * self.scale
+
+    def backward(self, dout):
+        return dout * self.scale
+
+
+class Sigmoid(Layer):
+    kind = "activation"
+    summary = "Squashes every value into (0, 1): 1 / (1 + exp(-x))."
+
+    def forward(self, x, train=False):
+        # exp of a negative number never overflows, so split by sign.
+        z = np.exp(-np.abs(x))
+        self.out = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+        return self.out
+
+    def backward(self, dout):
+        return dout * self.out * (1 - self.out)
+
+
+class Tanh(Layer):
+    kind = "activation"
+    summary = "Squashes every value into (-1, 1), centred on zero."
+
+    def forward(self, x, train=False):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1 - self.out**2)
+
+
+class SELU(Layer):
+    """Scaled exponential linear unit (Klambauer et al. 2017): keeps activations normalised."""
+
+    kind = "activation"
+    summary = "Scaled ELU: linear for positives, a saturating exponential for negatives."
+    ALPHA = 1.6732632423543772
+    SCALE = 1.0507009873554805
+
+    def forward(self, x, train=False):
+        self.x = x
+        negative = self.SCALE * self.ALPHA * np.expm1(np.minimum(x, 0))
+        return np.where(x > 0, self.SCALE * x, negative).astype(x.dtype)
+
+    def backward(self, dout):
+        slope = np.where(self.x > 0, self.SCALE, self.SCALE * self.ALPHA * np.exp(np.minimum(self.x, 0)))
+        return dout * slope.astype(dout.dtype)
+
+
+class Dropout(Layer):
+    """Inverted dropout: zero a random fraction in training and rescale, so eval is a no-op."""
+
+    kind = "dropout"
+    summary = "During training, randomly silences units so the network cannot rely on any one."
+
+    def __init__(self, rate: float = 0.5):
+        self.rate = rate
+        self.rng = np.random.default_rng(0)
+        self.fixed_mask: np.ndarray | None = None  # set by tests for gradient checks
+
+    def config(self):
+        return {"rate": self.rate}
+
+    def forward(self, x, train=False):
+        if not train or self.rate == 0:
+            self.mask = None
+            return x
+        if self.fixed_mask is not None:
+            keep = self.fixed_mask
+        else:
+            keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        return x * self.mask
+
+    def backward(self, dout):
+        return dout if self.mask is None else dout * self.mask
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over every axis but the last (features, or channels of NHWC maps)."""
+
+    kind = "batchnorm"
+    summary = "Normalises each channel to zero mean and unit variance over the batch, then rescales."
+
+    def __init__(self, momentum: float = 0.9, eps: float = 1e-5):
+        self.momentum = momentum
+        self.eps = eps
+
+    def config(self):
+        return {"momentum": self.momentum, "eps": self.eps}
+
+    def build(self, input_shape, rng, init, dtype):
+        channels = input_shape[-1]
+        self.gamma = Parameter(np.ones(channels, dtype), decay=False)
+        self.beta = Parameter(np.zeros(channels, dtype), decay=False)
+        self.running_mean = np.zeros(channels, dtype)
+        self.running_var = np.ones(channels, dtype)
+        return input_shape
+
+    def buffers(self):
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def forward(self, x, train=False):
+        axes = tuple(range(x.ndim - 1))
+        if train:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            m = self.momentum
+            self.running_mean[...] = m * self.running_mean + (1 - m) * mean
+            self.running_var[...] = m * self.running_var + (1 - m) * var
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.batch_statistics = train
+        self.inv_std = 1 / np.sqrt(var + self.eps)
+        self.x_hat = (x - mean) * self.inv_std
+        return self.gamma.value * self.x_hat + self.beta.value
+
+    def backward(self, dout):
+        axes = tuple(range(dout.ndim - 1))
+        self.gamma.grad = (dout * self.x_hat).sum(axis=axes)
+        self.beta.grad = dout.sum(axis=axes)
+        dx_hat = dout * self.gamma.value
+        if not self.batch_statistics:  # eval mode: a fixed affine map
+            return dx_hat * self.inv_std
+        # The standard simplified form of the batch-norm input gradient (train mode).
+        return self.inv_std * (
+            dx_hat - dx_hat.mean(axis=axes) - self.x_hat * (dx_hat * self.x_hat).mean(axis=axes)
+        )

@@ -1,0 +1,184 @@
+"""The network container: a stack of layers plus a loss.
+
+It names its layers (conv1, relu1, pool1, ...), finds their parameters, turns uint8
+images into float inputs batch by batch, and offers what the pages need to look inside:
+the activations of every layer and the gradient of any unit with respect to the input.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from explorer.layers import Dropout, Layer, Parameter
+
+
+class Network:
+    def __init__(self, layers: list[Layer], loss, input_shape: tuple, input_range=(0.0, 1.0)):
+        self.layers = layers
+        self.loss = loss
+        self.input_shape = tuple(input_shape)  # per image, without the batch axis
+        self.input_range = tuple(input_range)
+        self.names = self._layer_names()
+        self.shapes: list[tuple] = []
+        self.dtype = np.float32
+        self.model_name = self.activation = self.init = ""  # set by the model registry and build()
+        self.seed = 0
+
+    def _layer_names(self) -> list[str]:
+        counts: Counter = Counter()
+        names = []
+        for layer in self.layers:
+            base = type(layer).__name__.lower().replace("2d", "")
+            counts[base] += 1
+            names.append(f"{base}{counts[base]}")
+        return names
+
+    def build(self, init: str = "he", seed: int = 0, dtype=np.float32) -> Network:
+        """Create every layer's parameters; the same init and seed give the same weights."""
+        self.dtype = np.dtype(dtype)
+        self.init, self.seed = init, seed
+        rng = np.random.default_rng(seed)
+        shape = self.input_shape
+        self.shapes = []
+        for index, layer in enumerate(self.layers):
+            shape = layer.build(shape, rng, init, self.dtype)
+            self.shapes.append(shape)
+            if isinstance(layer, Dropout):
+                layer.rng = np.random.default_rng([seed, index])
+        return self
+
+    # --- parameters -------------------------------------------------------------------
+    def parameters(self) -> dict[str, Parameter]:
+        return {
+            f"{name}.{key}": param
+            for name, layer in zip(self.names, self.layers)
+            for key, param in layer.parameters().items()
+        }
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every array that defines the trained model: parameters and batch-norm statistics."""
+        arrays = {name: p.value for name, p in self.parameters().items()}
+        for name, layer in zip(self.names, self.layers):
+            arrays.update({f"{name}.{key}": value for key, value in layer.buffers().items()})
+        return arrays
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the model; names and shapes must match exactly."""
+        own = self.state()
+        missing, extra = sorted(set(own) - set(arrays)), sorted(set(arrays) - set(own))
+        if missing or extra:
+            raise ValueError(f"the weights do not fit this architecture (missing {missing}, unexpected {extra})")
+        for name, target in own.items():
+            if arrays[name].shape != target.shape:
+                raise ValueError(f"'{name}' has shape {arrays[name].shape}, the architecture needs {target.shape}")
+            target[...] = arrays[name]
+
+    def parameter_count(self) -> int:
+        return sum(p.value.size for p in self.parameters().values())
+
+    def parameter_counts(self) -> list[tuple[str, int]]:
+        return [(name, sum(p.value.size for p in layer.parameters().values())) for name, layer in zip(self.names, self.layers)]
+
+    def weight_norms(self) -> dict[str, float]:
+        return {name: float(np.linalg.norm(p.value)) for name, p in self.parameters().items() if p.decay}
+
+    def gradient_norms(self) -> dict[str, float]:
+        return {
+            name: float(np.linalg.norm(p.grad))
+            for name, p in self.parameters().items()
+            if p.decay and p.grad is not None
+        }
+
+    # --- forward and backward ---------------------------------------------------------
+    def prepare(self, images: np.ndarray) -> np.ndarray:
+        """uint8 images (N, 28, 28) -> float inputs in the model's range and shape."""
+        low, high = self.input_range
+        x = images.astype(self.dtype) * self.dtype.type((high - low) / 255)
+        if low:
+            x += self.dtype.type(low)
+        return x.reshape((len(images),) + self.input_shape)
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, train)
+        return x
+
+    def backward(self, dout: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate dL/d(output); return dL/d(input) only when asked (it costs a matmul)."""
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
+            if index == 0 and not input_grad and hasattr(layer, "backward_weights"):
+                layer.backward_weights(dout)
+                return None
+            dout = layer.backward(dout)
+        return dout
+
+    def train_step_gradients(self, x: np.ndarray, labels: np.ndarray) -> float:
+        """Forward in training mode, the loss, and the gradients of every parameter."""
+        outputs = self.forward(x, train=True)
+        loss = self.loss.forward(outputs, labels)
+        self.backward(self.loss.backward())
+        return loss
+
+    # --- prediction -------------------------------------------------------------------
+    def predict_proba(self, images: np.ndarray, batch_size: int = 250) -> np.ndarray:
+        """Class probabilities for uint8 images, computed in chunks to bound memory."""
+        chunks = [
+            self.loss.probabilities(self.forward(self.prepare(images[i : i + batch_size])))
+            for i in range(0, len(images), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 10), self.dtype)
+
+    def predict(self, images: np.ndarray, batch_size: int = 250) -> np.ndarray:
+        return self.predict_proba(images, batch_size).argmax(axis=1)
+
+    def accuracy(self, images: np.ndarray, labels: np.ndarray, batch_size: int = 250) -> float:
+        return float((self.predict(images, batch_size) == labels).mean())
+
+    # --- looking inside ---------------------------------------------------------------
+    def trace(self, x: np.ndarray) -> list[np.ndarray]:
+        """The output of every layer (eval mode) for an input batch x."""
+        outputs = []
+        for layer in self.layers:
+            x = layer.forward(x, train=False)
+            outputs.append(x)
+        return outputs
+
+    def input_gradient(self, x: np.ndarray, layer_index: int, unit: tuple) -> np.ndarray:
+        """d(output of `unit` in layer `layer_index`)/d(input) for one input x (1, ...).
+
+        `unit` indexes the layer's output without the batch axis, e.g. (row, col, channel)
+        for a feature map or (class,) for the last layer. Used for receptive fields and saliency.
+        """
+        out = x
+        for layer in self.layers[: layer_index + 1]:
+            out = layer.forward(out, train=False)
+        seed = np.zeros_like(out)
+        seed[(0,) + tuple(unit)] = 1
+        for layer in reversed(self.layers[: layer_index + 1]):
+            seed = layer.backward(seed)
+        return seed
+
+    def release_buffers(self) -> None:
+        """Drop cached forward-pass arrays (im2col buffers, masks) to free memory between runs."""
+        keep = {"rng", "fixed_mask"}
+        for layer in self.layers:
+            for attr, value in list(vars(layer).items()):
+                if isinstance(value, np.ndarray) and attr not in keep and attr not in layer.buffers():
+                    setattr(layer, attr, None)
+
+    def describe(self) -> list[dict]:
+        """One row per layer, for tables: name, type, config, output shape, parameter count."""
+        counts = dict(self.parameter_counts())
+        return [
+            {
+                "name": name,
+                "layer": type(layer).__name__,
+                "config": layer.config(),
+                "output": self.shapes[i] if self.shapes else None,
+                "parameters": counts[name],
+                "what it does": layer.summary,
+            }
+            for i, (name, layer) in enumerate(zip(self.names, self.layers))
+        ]

@@ -1,0 +1,166 @@
+"""Optimizers with one interface: `opt = Adam(params, lr=...); ...; opt.step()`.
+
+Each reads `param.grad` and updates `param.value` in place. Hyperparameters are plain
+attributes, so the learning rate can be changed between steps. Every class lists its
+hyperparameters with defaults in DEFAULTS and its update rule in LATEX, for the UI.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.layers import Parameter
+
+TINY = 1e-30  # state values below this are flushed to zero (see _flush_denormals)
+FLUSH_EVERY = 20
+
+
+class Optimizer:
+    DEFAULTS: dict[str, float] = {"lr": 0.01}
+    LATEX = ""
+    about = ""
+
+    def __init__(self, params: list[Parameter], weight_decay: float = 0.0, **hyper):
+        unknown = set(hyper) - set(self.DEFAULTS)
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no hyperparameter {', '.join(sorted(unknown))}")
+        self.params = list(params)
+        self.weight_decay = weight_decay
+        for name, default in self.DEFAULTS.items():
+            setattr(self, name, float(hyper.get(name, default)))
+        self.t = 0
+        self.state = [self.initial_state(p.value) for p in self.params]
+
+    def initial_state(self, value: np.ndarray) -> dict[str, np.ndarray]:
+        return {}
+
+    def step(self) -> None:
+        self.t += 1
+        for param, state in zip(self.params, self.state):
+            grad = param.grad
+            if self.weight_decay and param.decay:
+                grad = grad + self.weight_decay * param.value  # L2 penalty: d/dw (wd/2 * w^2)
+            self.update(param.value, grad, state)
+        if self.t % FLUSH_EVERY == 0:
+            self._flush_denormals()
+
+    def update(self, w: np.ndarray, g: np.ndarray, state: dict) -> None:
+        raise NotImplementedError
+
+    def _flush_denormals(self) -> None:
+        # Decaying averages of zero gradients (dead units) shrink geometrically into float32
+        # denormals, which x86 CPUs compute up to 100x slower. Zero them before they get there.
+        for state in self.state:
+            for array in state.values():
+                np.putmask(array, np.abs(array) < TINY, 0)
+
+    def hyperparameters(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in self.DEFAULTS}
+
+
+class SGD(Optimizer):
+    DEFAULTS = {"lr": 0.1}
+    LATEX = r"w \leftarrow w - \eta\, \nabla L"
+    about = "Steps straight down the gradient; zig-zags in narrow valleys."
+
+    def update(self, w, g, state):
+        w -= self.lr * g
+
+
+class Momentum(Optimizer):
+    DEFAULTS = {"lr": 0.01, "momentum": 0.9}
+    LATEX = r"v \leftarrow \mu v - \eta \nabla L,\quad w \leftarrow w + v"
+    about = "A ball rolling downhill: velocity builds up along consistent directions."
+
+    def initial_state(self, value):
+        return {"v": np.zeros_like(value)}
+
+    def update(self, w, g, state):
+        v = state["v"]
+        v *= self.momentum
+        v -= self.lr * g
+        w += v
+
+
+class Nesterov(Optimizer):
+    DEFAULTS = {"lr": 0.01, "momentum": 0.9}
+    LATEX = r"v \leftarrow \mu v - \eta \nabla L,\quad w \leftarrow w + \mu v - \eta \nabla L"
+    about = "Momentum that looks ahead: corrects its velocity before overshooting."
+
+    def initial_state(self, value):
+        return {"v": np.zeros_like(value)}
+
+    def update(self, w, g, state):
+        v = state["v"]
+        v *= self.momentum
+        v -= self.lr * g
+        w += self.momentum * v - self.lr * g
+
+
+class AdaGrad(Optimizer):
+    DEFAULTS = {"lr": 0.01, "eps": 1e-7}
+    LATEX = r"h \leftarrow h + (\nabla L)^2,\quad w \leftarrow w - \eta \frac{\nabla L}{\sqrt{h} + \epsilon}"
+    about = "Each weight gets its own step size, shrinking where gradients have been large."
+
+    def initial_state(self, value):
+        return {"h": np.zeros_like(value)}
+
+    def update(self, w, g, state):
+        h = state["h"]
+        h += g * g
+        w -= self.lr * g / (np.sqrt(h) + self.eps)
+
+
+class RMSprop(Optimizer):
+    DEFAULTS = {"lr": 0.001, "rho": 0.9, "eps": 1e-7}
+    LATEX = (
+        r"h \leftarrow \rho h + (1-\rho)(\nabla L)^2,\quad"
+        r" w \leftarrow w - \eta \frac{\nabla L}{\sqrt{h} + \epsilon}"
+    )
+    about = "AdaGrad with a memory that fades, so step sizes do not shrink forever."
+
+    def initial_state(self, value):
+        return {"h": np.zeros_like(value)}
+
+    def update(self, w, g, state):
+        h = state["h"]
+        h *= self.rho
+        h += (1 - self.rho) * g * g
+        w -= self.lr * g / (np.sqrt(h) + self.eps)
+
+
+class Adam(Optimizer):
+    DEFAULTS = {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    LATEX = (
+        r"m \leftarrow \beta_1 m + (1-\beta_1)\nabla L,\; v \leftarrow \beta_2 v + (1-\beta_2)(\nabla L)^2,\;"
+        r" w \leftarrow w - \eta \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}"
+    )
+    about = "Momentum plus per-weight step sizes, with a correction for the first steps."
+
+    def initial_state(self, value):
+        return {"m": np.zeros_like(value), "v": np.zeros_like(value)}
+
+    def update(self, w, g, state):
+        m, v = state["m"], state["v"]
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        v += (1 - self.beta2) * g * g
+        m_hat = m / (1 - self.beta1**self.t)
+        v_hat = v / (1 - self.beta2**self.t)
+        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": AdaGrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def make_optimizer(name: str, params, weight_decay: float = 0.0, **hyper) -> Optimizer:
+    if name not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer '{name}'; choose one of: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](params, weight_decay=weight_decay, **hyper)
