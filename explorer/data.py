@@ -1,0 +1,476 @@
+"""Find, download, verify and load the MNIST data set.
+
+Where MNIST is looked for, in order:
+  1. the `directory` passed to `load_mnist`, else the folder in env `MNIST_DIR`;
+  2. the per-user cache folder (see `cache_dir`);
+  3. if allowed, a fresh download from the public mirrors into the cache.
+
+A folder holds MNIST if it has each of the four files in FILES, either
+gzip-compressed (`NAME.gz`, as the mirrors serve them) or raw (`NAME`).
+
+Command line:
+  python -m explorer.data download [--dir DIR]
+  python -m explorer.data verify [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
+
+from explorer import idx
+
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+# SHA-256 of the *uncompressed* files: gzip wrappers differ between copies.
+CHECKSUMS = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+# Tried in order; each serves NAME.gz for every name in FILES.
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+# Size of each .gz on the mirrors; only used to weight the overall progress bar.
+_DOWNLOAD_WEIGHTS = {
+    "train-images-idx3-ubyte": 9912422,
+    "train-labels-idx1-ubyte": 28881,
+    "t10k-images-idx3-ubyte": 1648877,
+    "t10k-labels-idx1-ubyte": 4542,
+}
+
+DOWNLOAD_TIMEOUT = 30  # seconds without progress before a mirror is given up
+CHUNK_SIZE = 64 * 1024
+IMAGE_SIZE = (28, 28)
+NUM_CLASSES = 10
+
+HOW_TO_PROVIDE = (
+    "To provide the files yourself, set MNIST_DIR to a folder containing the four MNIST files "
+    "(" + ", ".join(FILES) + ", each raw or as .gz), "
+    "or run `python -m explorer.data download` on a connected machine and copy its cache folder "
+    "to this machine's cache folder ({cache})."
+)
+
+Progress = Callable[[float, str], None]
+
+# Everything a failed download can raise: HTTP errors, refused connections and
+# timeouts (URLError/OSError), broken responses (HTTPException), bad gzip data.
+_DOWNLOAD_ERRORS = (OSError, http.client.HTTPException, EOFError, zlib.error)
+
+
+class DataError(Exception):
+    """MNIST is missing, corrupt, or could not be downloaded; the message says what to do."""
+
+
+class _ChecksumMismatch(Exception):
+    """A downloaded file decompressed fine but had the wrong SHA-256."""
+
+
+@dataclass(frozen=True)
+class MNIST:
+    """The four MNIST arrays (uint8, as stored on disk) and where they came from."""
+
+    train_images: np.ndarray  # (60000, 28, 28)
+    train_labels: np.ndarray  # (60000,)
+    test_images: np.ndarray  # (10000, 28, 28)
+    test_labels: np.ndarray  # (10000,)
+    source: str
+
+    def __post_init__(self):
+        _check_split("training", self.train_images, self.train_labels)
+        _check_split("test", self.test_images, self.test_labels)
+
+
+def _check_split(split: str, images: np.ndarray, labels: np.ndarray) -> None:
+    """Raise DataError unless images and labels form a sensible MNIST split."""
+    if images.dtype != np.uint8 or labels.dtype != np.uint8:
+        raise DataError(f"MNIST {split} arrays must be uint8, got {images.dtype} and {labels.dtype}.")
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SIZE:
+        raise DataError(f"MNIST {split} images must have shape (N, 28, 28), got {images.shape}.")
+    if labels.ndim != 1:
+        raise DataError(f"MNIST {split} labels must be one-dimensional, got shape {labels.shape}.")
+    if len(images) != len(labels):
+        raise DataError(f"MNIST {split} set has {len(images)} images but {len(labels)} labels.")
+    if len(labels) == 0:
+        raise DataError(f"MNIST {split} set is empty.")
+    if labels.max() >= NUM_CLASSES:
+        raise DataError(f"MNIST {split} labels must be 0..9, found {labels.max()}.")
+
+
+# ---------------------------------------------------------------------------
+# Where the files are
+# ---------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder: $MNIST_CACHE_DIR, else $XDG_CACHE_HOME/mnist-explorer,
+    else ~/.cache/mnist-explorer. It may not exist yet."""
+    explicit = os.environ.get("MNIST_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):  # the XDG spec says to ignore relative paths
+        return Path(xdg) / "mnist-explorer"
+    return Path.home() / ".cache" / "mnist-explorer"
+
+
+def find_file(directory: str | os.PathLike, name: str) -> Path | None:
+    """Return `directory/NAME.gz` or `directory/NAME`, whichever exists first, else None."""
+    for candidate in (Path(directory) / (name + ".gz"), Path(directory) / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def missing_files(directory: str | os.PathLike) -> list[str]:
+    """The names in FILES that `directory` lacks (all of them if it does not exist)."""
+    return [name for name in FILES if find_file(directory, name) is None]
+
+
+def find_mnist() -> Path | None:
+    """The folder `load_mnist()` would read without downloading, or None. Never downloads."""
+    env_dir = os.environ.get("MNIST_DIR")
+    if env_dir:
+        return Path(env_dir) if not missing_files(env_dir) else None
+    cache = cache_dir()
+    return cache if not missing_files(cache) else None
+
+
+def mnist_status() -> str:
+    """One line describing where MNIST is (or is not), for the app's Home page."""
+    env_dir = os.environ.get("MNIST_DIR")
+    if env_dir:
+        missing = missing_files(env_dir)
+        if missing:
+            return f"MNIST_DIR={env_dir} is set but lacks: {', '.join(missing)}"
+        return f"MNIST found in MNIST_DIR={env_dir}"
+    cache = cache_dir()
+    if not missing_files(cache):
+        return f"MNIST cached in {_pretty(cache)}"
+    return f"MNIST not downloaded yet (it will be saved in {_pretty(cache)})"
+
+
+def _pretty(path: Path) -> str:
+    """Show paths under the home folder as ~/..., which is shorter and familiar."""
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _how_to_provide() -> str:
+    return HOW_TO_PROVIDE.format(cache=_pretty(cache_dir()))
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+
+def load_mnist(
+    directory: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    progress: Progress | None = None,
+    mirrors: Iterable[str] = MIRRORS,
+    checksums: Mapping[str, str] = CHECKSUMS,
+) -> MNIST:
+    """Load MNIST from `directory`, $MNIST_DIR, the cache, or (if `download`) the internet.
+
+    `progress(fraction, message)` is called while downloading. Raises DataError.
+    """
+    if directory is not None:
+        return _load_complete_dir(Path(directory), "directory", f"directory {directory}")
+    env_dir = os.environ.get("MNIST_DIR")
+    if env_dir:
+        return _load_complete_dir(Path(env_dir), "MNIST_DIR", f"MNIST_DIR={env_dir}")
+
+    cache = cache_dir()
+    if missing_files(cache):
+        if not download:
+            raise DataError(f"MNIST is not in the cache folder {_pretty(cache)} yet. {_how_to_provide()}")
+        download_mnist(cache, progress=progress, mirrors=mirrors, checksums=checksums)
+    return load_directory(cache, source=f"cache {_pretty(cache)}")
+
+
+def _load_complete_dir(directory: Path, label: str, source: str) -> MNIST:
+    """Load a folder the user named; if files are missing say so rather than download."""
+    missing = missing_files(directory)
+    if missing:
+        raise DataError(
+            f"The {label} folder {directory} does not hold MNIST: missing {', '.join(missing)}. "
+            f"{_how_to_provide()}"
+        )
+    return load_directory(directory, source=source)
+
+
+def load_directory(directory: str | os.PathLike, source: str | None = None) -> MNIST:
+    """Parse the four IDX files in `directory` (structure checked, checksums not)."""
+    arrays = []
+    for name in FILES:
+        path = find_file(directory, name)
+        if path is None:
+            raise DataError(f"MNIST file {name} is missing from {directory}. {_how_to_provide()}")
+        arrays.append(_read_file(path))
+    train_images, train_labels, test_images, test_labels = arrays
+    return MNIST(
+        train_images=train_images,
+        train_labels=train_labels,
+        test_images=test_images,
+        test_labels=test_labels,
+        source=source or str(directory),
+    )
+
+
+def _read_file(path: Path) -> np.ndarray:
+    try:
+        return idx.read_idx(path)
+    except idx.IdxError as error:
+        raise DataError(
+            f"{error} Delete it and run `python -m explorer.data download`, "
+            "or point MNIST_DIR at a good copy."
+        ) from None
+    except OSError as error:
+        raise DataError(f"Cannot read MNIST file {path}: {error.strerror or error}.") from None
+
+
+# ---------------------------------------------------------------------------
+# Verifying
+# ---------------------------------------------------------------------------
+
+
+def verify_mnist(
+    directory: str | os.PathLike, checksums: Mapping[str, str] = CHECKSUMS
+) -> list[tuple[str, bool, str]]:
+    """Check each file's SHA-256 (of the uncompressed bytes): a list of (name, ok, detail)."""
+    results = []
+    for name in FILES:
+        path = find_file(directory, name)
+        if path is None:
+            results.append((name, False, f"missing from {directory}"))
+            continue
+        try:
+            digest = sha256_uncompressed(path)
+        except (OSError, EOFError, zlib.error) as error:
+            results.append((name, False, f"{path.name} is unreadable or damaged ({error})"))
+            continue
+        if digest == checksums[name]:
+            results.append((name, True, f"{path.name} checksum OK"))
+        else:
+            results.append((name, False, f"{path.name} checksum mismatch (SHA-256 {digest[:12]}...)"))
+    return results
+
+
+def sha256_uncompressed(path: str | os.PathLike) -> str:
+    """SHA-256 hex digest of a file's content, decompressing it first if it is gzip."""
+    with open(path, "rb") as raw:
+        is_gzip = raw.read(2) == idx.GZIP_MAGIC
+    opener = gzip.open if is_gzip else open
+    digest = hashlib.sha256()
+    with opener(path, "rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Downloading
+# ---------------------------------------------------------------------------
+
+
+def download_mnist(
+    directory: str | os.PathLike | None = None,
+    *,
+    progress: Progress | None = None,
+    mirrors: Iterable[str] = MIRRORS,
+    checksums: Mapping[str, str] = CHECKSUMS,
+) -> Path:
+    """Download the files `directory` (default: the cache) lacks or holds damaged.
+
+    Each file is verified before it is moved into place, so the folder never
+    holds a partial file. Returns the folder. Raises DataError.
+    """
+    directory = Path(directory) if directory is not None else cache_dir()
+    mirrors = list(mirrors)
+    report = progress or (lambda fraction, message: None)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"Cannot create the MNIST folder {directory}: {error.strerror or error}.") from None
+
+    # Each file gets a slice of the overall bar in proportion to its size.
+    total_weight = sum(_DOWNLOAD_WEIGHTS[name] for name in FILES)
+    done = 0.0
+    for name in FILES:
+        share = _DOWNLOAD_WEIGHTS[name] / total_weight
+        if not _has_good_copy(directory, name, checksums[name]):
+            file_report = _scaled(report, start=done, share=share)
+            _download_file(name, directory, mirrors, checksums[name], file_report)
+        done += share
+        report(min(done, 1.0), f"{name} ready")
+    report(1.0, f"MNIST ready in {directory}")
+    return directory
+
+
+def _scaled(report: Progress, start: float, share: float) -> Progress:
+    """Turn one file's progress (0..1) into overall progress (start..start+share)."""
+    return lambda fraction, message: report(min(start + share * fraction, 1.0), message)
+
+
+def _has_good_copy(directory: Path, name: str, checksum: str) -> bool:
+    path = find_file(directory, name)
+    if path is None:
+        return False
+    try:
+        return sha256_uncompressed(path) == checksum
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
+def _download_file(name: str, directory: Path, mirrors: list[str], checksum: str, report: Progress) -> None:
+    """Try each mirror in turn until one delivers `name` with the right checksum."""
+    failures = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + name + ".gz"
+        try:
+            _fetch_verified(url, directory / (name + ".gz"), checksum, report)
+            return
+        except _DOWNLOAD_ERRORS + (_ChecksumMismatch,) as error:
+            failures.append(f"{url}: {_describe(error)}")
+    tried = "; ".join(failures) or "no mirrors configured"
+    raise DataError(f"Could not download MNIST file {name}.gz ({tried}). {_how_to_provide()}")
+
+
+def _fetch_verified(url: str, destination: Path, checksum: str, report: Progress) -> None:
+    """Download `url` to a temporary file next to `destination`, check it, then move it in.
+
+    On any failure (or Ctrl-C) the temporary file is removed and the error re-raised.
+    """
+    # Same folder as the destination, so os.replace is an atomic rename.
+    handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            _stream(url, temp_file, destination.name, report)
+        digest = sha256_uncompressed(temp_name)
+        if digest != checksum:
+            raise _ChecksumMismatch(f"checksum mismatch (got SHA-256 {digest[:12]}..., expected {checksum[:12]}...)")
+        os.chmod(temp_name, 0o644)  # mkstemp makes it private; the cache is meant to be copied
+        os.replace(temp_name, destination)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def _stream(url: str, out, label: str, report: Progress) -> None:
+    """Copy the body of `url` into the open file `out`, reporting the fraction received."""
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+        total = int(response.headers.get("Content-Length") or 0)
+        received = 0
+        while chunk := response.read(CHUNK_SIZE):
+            out.write(chunk)
+            received += len(chunk)
+            fraction = min(received / total, 1.0) if total else 0.0
+            report(fraction, f"Downloading {label} ({received / 1e6:.1f} MB)")
+
+
+def _describe(error: BaseException) -> str:
+    """A short human description of a download failure."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return f"cannot connect ({error.reason})"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, (EOFError, zlib.error, gzip.BadGzipFile)):
+        return f"not a valid gzip file ({error})"
+    return str(error) or type(error).__name__
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m explorer.data`; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m explorer.data", description="Download or verify MNIST.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    download_cmd = commands.add_parser("download", help="download MNIST (default: into the cache folder)")
+    download_cmd.add_argument("--dir", help="folder to download into instead of the cache")
+    verify_cmd = commands.add_parser("verify", help="check the SHA-256 of the MNIST files")
+    verify_cmd.add_argument("--dir", help="folder to check (default: MNIST_DIR or the cache)")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "download":
+            return _cli_download(args.dir)
+        return _cli_verify(args.dir)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _cli_download(directory: str | None) -> int:
+    progress_line = _ProgressLine()
+    try:
+        # Module globals are read at call time so tests (and tools) can swap them.
+        folder = download_mnist(directory, progress=progress_line, mirrors=MIRRORS, checksums=CHECKSUMS)
+    finally:
+        progress_line.finish()
+    print(f"MNIST files are in {folder}")
+    return 0
+
+
+def _cli_verify(directory: str | None) -> int:
+    folder = Path(directory) if directory else find_mnist()
+    if folder is None:
+        raise DataError(f"No MNIST to verify: {mnist_status()}. {_how_to_provide()}")
+    results = verify_mnist(folder, checksums=CHECKSUMS)
+    for name, ok, detail in results:
+        print(f"{'OK ' if ok else 'BAD'} {name}: {detail}")
+    return 0 if all(ok for _, ok, _ in results) else 1
+
+
+class _ProgressLine:
+    """Shows download progress as one self-overwriting line on stderr."""
+
+    def __init__(self):
+        self.used = False
+
+    def __call__(self, fraction: float, message: str) -> None:
+        print(f"\r{fraction:6.1%}  {message:<60.60}", end="", file=sys.stderr, flush=True)
+        self.used = True
+
+    def finish(self) -> None:
+        if self.used:
+            print(file=sys.stderr)  # move off the progress line
+
+
+if __name__ == "__main__":
+    sys.exit(main())
