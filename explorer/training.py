@@ -37,6 +37,7 @@ class TrainConfig:
     augment: str | None = None
     seed: int = 0
     weight_decay: float = 0.0
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
     hyper: dict = field(default_factory=dict)  # optimizer extras: momentum, beta1, rho, eps ...
 
     def resolved(self) -> TrainConfig:
@@ -65,6 +66,8 @@ class TrainConfig:
             raise ValueError("Batch size and epochs must be at least 1")
         if self.train_size is not None and self.train_size < 1:
             raise ValueError("The training-set size must be at least 1")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError("The learning-rate decay must be in (0, 1]")
         if not 0 <= self.val_size < 60000:
             raise ValueError("The validation split must hold between 0 and 59,999 images")
         parse_augment(self.augment)
@@ -215,13 +218,14 @@ class Trainer:
         )
         self.history.epochs.append(record)
         self._epoch_losses, self._epoch_seconds = [], 0.0
-        if self.epoch >= self.config.epochs:
-            self.history.test_accuracy = self.test_accuracy()
+        self.optimizer.lr *= self.config.lr_decay
         return record
 
     # --- evaluation -------------------------------------------------------------------
     def accuracy_on(self, train_indices: np.ndarray) -> float:
         return self.net.accuracy(self.data.train_images[train_indices], self.data.train_labels[train_indices])
 
-    def test_accuracy(self) -> float:
-        return self.net.accuracy(self.data.test_images, self.data.test_labels)
+    def evaluate_test(self) -> float:
+        """Accuracy on the 10,000 test images: call once, at the end, for the reported number."""
+        self.history.test_accuracy = self.net.accuracy(self.data.test_images, self.data.test_labels)
+        return self.history.test_accuracy
