@@ -1,0 +1,398 @@
+"""Tests for explorer.preprocess, on synthetic digits drawn with Pillow."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, features
+
+from explorer.preprocess import (
+    MAX_PIXELS,
+    MAX_UPLOAD_BYTES,
+    ImageError,
+    PreprocessOptions,
+    Preprocessed,
+    centre_of_mass,
+    open_upload,
+    preprocess_digit,
+    to_grayscale,
+)
+
+CANVAS = 280
+
+
+def draw_seven(offset=(0, 0), width=18, size=CANVAS, ink=255, background=0, scale=1.0):
+    """A '7'-like stroke: a bar and a slanted leg, drawn in a square image."""
+    image = Image.new("L", (size, size), background)
+    dx, dy = offset
+    points = [(60, 60), (150, 60), (95, 210)]
+    points = [(x * scale + dx, y * scale + dy) for x, y in points]
+    ImageDraw.Draw(image).line(points, fill=ink, width=width, joint="curve")
+    return image
+
+
+def ink_box(digit):
+    rows = np.flatnonzero(digit.any(axis=1))
+    cols = np.flatnonzero(digit.any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def assert_mnist_like(digit):
+    assert digit.shape == (28, 28) and digit.dtype == np.uint8
+    assert digit.max() == 255
+    row, col = centre_of_mass(digit)
+    assert abs(row - 14) <= 1 and abs(col - 14) <= 1
+    height, width = ink_box(digit)
+    assert height <= 20 and width <= 20
+    assert max(height, width) >= 19  # the digit was scaled up to the box
+
+
+def mean_abs_diff(a, b):
+    return np.abs(a.astype(float) - b.astype(float)).mean()
+
+
+def encode(image, fmt, **kwargs):
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def png_chunk(kind, payload):
+    body = kind + payload
+    return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def png_header_only(width, height):
+    """A PNG whose header claims width x height pixels, with almost no pixel data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit grayscale
+    idat = zlib.compress(b"\x00" * 16)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+# --- the pipeline ------------------------------------------------------------
+
+
+def test_centred_digit_is_mnist_like():
+    result = preprocess_digit(draw_seven())
+    assert isinstance(result, Preprocessed)
+    assert_mnist_like(result.digit)
+    assert len(result.steps) == 6
+    for title, picture in result.steps:
+        assert isinstance(title, str) and picture.dtype == np.uint8 and picture.ndim == 2
+    assert result.notes
+
+
+def test_off_centre_digit_is_moved_to_the_centre():
+    centred = preprocess_digit(draw_seven()).digit
+    corner = preprocess_digit(draw_seven(offset=(110, 60))).digit
+    assert_mnist_like(corner)
+    assert mean_abs_diff(centred, corner) < 3
+
+
+def test_black_on_white_matches_white_on_black():
+    white_ink = preprocess_digit(draw_seven()).digit
+    black_ink = preprocess_digit(draw_seven(ink=0, background=255))
+    assert_mnist_like(black_ink.digit)
+    assert mean_abs_diff(white_ink, black_ink.digit) < 2
+    assert any("inverted" in note for note in black_ink.notes)
+
+
+@pytest.mark.parametrize("width", [2, 6, 40])
+def test_thin_and_thick_strokes(width):
+    digit = preprocess_digit(draw_seven(width=width)).digit
+    assert_mnist_like(digit)
+    ink_fraction = (digit > 64).mean()
+    assert 0.02 < ink_fraction < 0.5
+
+
+def test_thick_strokes_cover_more_than_thin_ones():
+    thin = preprocess_digit(draw_seven(width=4)).digit
+    thick = preprocess_digit(draw_seven(width=40)).digit
+    assert (thick > 128).sum() > 1.5 * (thin > 128).sum()
+
+
+def test_tiny_digit_is_scaled_up_to_20_pixels():
+    image = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(image).rectangle([140, 140, 149, 149], outline=0, width=2)  # 10x10 ink
+    digit = preprocess_digit(image).digit
+    assert_mnist_like(digit)
+    assert ink_box(digit) == (20, 20)
+
+
+def test_noisy_photo_background_is_removed():
+    rng = np.random.default_rng(0)
+    clean = np.asarray(draw_seven(ink=40, background=200), dtype=float)
+    photo = np.clip(clean + rng.normal(0, 12, clean.shape), 0, 255).astype(np.uint8)
+    noisy = preprocess_digit(Image.fromarray(photo)).digit
+    assert_mnist_like(noisy)
+    assert mean_abs_diff(noisy, preprocess_digit(draw_seven()).digit) < 12
+
+
+def test_steps_can_be_switched_off_and_still_give_28x28():
+    image = draw_seven(offset=(80, 40), scale=0.6)
+    full = preprocess_digit(image).digit
+    for options in [
+        PreprocessOptions(crop=False),
+        PreprocessOptions(fit_20=False),
+        PreprocessOptions(center_of_mass=False),
+        PreprocessOptions(invert="always"),
+        PreprocessOptions(invert="always", crop=False, fit_20=False, center_of_mass=False),
+    ]:
+        result = preprocess_digit(image, options)
+        assert result.digit.shape == (28, 28) and result.digit.dtype == np.uint8
+        assert len(result.steps) == 6
+        assert mean_abs_diff(result.digit, full) > 1, options  # the switch has an effect
+
+
+def test_without_crop_the_digit_stays_small():
+    digit = preprocess_digit(draw_seven(), PreprocessOptions(crop=False)).digit
+    assert max(ink_box(digit)) < 16
+
+
+def test_without_centre_of_mass_the_bounding_box_is_centred():
+    result = preprocess_digit(draw_seven(), PreprocessOptions(center_of_mass=False))
+    rows = np.flatnonzero(result.digit.any(axis=1))
+    cols = np.flatnonzero(result.digit.any(axis=0))
+    assert abs((rows[0] + rows[-1]) / 2 - 13.5) <= 1
+    assert abs((cols[0] + cols[-1]) / 2 - 13.5) <= 1
+    # The '7' is heavy at the top, so its centre of mass is clearly above 14.
+    assert centre_of_mass(result.digit)[0] < 13
+
+
+def test_forcing_the_wrong_polarity_gives_a_light_background():
+    forced_on = preprocess_digit(draw_seven(), PreprocessOptions(invert="always"))
+    forced_off = preprocess_digit(draw_seven(ink=0, background=255), PreprocessOptions(invert="never"))
+    for result in (forced_on, forced_off):
+        assert result.digit.shape == (28, 28)
+        assert np.median(result.digit) > 200
+        assert result.digit.min() < 50  # the dark digit is still there
+        assert any("unlike MNIST" in note for note in result.notes)
+
+
+def test_forcing_the_right_polarity_changes_nothing():
+    image = draw_seven(ink=0, background=255)
+    auto = preprocess_digit(image).digit
+    assert np.array_equal(preprocess_digit(image, PreprocessOptions(invert="always")).digit, auto)
+    dark = draw_seven()
+    assert np.array_equal(
+        preprocess_digit(dark, PreprocessOptions(invert="never")).digit, preprocess_digit(dark).digit
+    )
+
+
+def test_bad_invert_option():
+    with pytest.raises(ValueError):
+        preprocess_digit(draw_seven(), PreprocessOptions(invert="sometimes"))
+
+
+# --- canvas arrays -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("stroke", [0, 255])
+def test_canvas_with_transparent_background(stroke):
+    """streamlit-drawable-canvas: RGBA, alpha 0 where nothing was drawn."""
+    mask = np.asarray(draw_seven(), dtype=np.uint8)
+    canvas = np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8)
+    canvas[..., :3] = stroke
+    canvas[..., 3] = mask  # antialiased stroke edges are partly transparent
+    expected = preprocess_digit(draw_seven()).digit
+    digit = preprocess_digit(canvas).digit
+    assert_mnist_like(digit)
+    assert mean_abs_diff(digit, expected) < 2
+
+
+def test_to_grayscale_shapes_and_range():
+    gray = np.asarray(draw_seven())
+    for array in [gray, np.stack([gray] * 3, axis=-1), gray[..., None]]:
+        result = to_grayscale(array)
+        assert result.shape == gray.shape and result.dtype == np.float32
+        assert np.allclose(result, gray / 255.0, atol=1e-3)
+    rgba = np.zeros((10, 10, 4), np.uint8)
+    rgba[2:8, 4:6] = (255, 255, 255, 255)
+    result = to_grayscale(rgba)
+    assert result[5, 5] == 1.0 and result[0, 0] == 0.0
+    assert to_grayscale(Image.fromarray(gray)).shape == gray.shape
+
+
+def test_empty_canvas_is_rejected():
+    with pytest.raises(ImageError, match="empty"):
+        preprocess_digit(np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8))
+    with pytest.raises(ImageError, match="empty"):
+        preprocess_digit(np.zeros((0, 0, 4), dtype=np.uint8))
+
+
+def test_fully_painted_canvas_is_rejected():
+    with pytest.raises(ImageError):
+        preprocess_digit(np.full((CANVAS, CANVAS, 4), 255, dtype=np.uint8))
+
+
+@pytest.mark.parametrize("level", [0, 255])
+def test_blank_images_are_rejected(level):
+    with pytest.raises(ImageError, match="no visible digit"):
+        preprocess_digit(Image.new("L", (100, 100), level))
+
+
+def test_faint_smudge_is_rejected():
+    image = Image.new("L", (100, 100), 200)
+    ImageDraw.Draw(image).line([(20, 20), (80, 80)], fill=190, width=5)
+    with pytest.raises(ImageError):
+        preprocess_digit(image)
+
+
+def test_wrong_array_shape_is_rejected():
+    with pytest.raises(ImageError):
+        to_grayscale(np.zeros((10, 10, 7), dtype=np.uint8))
+
+
+# --- uploads -----------------------------------------------------------------
+
+LOSSLESS = ["PNG", "BMP", "GIF"] + (["WEBP"] if features.check("webp") else [])
+
+
+@pytest.mark.parametrize("fmt", LOSSLESS)
+def test_lossless_uploads_round_trip(fmt):
+    original = draw_seven(ink=0, background=255)
+    kwargs = {"lossless": True} if fmt == "WEBP" else {}
+    image = open_upload(encode(original, fmt, **kwargs))
+    assert image.mode == "L" and image.size == original.size
+    assert np.array_equal(np.asarray(image), np.asarray(original))
+
+
+def test_jpeg_upload():
+    original = draw_seven(ink=0, background=255).convert("RGB")
+    image = open_upload(encode(original, "JPEG", quality=90))
+    assert image.mode == "L"
+    assert mean_abs_diff(np.asarray(image), np.asarray(original.convert("L"))) < 3
+    assert_mnist_like(preprocess_digit(image).digit)
+
+
+def test_animated_gif_uses_first_frame():
+    first = draw_seven(ink=0, background=255)
+    second = Image.new("L", first.size, 255)
+    ImageDraw.Draw(second).ellipse([40, 40, 240, 240], outline=0, width=20)
+    data = encode(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+    image = open_upload(data)
+    assert np.array_equal(np.asarray(image), np.asarray(first))
+
+
+@pytest.mark.skipif(not features.check("webp"), reason="Pillow built without WebP")
+def test_animated_webp_uses_first_frame():
+    first = draw_seven(ink=0, background=255).convert("RGB")
+    second = Image.new("RGB", first.size, "white")
+    ImageDraw.Draw(second).ellipse([40, 40, 240, 240], outline="black", width=20)
+    data = encode(first, "WEBP", save_all=True, append_images=[second], lossless=True)
+    image = open_upload(data)
+    assert mean_abs_diff(np.asarray(image), np.asarray(first.convert("L"))) < 1
+
+
+def test_cmyk_jpeg():
+    image = Image.new("CMYK", (120, 120), (0, 0, 0, 0))  # no ink: white paper
+    ImageDraw.Draw(image).rectangle([40, 20, 80, 100], fill=(0, 0, 0, 255))  # black
+    gray = np.asarray(open_upload(encode(image, "JPEG", quality=95)))
+    assert gray[60, 60] < 40 and gray[5, 5] > 215
+    assert_mnist_like(preprocess_digit(Image.fromarray(gray)).digit)
+
+
+def test_16_bit_png():
+    values = np.zeros((64, 64), dtype=np.uint16)
+    values[16:48, 28:36] = 65535
+    values[0, 0] = 32768
+    image = Image.fromarray(values)
+    assert image.mode.startswith("I;16")
+    gray = np.asarray(open_upload(encode(image, "PNG")))
+    assert gray[30, 30] == 255 and gray[30, 10] == 0
+    assert abs(int(gray[0, 0]) - 128) <= 1
+
+
+def test_palette_png_with_transparency():
+    """Black ink on a transparent background: transparent must become background."""
+    image = Image.new("P", (100, 100), 0)
+    image.putpalette([0, 0, 0] * 256)  # every colour is black...
+    image.info["transparency"] = 0  # ...but index 0 is fully transparent
+    ImageDraw.Draw(image).line([(30, 20), (70, 20), (45, 85)], fill=1, width=6)
+    data = encode(image, "PNG", transparency=0)
+    assert Image.open(io.BytesIO(data)).mode == "P"
+    gray = np.asarray(open_upload(data))
+    assert gray[5, 5] == 255 and gray[20, 50] == 0  # background white, ink black
+    assert_mnist_like(preprocess_digit(Image.fromarray(gray)).digit)
+
+
+def test_rgba_png_with_white_ink_on_transparent():
+    rgba = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(rgba).line([(30, 20), (70, 20), (45, 85)], fill=(255, 255, 255, 255), width=6)
+    gray = np.asarray(open_upload(encode(rgba, "PNG")))
+    assert gray[5, 5] == 0 and gray[20, 50] == 255
+
+
+def test_upload_is_never_written_to_disk(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    open_upload(encode(draw_seven(), "PNG"))
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- upload errors -----------------------------------------------------------
+
+
+def test_empty_bytes():
+    with pytest.raises(ImageError, match="empty"):
+        open_upload(b"")
+
+
+def test_too_many_bytes():
+    with pytest.raises(ImageError, match="too large"):
+        open_upload(b"\x00" * (MAX_UPLOAD_BYTES + 1))
+
+
+def test_random_bytes():
+    data = np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    with pytest.raises(ImageError, match="not an image"):
+        open_upload(data)
+
+
+def test_text_file():
+    with pytest.raises(ImageError):
+        open_upload(b"<svg xmlns='http://www.w3.org/2000/svg'></svg>")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_truncated_file(fmt):
+    noise = np.random.default_rng(2).integers(0, 256, (200, 200), dtype=np.uint8)
+    data = encode(Image.fromarray(noise), fmt)
+    with pytest.raises(ImageError, match="damaged"):
+        open_upload(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 200), (200, 7)])
+def test_tiny_images(size):
+    with pytest.raises(ImageError, match="too small"):
+        open_upload(encode(Image.new("L", size, 255), "PNG"))
+
+
+def test_decompression_bomb_header_is_rejected_before_decoding():
+    # 30000 x 30000 is far beyond Pillow's own limit...
+    with pytest.raises(ImageError, match="too many pixels"):
+        open_upload(png_header_only(30_000, 30_000))
+    # ...while 6000 x 5000 passes Pillow's limit but not ours.
+    assert 6000 * 5000 > MAX_PIXELS
+    with pytest.raises(ImageError, match="too many pixels"):
+        open_upload(png_header_only(6000, 5000))
+
+
+def test_crafted_header_is_otherwise_valid():
+    """The bomb test only means something if the crafted PNG header parses."""
+    image = Image.open(io.BytesIO(png_header_only(64, 48)))
+    assert image.size == (64, 48)
+
+
+@pytest.mark.parametrize("level", [0, 255])
+def test_uniform_uploads_have_no_digit(level):
+    image = open_upload(encode(Image.new("RGB", (64, 64), (level,) * 3), "PNG"))
+    with pytest.raises(ImageError, match="no visible digit"):
+        preprocess_digit(image)
