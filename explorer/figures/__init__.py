@@ -1,0 +1,1 @@
+"""Plotly figure builders: plain functions from arrays to figures, testable without a browser."""
