@@ -1,0 +1,138 @@
+"""Browser fixtures: the real app server, Debian's Chromium driven by Playwright, and helpers.
+
+Playwright drives /usr/bin/chromium (never `playwright install`, which downloads a browser).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    # Without these, Chromium keeps trying to reach Google's services, which this
+    # network refuses (many failed connections at every start).
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Streamlit 1.67 marks the app root with its script and connection state.
+APP_IDLE = ("[data-testid='stApp'][data-test-script-state='notRunning']"
+            "[data-test-connection-state='CONNECTED']")
+
+_server_logs: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def app_server(streamlit_server):
+    """Base URL (http://127.0.0.1:PORT) of `streamlit run explorer/Home.py`, for the session."""
+    try:
+        with streamlit_server(timeout=60) as server:
+            _server_logs.append(server.log_path)
+            yield server.url
+    except RuntimeError as exc:  # did not start: its log is in the message
+        pytest.fail(str(exc), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus):
+    """When a browser test failed, show the app server's log (the app's tracebacks land there)."""
+    here = Path(__file__).resolve().parent
+    root = terminalreporter.config.rootpath
+    reports = terminalreporter.stats.get("failed", []) + terminalreporter.stats.get("error", [])
+    if not any(here in (root / r.nodeid.split("::")[0]).resolve().parents for r in reports):
+        return
+    for path in _server_logs:
+        if path.exists():
+            terminalreporter.write_sep("-", f"streamlit server log ({path})")
+            terminalreporter.write_line(path.read_text(errors="replace")[-20_000:])
+
+
+def chromium_path() -> str | None:
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser(require):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "the playwright package is missing: pip install -r requirements-dev.txt")
+    exe = chromium_path()
+    require(exe, "Chromium is missing: apt-get install chromium")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _ignorable(msg) -> bool:
+    """Console errors that say nothing about the app, each with the reason."""
+    url = (msg.location or {}).get("url", "")
+    if "Failed to load resource" in msg.text:
+        # On a page URL such as /train, Streamlit's frontend first looks for the server
+        # under that path (/train/_stcore/health, /train/_stcore/host-config), gets a 404,
+        # then uses the root. Normal on every page but the home page.
+        if url.endswith(("/_stcore/health", "/_stcore/host-config")):
+            return True
+        # Chromium asks for /favicon.ico on its own; the app's icon comes from page_icon.
+        if url.endswith("/favicon.ico"):
+            return True
+    return False
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (own context, 1400x900). `page.js_errors` lists console errors and
+    uncaught exceptions, less the documented noise in _ignorable()."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.js_errors = []
+
+    def on_console(msg):
+        if msg.type == "error" and not _ignorable(msg):
+            pg.js_errors.append(f"console: {msg.text} ({(msg.location or {}).get('url', '')})")
+
+    pg.on("console", on_console)
+    pg.on("pageerror", lambda exc: pg.js_errors.append(f"pageerror: {exc}"))
+    yield pg
+    context.close()
+
+
+def _wait_for_app(page, timeout_ms: float = 30_000) -> None:
+    """Wait until Streamlit is connected and has finished running the script."""
+    page.wait_for_selector(APP_IDLE, timeout=timeout_ms)
+    # The "Running..." indicator is gone and no element is left stale from the previous run.
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="hidden", timeout=timeout_ms)
+    page.wait_for_selector("[data-stale='true']", state="detached", timeout=timeout_ms)
+
+
+@pytest.fixture(scope="session")
+def wait_for_app():
+    """`wait_for_app(page, timeout_ms=30_000)`: block until the script run has finished.
+    After a click that reruns the script, wait for its expected effect first: the app is
+    idle for a moment before the rerun starts."""
+    return _wait_for_app
+
+
+def _screenshot(page, name: str) -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def screenshot():
+    """`screenshot(page, name) -> Path`: saves tests/artifacts/screenshots/NAME.png (gitignored)."""
+    return _screenshot

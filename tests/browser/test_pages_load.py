@@ -1,0 +1,39 @@
+"""Every page of the real app loads in Chromium: no Python exception, no JavaScript error,
+its title is shown. Screenshots land in tests/artifacts/screenshots/."""
+
+import pytest
+
+from explorer.ui.app_setup import APP_TITLE, PAGES
+
+pytestmark = pytest.mark.browser
+
+# (screenshot name, URL path, heading the page must show)
+TARGETS = [("home", "", APP_TITLE)] + [(p.url_path, p.url_path, p.title) for p in PAGES]
+
+
+@pytest.mark.parametrize("name, url_path, title", TARGETS, ids=[t[0] for t in TARGETS])
+def test_page_loads(app_server, page, wait_for_app, screenshot, name, url_path, title):
+    page.goto(f"{app_server}/{url_path}")
+    wait_for_app(page)
+    screenshot(page, name)
+
+    exceptions = page.locator("[data-testid='stException']")
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    assert page.js_errors == []
+    heading = page.locator("[data-testid='stMain'] h1").filter(has_text=title)
+    assert heading.first.is_visible(), f"no visible heading {title!r} on /{url_path}"
+
+
+def test_home_links_open_pages(app_server, page, wait_for_app):
+    page.goto(app_server)
+    wait_for_app(page)
+    for info in PAGES:
+        page.locator("[data-testid='stMain'] [data-testid='stPageLink']").get_by_text(
+            info.title, exact=True).click()
+        page.locator("[data-testid='stMain'] h1").filter(has_text=info.title).wait_for()
+        wait_for_app(page)
+        assert page.url.rstrip("/").endswith(f"/{info.url_path}")
+        page.go_back()
+        page.locator("[data-testid='stMain'] h1").filter(has_text=APP_TITLE).wait_for()
+        wait_for_app(page)
+    assert page.js_errors == []

@@ -1,0 +1,47 @@
+"""`import explorer` works the ways the project runs: from the repo root, and under
+`streamlit run explorer/Home.py`, which puts only explorer/ (not the root) on sys.path."""
+
+import os
+import subprocess
+import sys
+import urllib.request
+
+# The environment of a fresh shell: no PYTHONPATH smuggling the repo root in.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def run_python(args, cwd):
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=CLEAN_ENV,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_import_explorer_from_repo_root(repo_root):
+    result = run_python(["-c", "import explorer, explorer.theme"], repo_root)
+    assert result.returncode == 0, result.stderr
+
+
+def test_home_puts_repo_root_on_sys_path(repo_root):
+    # `-P`: the working directory is not on sys.path, as under `streamlit run`.
+    control = run_python(["-P", "-c", "import explorer"], repo_root)
+    assert control.returncode != 0 and "ModuleNotFoundError" in control.stderr
+
+    script = (
+        "from streamlit.testing.v1 import AppTest\n"
+        "at = AppTest.from_file('explorer/Home.py', default_timeout=30).run()\n"
+        "assert not at.exception, [e.value for e in at.exception]\n"
+        "import explorer, sys\n"
+        "print(explorer.__file__)\n"
+    )
+    result = run_python(["-P", "-c", script], repo_root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(repo_root / "explorer" / "__init__.py")
+
+
+def test_streamlit_run_serves_the_app(streamlit_server):
+    with streamlit_server(timeout=60) as server:
+        with urllib.request.urlopen(server.url + "/", timeout=10) as resp:
+            html = resp.read().decode()
+        assert resp.status == 200
+        assert '<div id="root">' in html
+        assert server.process.poll() is None  # still running after serving the page
+    assert server.process.poll() is not None  # stopped
