@@ -1,0 +1,272 @@
+"""Plotly figures for the Receptive fields page (pure plotly; no streamlit)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer.figures.common import DIGIT_SCALE
+from explorer.theme import PALETTE, SEQUENTIAL, TEMPLATE_NAME
+
+SINGLE_COLOUR = PALETTE[0]  # blue: the one big convolution
+STACK_COLOUR = PALETTE[1]  # vermillion: the stack of 3x3 convolutions
+INTERMEDIATE_COLOUR = PALETTE[3]  # orange: units of the layer in between
+CENTRAL_COLOUR = PALETTE[2]  # green: the central part of a field
+
+
+def _rect(window, colour, width=4, dash="solid", row=None, col=None, fill=None):
+    """A rectangle around pixels window = (row0, row1, col0, col1) (half-open), as a shape dict."""
+    r0, r1, c0, c1 = window
+    shape = dict(type="rect", x0=c0 - 0.5, x1=c1 - 0.5, y0=r0 - 0.5, y1=r1 - 0.5,
+                 line=dict(color=colour, width=width, dash=dash), fillcolor=fill or "rgba(0,0,0,0)")
+    return shape
+
+
+def _image_axes(fig: go.Figure, size: int = 28, rows: int = 1, cols: int = 1) -> None:
+    for r in range(1, rows + 1):
+        for c in range(1, cols + 1):
+            fig.update_xaxes(range=[-0.5, size - 0.5], showgrid=False, zeroline=False, showline=False,
+                             ticks="", showticklabels=False, constrain="domain", row=r, col=c)
+            fig.update_yaxes(range=[size - 0.5, -0.5], showgrid=False, zeroline=False, showline=False,
+                             ticks="", showticklabels=False, scaleanchor="x" if (r, c) == (1, 1) else None,
+                             constrain="domain", row=r, col=c)
+    # Every subplot square: anchor each y axis to its own x axis.
+    for index in range(1, rows * cols + 1):
+        suffix = "" if index == 1 else str(index)
+        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+
+
+def _digit_trace(image: np.ndarray, opacity: float = 1.0) -> go.Heatmap:
+    return go.Heatmap(z=np.asarray(image, float), colorscale=DIGIT_SCALE, zmin=0, zmax=255, showscale=False,
+                      opacity=opacity, hovertemplate="input pixel (row %{y}, col %{x})<extra></extra>")
+
+
+def _shapes_for(fig: go.Figure, shapes: list[dict], subplot: int) -> None:
+    suffix = "" if subplot == 1 else str(subplot)
+    for shape in shapes:
+        fig.add_shape(**shape, xref=f"x{suffix}", yref=f"y{suffix}")
+
+
+def overlay_figure(image: np.ndarray, single, stack, height: int = 470) -> go.Figure:
+    """The digit twice: the field of the chosen output unit for each design.
+
+    `single` and `stack` are explorer.receptive_measure.Footprint objects. For the stack, the
+    direct inputs (units of the layer in between) are drawn as dots at their centres, and the
+    field of the first of them as a dashed square. Clicking a pixel picks that output unit."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06,
+                        subplot_titles=[f"{single.label}: {_side(single.window)}",
+                                        f"{stack.label}: {_side(stack.window)}"])
+    for index, (fp, colour) in enumerate(((single, SINGLE_COLOUR), (stack, STACK_COLOUR)), start=1):
+        fig.add_trace(_digit_trace(image, opacity=0.85), row=1, col=index)
+        shapes = [_rect(fp.window, colour, width=5, fill=_rgba(colour, 0.18))]
+        if fp.intermediate:
+            shapes.append(_rect(fp.intermediate[0], INTERMEDIATE_COLOUR, width=3, dash="dash"))
+            centres = [((w[0] + w[1] - 1) / 2, (w[2] + w[3] - 1) / 2) for w in fp.intermediate]
+            fig.add_trace(go.Scatter(
+                x=[c for _, c in centres], y=[r for r, _ in centres], mode="markers",
+                marker=dict(size=11, color=INTERMEDIATE_COLOUR, line=dict(color="black", width=1.5)),
+                name="units of the layer in between", showlegend=True,
+                hovertemplate="a unit of the layer in between, centred on pixel (%{y}, %{x})<extra></extra>",
+            ), row=1, col=index)
+        _shapes_for(fig, shapes, index)
+        centre = ((fp.window[0] + fp.window[1] - 1) / 2, (fp.window[2] + fp.window[3] - 1) / 2)
+        fig.add_trace(go.Scatter(
+            x=[centre[1]], y=[centre[0]], mode="markers", showlegend=index == 1, name="centre of the field",
+            marker=dict(symbol="x", size=16, color="white", line=dict(color=colour, width=3)),
+            hovertemplate=f"output unit ({fp.row}, {fp.col}) looks here<extra></extra>",
+        ), row=1, col=index)
+        # An invisible grid of click targets: one per input pixel.
+        grid_r, grid_c = np.mgrid[0:28, 0:28]
+        fig.add_trace(go.Scatter(
+            x=grid_c.ravel(), y=grid_r.ravel(), mode="markers", marker=dict(size=14, opacity=0),
+            showlegend=False, hoverinfo="skip", name="click",
+        ), row=1, col=index)
+    _image_axes(fig, 28, 1, 2)
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10),
+                      legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"),
+                      clickmode="event+select", dragmode=False)
+    return fig
+
+
+def _side(window) -> str:
+    r0, r1, c0, c1 = window
+    return f"{r1 - r0}x{c1 - c0} input pixels"
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _crop(window, margin: int = 3, size: int = 28) -> tuple[int, int, int, int]:
+    r0, r1, c0, c1 = window
+    return max(r0 - margin, 0), min(r1 + margin, size), max(c0 - margin, 0), min(c1 + margin, size)
+
+
+def footprint_figure(single, stack, height: int = 430) -> go.Figure:
+    """Mean |gradient| of the chosen unit (over random inputs), zoomed around the field, with
+    the analytic window drawn on top. Pixels with exactly zero gradient stay white."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=[
+        f"{fp.label}: {'agrees ✓' if fp.agrees else 'differs ✗'}" for fp in (single, stack)])
+    for index, (fp, colour) in enumerate(((single, SINGLE_COLOUR), (stack, STACK_COLOUR)), start=1):
+        r0, r1, c0, c1 = _crop(fp.window)
+        grad = fp.gradient[r0:r1, c0:c1]
+        shown = np.where(grad > 0, grad / (grad.max() or 1.0), np.nan)
+        fig.add_trace(go.Heatmap(
+            z=shown, x=np.arange(c0, c1), y=np.arange(r0, r1), colorscale=SEQUENTIAL, zmin=0, zmax=1,
+            showscale=index == 2, colorbar=dict(title=dict(text="|gradient|<br>(max = 1)", side="top"), len=0.8),
+            hovertemplate="pixel (row %{y}, col %{x}): %{z:.2f}<extra></extra>", xgap=1, ygap=1,
+        ), row=1, col=index)
+        _shapes_for(fig, [_rect(fp.window, colour, width=4)], index)
+        fig.update_xaxes(range=[c0 - 0.5, c1 - 0.5], title_text="input column", showgrid=False, zeroline=False, row=1, col=index)
+        fig.update_yaxes(range=[r1 - 0.5, r0 - 0.5], title_text="input row" if index == 1 else None,
+                         showgrid=False, zeroline=False, row=1, col=index)
+    fig.layout.yaxis.scaleanchor = "x"
+    fig.layout.yaxis2.scaleanchor = "x2"
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
+    return fig
+
+
+def cost_figure(comparison, height: int = 380) -> go.Figure:
+    """Parameters (weights + biases stacked), multiply-adds and nonlinearities of both designs."""
+    single, stack = comparison.single, comparison.stack
+    labels = [single.label, stack.label]
+    colours = [SINGLE_COLOUR, STACK_COLOUR]
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1,
+                        subplot_titles=["parameters", f"multiply-adds ({comparison.input_size}x{comparison.input_size} input)", "nonlinearities"])
+    fig.add_trace(go.Bar(x=labels, y=[single.weights, stack.weights], marker_color=colours, name="weights",
+                         text=[f"{single.params:,}", f"{stack.params:,}"], textposition="outside",
+                         hovertemplate="%{x}: %{y:,} weights<extra></extra>", showlegend=False), row=1, col=1)
+    fig.add_trace(go.Bar(x=labels, y=[single.biases, stack.biases], marker_color=colours, marker_pattern_shape="/",
+                         name="biases", hovertemplate="%{x}: %{y:,} biases<extra></extra>", showlegend=False), row=1, col=1)
+    fig.add_trace(go.Bar(x=labels, y=[single.macs, stack.macs], marker_color=colours,
+                         text=[_short(single.macs), _short(stack.macs)], textposition="outside",
+                         hovertemplate="%{x}: %{y:,} multiply-adds<extra></extra>", showlegend=False), row=1, col=2)
+    fig.add_trace(go.Bar(x=labels, y=[single.nonlinearities, stack.nonlinearities], marker_color=colours,
+                         text=[single.nonlinearities, stack.nonlinearities], textposition="outside",
+                         hovertemplate="%{x}: %{y} ReLUs in a row<extra></extra>", showlegend=False), row=1, col=3)
+    fig.update_layout(template=TEMPLATE_NAME, barmode="stack", height=height, margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_xaxes(showticklabels=False, ticks="")
+    for col, top in ((1, max(single.params, stack.params)), (2, max(single.macs, stack.macs)),
+                     (3, max(single.nonlinearities, stack.nonlinearities))):
+        fig.update_yaxes(range=[0, top * 1.25], row=1, col=col)
+    for name, colour in zip(labels, colours):  # a legend that names the colours
+        fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, showlegend=True), row=1, col=1)
+    fig.update_layout(legend=dict(orientation="h", y=-0.05, yanchor="top", x=0.5, xanchor="center"))
+    fig.update_annotations(font_size=18)
+    return fig
+
+
+def _short(number: int) -> str:
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if number >= limit:
+            return f"{number / limit:.3g}{suffix}"
+    return str(number)
+
+
+def calculator_figure(rows, height: int = 380) -> go.Figure:
+    """Receptive field r and output size per layer (grouped bars), jump written on top."""
+    names = [row.layer.name for row in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=[row.receptive_field for row in rows], name="receptive field r (input pixels)",
+                         marker_color=PALETTE[1], text=[row.receptive_field for row in rows], textposition="outside",
+                         hovertemplate="%{x}: each unit sees %{y}x%{y} input pixels<extra></extra>"))
+    fig.add_trace(go.Bar(x=names, y=[row.output_size for row in rows], name="output size (units per side)",
+                         marker_color=PALETTE[0], text=[row.output_size for row in rows], textposition="outside",
+                         hovertemplate="%{x}: a %{y}x%{y} map<extra></extra>"))
+    top = max(max(r.receptive_field for r in rows), max(r.output_size for r in rows))
+    fig.add_trace(go.Scatter(x=names, y=[top * 1.22] * len(rows), mode="text", text=[f"jump {r.jump}" for r in rows],
+                             textfont=dict(size=16, color=PALETTE[6]), showlegend=False, hoverinfo="skip"))
+    fig.update_layout(template=TEMPLATE_NAME, barmode="group", height=height, yaxis=dict(range=[0, top * 1.32], title="pixels / units"),
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
+                      margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def nested_fields_figure(image: np.ndarray, rows, windows: list[tuple[int, int, int, int]], height: int = 430) -> go.Figure:
+    """The field of the centre unit of every layer, nested on the digit (the padding it
+    reaches beyond the image is cut off)."""
+    fig = go.Figure(_digit_trace(image, opacity=0.8))
+    colours = [PALETTE[i % 6] for i in range(len(rows))]
+    for row, window, colour in zip(rows, windows, colours):
+        fig.add_shape(**_rect(window, colour, width=4))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=4),
+                                 name=f"{row.layer.name}: r = {row.receptive_field}"))
+    _image_axes(fig)
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(x=1.02, y=1, xanchor="left", font=dict(size=15)))
+    return fig
+
+
+def erf_figure(fields, height: int = 430) -> go.Figure:
+    """One heatmap per EffectiveField: mean |gradient| of the centre unit, the theoretical field
+    (solid) and its central half-side square (dashed) drawn on top."""
+    fig = make_subplots(rows=1, cols=len(fields), horizontal_spacing=0.08,
+                        subplot_titles=[f"{f.weights} weights" for f in fields])
+    for index, f in enumerate(fields, start=1):
+        fig.add_trace(go.Heatmap(z=f.heat, colorscale=SEQUENTIAL, zmin=0, zmax=1, showscale=index == len(fields),
+                                 colorbar=dict(title=dict(text="mean |gradient|<br>(max = 1)", side="top"), len=0.8),
+                                 hovertemplate="pixel (row %{y}, col %{x}): %{z:.2f}<extra></extra>"), row=1, col=index)
+        _shapes_for(fig, [_rect(f.window, STACK_COLOUR, width=4), _rect(f.central_window, CENTRAL_COLOUR, width=3, dash="dash")], index)
+    _image_axes(fig, 28, 1, len(fields))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=STACK_COLOUR, width=4), name="theoretical field"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=CENTRAL_COLOUR, width=3, dash="dash"), name="its central part (half the side)"))
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10),
+                      legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"))
+    return fig
+
+
+def erf_profile_figure(fields, height: int = 330) -> go.Figure:
+    """The row through the centre of each effective field, next to the theoretical field's
+    flat top: a bump, not a plateau."""
+    fig = go.Figure()
+    for index, f in enumerate(fields):
+        profile = f.heat.sum(axis=1)  # the heat map seen from the side: mass per input row
+        profile = profile / (profile.max() or 1.0)
+        fig.add_trace(go.Scatter(x=np.arange(28), y=profile, mode="lines+markers", name=f"{f.weights} weights",
+                                 line=dict(color=(PALETTE[0], PALETTE[2], PALETTE[5])[index % 3])))
+    if fields:
+        r0, r1 = fields[0].window[:2]
+        fig.add_trace(go.Scatter(x=[r0 - 0.5, r0 - 0.5, r1 - 0.5, r1 - 0.5], y=[0, 1, 1, 0], mode="lines",
+                                 line=dict(color=STACK_COLOUR, width=3, dash="dot"), name="theoretical field"))
+    fig.update_layout(template=TEMPLATE_NAME, height=height, xaxis_title="input row",
+                      yaxis=dict(title="gradient mass (max = 1)", range=[0, 1.08]),
+                      margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    return fig
+
+
+def head_to_head_figure(results, height: int = 380) -> go.Figure:
+    """Conv parameters, seconds per epoch and test accuracy of the two trained twins."""
+    labels = [r.model for r in results]
+    colours = [SINGLE_COLOUR, STACK_COLOUR][: len(results)]
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1,
+                        subplot_titles=["conv parameters", "seconds per epoch", "test accuracy"])
+    values = [
+        ([r.conv_parameters for r in results], [f"{r.conv_parameters:,}" for r in results]),
+        ([r.seconds_per_epoch for r in results], [f"{r.seconds_per_epoch:.1f} s" for r in results]),
+        ([r.test_accuracy for r in results], [f"{r.test_accuracy:.1%}" for r in results]),
+    ]
+    for col, (ys, texts) in enumerate(values, start=1):
+        fig.add_trace(go.Bar(x=labels, y=ys, text=texts, textposition="outside", marker_color=colours,
+                             showlegend=False, hovertemplate="%{x}: %{text}<extra></extra>"), row=1, col=col)
+        fig.update_yaxes(range=[0, max(max(ys), 1e-9) * 1.25], row=1, col=col)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.12], row=1, col=3)
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_annotations(font_size=18)
+    return fig
+
+
+def loss_curves_figure(results, height: int = 320) -> go.Figure:
+    """Training loss per step of both twins: same batches, so the curves are comparable step by step."""
+    fig = go.Figure()
+    for result, colour in zip(results, (SINGLE_COLOUR, STACK_COLOUR)):
+        losses = np.asarray(result.losses, float)
+        window = max(1, min(10, len(losses) // 5))
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid") if len(losses) >= window else losses
+        fig.add_trace(go.Scatter(x=np.arange(window, window + len(smooth)), y=smooth, mode="lines",
+                                 name=result.model, line=dict(color=colour)))
+    fig.update_layout(template=TEMPLATE_NAME, height=height, xaxis_title="training step (same batch for both)",
+                      yaxis_title="loss (moving average)", margin=dict(l=10, r=10, t=20, b=10),
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    return fig
