@@ -337,7 +337,7 @@ def layer_by_layer(net: Network, view, colour_mode: str, true_label: int | None,
     for number, stage in enumerate(view.stages):
         key = f"{model_key}_{stage.head.name}"
         with st.container(border=True):
-            st.subheader(f"{number + 1}. {stage.title}")
+            st.subheader(f"Stage {number + 1} · {stage.title}")
             st.markdown("  \n".join(layer_line(layer) for layer in stage.layers))
             if stage.kind == "conv":
                 conv_stage(net, stage, map_limits, filter_limits, key)

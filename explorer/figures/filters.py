@@ -92,7 +92,7 @@ def map_grid_figure(
         top, left = origins[highlight]
         fig.add_shape(type="rect", x0=left - 0.5, x1=left + w - 0.5, y0=top - 0.5, y1=top + h - 0.5, line=dict(color=HIGHLIGHT, width=4))
     rows = (n + columns - 1) // columns
-    tile_px = tile_px or (60 if max(h, w) <= 7 else 90 if n > 8 else 130)
+    tile_px = tile_px or ((100 if n <= 8 else 60) if max(h, w) <= 7 else 90 if n > 8 else 130)
     label_px = 22 if show_labels else 0
     height = int(rows * (tile_px + label_px) + 70)
     width = int(columns * tile_px * w / h + 140)
@@ -139,7 +139,7 @@ def panels_figure(panels: list[tuple[str, np.ndarray, float]], title: str = "", 
 
 
 def _numbers_heatmap(values: np.ndarray, limit: float, name: str, padded: np.ndarray, colorscale=DIVERGING, zmin=None) -> go.Heatmap:
-    text = np.vectorize(lambda v: f"{v:.2f}")(values).astype(object)
+    text = np.array([[f"{v:.2f}".replace("-0.00", "0.00") for v in row] for row in values], dtype=object)
     text[padded] = text[padded] + "<br>(pad)"
     return go.Heatmap(
         z=values, zmin=-limit if zmin is None else zmin, zmax=limit, colorscale=colorscale, showscale=False, text=text,
