@@ -1,0 +1,497 @@
+"""Live runs and fair comparisons for the Train page (core: no streamlit).
+
+A LiveRun wraps one Trainer with what a live page needs: compact loss storage, a monitor that
+looks inside the network on a fixed probe batch, an incremental test-set evaluation, speed
+and memory figures. A Comparison trains two to six LiveRuns from the same initial weights and
+the same mini-batch order, stepping them round-robin under one shared time budget.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from explorer.layers import ReLU
+from explorer.metrics import confusion_matrix
+from explorer.optimizers import OPTIMIZERS
+from explorer.training import TrainConfig, Trainer
+
+MAX_CONFIGS = 6
+EVAL_SAMPLE = 1000  # images for the per-epoch train and validation accuracy of a live run
+PROBE_SIZE = 64  # fixed batch for activation histograms and dead ReLUs
+MAX_MONITOR_POINTS = 400  # norm/dead-ReLU series are thinned beyond this
+MAX_CURVE_POINTS = 1500  # plotted loss curves are bucket-averaged down to this
+MAX_RUN_LIST = 12
+HIST_BINS = 30
+TEST_CHUNK = 250
+
+PRESETS: dict[str, list[dict]] = {
+    "SGD vs Momentum vs AdaGrad vs Adam": [
+        {"optimizer": "sgd", "lr": 0.1},
+        {"optimizer": "momentum", "lr": 0.01, "hyper": {"momentum": 0.9}},
+        {"optimizer": "adagrad", "lr": 0.01},
+        {"optimizer": "adam", "lr": 0.001},
+    ],
+    "std 0.01 vs Xavier vs He": [{"init": "std0.01"}, {"init": "xavier"}, {"init": "he"}],
+}
+
+
+# --- compact curves ------------------------------------------------------------------------
+class CurveLog:
+    """Per-step losses as float32 in a growing buffer (4 bytes a step, amortised appends)."""
+
+    def __init__(self):
+        self._values = np.zeros(256, np.float32)
+        self._size = 0
+
+    def extend(self, values) -> None:
+        values = np.asarray(values, np.float32)
+        need = self._size + len(values)
+        if need > len(self._values):
+            grown = np.zeros(max(need, 2 * len(self._values)), np.float32)
+            grown[: self._size] = self._values[: self._size]
+            self._values = grown
+        self._values[self._size : need] = values
+        self._size = need
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values[: self._size]
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def nbytes(self) -> int:
+        return self._values.nbytes
+
+
+def downsample(values, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) with at most `max_points` points: bucket means; steps are 1-based bucket ends."""
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n <= max_points:
+        return np.arange(1, n + 1), values
+    size = math.ceil(n / max_points)
+    full = n // size * size
+    means = values[:full].reshape(-1, size).mean(axis=1)
+    steps = np.arange(size, full + 1, size)
+    if full < n:
+        means = np.append(means, values[full:].mean())
+        steps = np.append(steps, n)
+    return steps, means
+
+
+def smooth(values, weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average with bias correction (TensorBoard-style smoothing)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(values)
+    average, norm = 0.0, 0.0
+    for i, v in enumerate(values):
+        average = weight * average + (1 - weight) * v
+        norm = weight * norm + (1 - weight)
+        out[i] = average / norm
+    return out
+
+
+# --- trainers ------------------------------------------------------------------------------
+class LiveTrainer(Trainer):
+    """A Trainer whose per-epoch accuracies use EVAL_SAMPLE images, so an epoch end costs a
+    fraction of a second even for the deep models (the final test uses all 10,000)."""
+
+    eval_sample = EVAL_SAMPLE
+
+    def accuracy_on(self, train_indices):
+        return super().accuracy_on(train_indices[: self.eval_sample])
+
+
+def footprint_bytes(trainer: Trainer) -> dict[str, int]:
+    """Memory one run holds: parameters, gradients, optimizer state, cached forward buffers."""
+    params = trainer.net.parameters().values()
+    buffers = 0
+    for layer in trainer.net.layers:
+        for value in vars(layer).values():
+            if isinstance(value, np.ndarray):
+                buffers += value.nbytes
+    return {
+        "parameters": sum(p.value.nbytes for p in params),
+        "gradients": sum(p.grad.nbytes for p in params if p.grad is not None),
+        "optimizer state": sum(a.nbytes for state in trainer.optimizer.state for a in state.values()),
+        "buffers": buffers,
+    }
+
+
+# --- looking inside ------------------------------------------------------------------------
+@dataclass
+class LayerHistogram:
+    name: str
+    edges: np.ndarray
+    fractions: np.ndarray  # share of the values in each bin (of those binned)
+    std: float
+    zero_fraction: float  # exactly-zero outputs (ReLU), excluded from the bins
+
+
+def watched_layers(net) -> list[int]:
+    """Indices of the layers whose outputs the histograms show: the activations, or (for
+    models without any) every layer with weights but the last."""
+    acts = [i for i, layer in enumerate(net.layers) if layer.kind == "activation"]
+    if acts:
+        return acts
+    weighted = [i for i, layer in enumerate(net.layers) if layer.parameters()]
+    return weighted[:-1] or weighted
+
+
+def layer_histogram(name: str, layer, values: np.ndarray) -> LayerHistogram:
+    values = np.asarray(values, np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return LayerHistogram(name, np.linspace(0, 1, HIST_BINS + 1), np.zeros(HIST_BINS), float("nan"), 0.0)
+    kind = type(layer).__name__
+    zero_fraction = 0.0
+    if kind == "Sigmoid":
+        low, high = 0.0, 1.0
+    elif kind == "Tanh":
+        low, high = -1.0, 1.0
+    else:
+        if kind == "ReLU":
+            zero_fraction = float((values == 0).mean())
+            values = values[values != 0]
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+        if high - low < 1e-12:
+            low, high = low - 0.5, high + 0.5
+    counts, edges = np.histogram(values, bins=HIST_BINS, range=(low, high))
+    total = counts.sum()
+    std = float(np.std(values)) if values.size else 0.0
+    return LayerHistogram(name, edges, counts / total if total else counts.astype(float), std, zero_fraction)
+
+
+class Monitor:
+    """Per-layer weight and gradient norms and dead-ReLU fractions over time, and activation
+    histograms on a fixed probe batch (at the start and now). Series stay short: beyond
+    MAX_MONITOR_POINTS every other point is dropped."""
+
+    def __init__(self, net, probe_images: np.ndarray):
+        self.probe = net.prepare(probe_images)
+        self.steps: list[int] = []
+        self.weight_norms: dict[str, list[float]] = {}
+        self.grad_norms: dict[str, list[float]] = {}
+        self.dead: dict[str, list[float]] = {}
+        self.initial: list[LayerHistogram] = []
+        self.current: list[LayerHistogram] = []
+        self.record(net, 0)
+
+    def record(self, net, step: int) -> None:
+        with np.errstate(all="ignore"):
+            outputs = net.trace(self.probe)
+            watched = watched_layers(net)
+            self.current = [layer_histogram(net.names[i], net.layers[i], outputs[i]) for i in watched]
+            if not self.initial:
+                self.initial = self.current
+            weights, grads = net.weight_norms(), net.gradient_norms()
+            dead = {
+                net.names[i]: float((outputs[i].reshape(len(self.probe), -1) <= 0).all(axis=0).mean())
+                for i, layer in enumerate(net.layers)
+                if isinstance(layer, ReLU)
+            }
+        n = len(self.steps)
+        self.steps.append(step)
+        for series, values in ((self.weight_norms, weights), (self.grad_norms, grads), (self.dead, dead)):
+            for name in values.keys() | series.keys():
+                series.setdefault(name, [math.nan] * n).append(values.get(name, math.nan))
+        if len(self.steps) > MAX_MONITOR_POINTS:
+            self._thin()
+
+    def _thin(self) -> None:
+        keep = slice(None, None, 2)
+        last = self.steps[-1]
+        self.steps = self.steps[keep]
+        for series in (self.weight_norms, self.grad_norms, self.dead):
+            for name in series:
+                series[name] = series[name][keep]
+        if self.steps[-1] != last:  # keep the newest point in the thinned series
+            self.steps.pop()
+            for series in (self.weight_norms, self.grad_norms, self.dead):
+                for name in series:
+                    series[name].pop()
+
+    @property
+    def nbytes(self) -> int:
+        points = len(self.steps) * (1 + len(self.weight_norms) + len(self.grad_norms) + len(self.dead))
+        return self.probe.nbytes + 8 * points
+
+
+class TestEvaluator:
+    """Predicts the 10,000 test images in chunks, so a page can spread the work over reruns."""
+
+    def __init__(self, net, images: np.ndarray, labels: np.ndarray):
+        self.net, self.images, self.labels = net, images, labels
+        self.predictions = np.zeros(len(labels), np.int8)
+        self.confidence = np.zeros(len(labels), np.float32)
+        self.done_count = 0
+
+    @property
+    def done(self) -> bool:
+        return self.done_count >= len(self.labels)
+
+    def advance(self, seconds: float | None = None) -> None:
+        start = time.perf_counter()
+        while not self.done and (seconds is None or time.perf_counter() - start < seconds):
+            chunk = slice(self.done_count, min(self.done_count + TEST_CHUNK, len(self.labels)))
+            with np.errstate(all="ignore"):
+                proba = self.net.predict_proba(self.images[chunk])
+            self.predictions[chunk] = proba.argmax(axis=1)
+            self.confidence[chunk] = proba.max(axis=1)
+            self.done_count = chunk.stop
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predictions == self.labels).mean())
+
+    def confusion(self) -> np.ndarray:
+        return confusion_matrix(self.labels, self.predictions)
+
+    def misclassified(self, limit: int = 24) -> np.ndarray:
+        """Indices of wrong test predictions, the most confident mistakes first."""
+        wrong = np.flatnonzero(self.predictions != self.labels)
+        return wrong[np.argsort(-self.confidence[wrong], kind="stable")][:limit]
+
+
+# --- one live run --------------------------------------------------------------------------
+STATUS_TEXT = {
+    "ready": "Ready",
+    "running": "Training",
+    "paused": "Paused",
+    "evaluating": "Testing on 10,000 test images",
+    "finished": "Finished",
+    "diverged": "Stopped: diverged",
+    "failed": "Stopped: error",
+}
+
+
+class LiveRun:
+    """One trainer plus everything the live page shows about it."""
+
+    def __init__(self, config: TrainConfig, data, label: str = "", monitor: bool = True, net=None, test_at_end: bool = True):
+        self.trainer = LiveTrainer(config, data, net=net)
+        self.config = self.trainer.config
+        self.data = data
+        self.label = label or describe(self.config)
+        self.losses = CurveLog()
+        probe = data.train_images[self.trainer.val_idx[:PROBE_SIZE]] if len(self.trainer.val_idx) else data.test_images[:PROBE_SIZE]
+        self.monitor = Monitor(self.trainer.net, probe) if monitor else None
+        self.test_at_end = test_at_end
+        self.evaluator: TestEvaluator | None = None
+        self.status = "ready"
+        self.message: str | None = None
+        self.train_seconds = 0.0
+        self.recent_rate: float | None = None  # steps per second in the last slice
+
+    @property
+    def net(self):
+        return self.trainer.net
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "diverged", "failed")
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.recent_rate if self.recent_rate is not None else 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.steps_per_second * self.config.batch_size
+
+    def advance(self, seconds: float | None = None, steps: int | None = None, record: bool = True) -> int:
+        """Train for a slice; afterwards the status says what happened. Never raises."""
+        if self.done or self.status == "evaluating":
+            return 0
+        if self.trainer.finished:
+            self._after_training()
+            return 0
+        start = time.perf_counter()
+        try:
+            with np.errstate(all="ignore"):
+                done = self.trainer.run(steps=steps, seconds=seconds)
+        except Exception as error:  # a bug or an impossible setting: say it plainly, keep the page alive
+            self.status, self.message = "failed", f"Training stopped with an error: {error}"
+            self._drain()
+            return 0
+        elapsed = time.perf_counter() - start
+        self.train_seconds += elapsed
+        if done:
+            self.recent_rate = done / max(elapsed, 1e-9)
+        self._drain()
+        if record and self.monitor is not None and done:
+            self.monitor.record(self.net, self.step)
+        if self.trainer.finished:
+            self._after_training()
+        return done
+
+    def _drain(self) -> None:
+        losses = self.trainer.history.losses
+        if losses:
+            self.losses.extend(losses)
+            losses.clear()
+
+    def _after_training(self) -> None:
+        if self.trainer.stop_reason:
+            self.status, self.message = "diverged", self.trainer.stop_reason
+            self.release()
+        elif self.test_at_end:
+            self.status = "evaluating"
+            self.evaluator = TestEvaluator(self.net, self.data.test_images, self.data.test_labels)
+        else:
+            self.status = "finished"
+            self.release()
+
+    def evaluate(self, seconds: float | None = None) -> None:
+        if self.status != "evaluating" or self.evaluator is None:
+            return
+        self.evaluator.advance(seconds)
+        if self.evaluator.done:
+            self.trainer.history.test_accuracy = self.evaluator.accuracy
+            self.status = "finished"
+            self.release()
+
+    def release(self) -> None:
+        self.net.release_buffers()
+
+    def footprint(self) -> dict[str, int]:
+        sizes = footprint_bytes(self.trainer)
+        sizes["curves and monitor"] = self.losses.nbytes + (self.monitor.nbytes if self.monitor else 0)
+        if self.evaluator is not None:
+            sizes["curves and monitor"] += self.evaluator.predictions.nbytes + self.evaluator.confidence.nbytes
+        return sizes
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / max(self.trainer.total_steps, 1))
+
+
+# --- labels and records ----------------------------------------------------------------------
+def describe(config: TrainConfig) -> str:
+    c = config
+    return f"{c.model} · {c.optimizer} η={c.lr:g} · {c.init} · batch {c.batch_size}"
+
+
+def difference_label(config: TrainConfig, base: TrainConfig) -> str:
+    """What sets `config` apart from `base` (or its optimizer and learning rate when nothing does)."""
+    parts = []
+    if config.optimizer != base.optimizer or config.lr != base.lr or config.hyper != base.hyper:
+        parts.append(f"{OPTIMIZERS[config.optimizer].__name__} η={config.lr:g}")
+    if config.init != base.init:
+        parts.append(f"init {config.init}")
+    if config.activation != base.activation:
+        parts.append(config.activation)
+    if config.model != base.model:
+        parts.append(config.model)
+    return " · ".join(parts) or f"{OPTIMIZERS[config.optimizer].__name__} η={config.lr:g}"
+
+
+@dataclass
+class RunRecord:
+    """A finished or stopped run, compact enough to keep a dozen per session."""
+
+    label: str
+    config: dict
+    steps: np.ndarray  # downsampled loss curve
+    losses: np.ndarray
+    epochs: list = field(default_factory=list)  # (epoch, step, train accuracy, validation accuracy)
+    test_accuracy: float | None = None
+    stop_reason: str | None = None
+    created: float = field(default_factory=time.time)
+
+
+def record_of(run: LiveRun) -> RunRecord:
+    steps, losses = downsample(run.losses.values)
+    history = run.trainer.history
+    epochs = [(e.epoch, e.step, e.train_accuracy, e.val_accuracy) for e in history.epochs]
+    return RunRecord(run.label, run.config.to_dict(), steps, losses.astype(np.float32), epochs, history.test_accuracy, run.trainer.stop_reason)
+
+
+def add_record(records: list, record: RunRecord, limit: int = MAX_RUN_LIST) -> list:
+    records.append(record)
+    del records[:-limit]
+    return records
+
+
+# --- comparisons ---------------------------------------------------------------------------
+def preset_configs(preset: str, base: TrainConfig) -> list[TrainConfig]:
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset '{preset}'; choose one of: {', '.join(PRESETS)}")
+    return [replace(base, **changes) for changes in PRESETS[preset]]
+
+
+def init_key(config: TrainConfig) -> tuple:
+    c = config.resolved()
+    return (c.model, c.init, c.activation, c.seed)
+
+
+class Comparison:
+    """Two to six runs that start from the same weights (when architecture and init match)
+    and see the same mini-batches in the same order (same seed)."""
+
+    def __init__(self, configs: list[TrainConfig], data, labels: list[str] | None = None):
+        if not 1 <= len(configs) <= MAX_CONFIGS:
+            raise ValueError(f"A comparison holds 1 to {MAX_CONFIGS} configurations, not {len(configs)}")
+        seeds = {c.seed for c in configs}
+        if len(seeds) != 1:
+            raise ValueError("Every configuration of a comparison must use the same seed (same batch order)")
+        base = configs[0].resolved()
+        labels = labels or [difference_label(c.resolved(), base) for c in configs]
+        labels = _unique(labels)
+        self.runs: list[LiveRun] = []
+        first_net: dict[tuple, object] = {}
+        for config, label in zip(configs, labels):
+            run = LiveRun(config, data, label=label, monitor=False, test_at_end=False)
+            key = init_key(config)
+            if key in first_net:  # same architecture and init: literally the same starting weights
+                run.net.load_state(first_net[key].state())
+            else:
+                first_net[key] = run.net
+            self.runs.append(run)
+        self.train_seconds = 0.0
+
+    @property
+    def done(self) -> bool:
+        return all(run.done for run in self.runs)
+
+    def advance(self, seconds: float) -> int:
+        """Round-robin: always step the run that has done the fewest steps, until `seconds` pass.
+        Every run gets the same number of steps (within one) whatever its speed."""
+        start, total = time.perf_counter(), 0
+        while True:
+            active = [run for run in self.runs if not run.done]
+            if not active:
+                break
+            run = min(active, key=lambda r: r.step)
+            if run.advance(steps=1) == 0 and not run.done:
+                run.advance(steps=1)  # a run that had just reached its end is marked done
+            total += 1
+            if time.perf_counter() - start >= seconds:
+                break
+        self.train_seconds += time.perf_counter() - start
+        return total
+
+    def release(self) -> None:
+        for run in self.runs:
+            run.release()
+
+    def footprint(self) -> int:
+        return sum(sum(run.footprint().values()) for run in self.runs)
+
+
+def _unique(labels: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
