@@ -131,7 +131,8 @@ def parse_stack(rows: list[dict], input_size: int = INPUT_SIZE) -> tuple[list[La
         if all(v is None or (isinstance(v, float) and math.isnan(v)) or v == "" for v in values.values()):
             continue
         name = str(values["name"]).strip() if values["name"] not in (None, "") and values["name"] == values["name"] else f"layer {number}"
-        kind = str(values["kind"] or "conv").strip().lower()
+        raw_kind = values["kind"]
+        kind = "conv" if raw_kind is None or raw_kind != raw_kind or raw_kind == "" else str(raw_kind).strip().lower()
         if kind not in ("conv", "pool"):
             problems.append(f"Row {number} ({name}): the kind must be 'conv' or 'pool', not '{values['kind']}'.")
             continue
@@ -185,8 +186,14 @@ def _tex(number: int) -> str:
     return f"{number:,}".replace(",", "{,}")
 
 
+def _sum_lines(terms: list[str], per_line: int = 2) -> str:
+    """Terms joined by +, with a LaTeX line break every `per_line` terms (for aligned)."""
+    lines = [" + ".join(terms[i : i + per_line]) for i in range(0, len(terms), per_line)]
+    return r" \\ &\quad + ".join(lines)
+
+
 def cost_latex(cost) -> dict[str, str]:
-    """Weights, biases and multiply-adds of a ConvCost as LaTeX: symbols, numbers, result.
+    """Weights, biases and multiply-adds of a ConvCost as LaTeX (aligned), with the numbers.
 
     One term per layer, e.g. for two 3x3 convs 1->16->16:
     weights = 3^2*1*16 + 3^2*16*16 = 144 + 2,304 = 2,448."""
@@ -199,13 +206,13 @@ def cost_latex(cost) -> dict[str, str]:
         bias_terms.append(_tex(c_out))
         mac_terms.append(rf"{k}^2 \cdot {_tex(c_in)} \cdot {_tex(c_out)} \cdot {row.output_size}^2")
     many = len(weight_terms) > 1
+    values = (r" \\ &= " + _sum_lines(weight_values, 4)) if many else ""
     return {
-        "weights": r"\text{weights} = \sum_l k_l^2\, C_{in,l}\, C_{out,l} = " + " + ".join(weight_terms)
-        + (" = " + " + ".join(weight_values) if many else "") + f" = {_tex(cost.weights)}",
-        "biases": r"\text{biases} = \sum_l C_{out,l} = " + " + ".join(bias_terms) + f" = {_tex(cost.biases)}",
+        "weights": r"\begin{aligned}\text{weights} &= " + _sum_lines(weight_terms) + values
+        + rf" = {_tex(cost.weights)}\end{{aligned}}",
+        "biases": r"\text{biases} = " + " + ".join(bias_terms) + f" = {_tex(cost.biases)}",
         "params": rf"\text{{parameters}} = {_tex(cost.weights)} + {_tex(cost.biases)} = {_tex(cost.params)}",
-        "macs": r"\text{multiply-adds} = \sum_l k_l^2\, C_{in,l}\, C_{out,l}\, H_l W_l = " + " + ".join(mac_terms)
-        + f" = {_tex(cost.macs)}",
+        "macs": r"\begin{aligned}\text{multiply-adds} &= " + _sum_lines(mac_terms) + rf" \\ &= {_tex(cost.macs)}\end{{aligned}}",
     }
 
 
@@ -379,7 +386,7 @@ class EffectiveField:
     central_mass: float  # fraction of gradient mass inside central_window
     central_area: float  # fraction of the (clipped) theoretical area that central_window covers
     effective_std: float  # sqrt of the second moment of the heat around its centre, in pixels
-    effective_side: int  # side of the smallest centred square holding 95% of the mass
+    effective_side: int  # side of the smallest centred square holding 90% of the mass
     inputs: int
 
 
@@ -420,7 +427,7 @@ def effective_field(net: Network, layer_index: int, inputs: np.ndarray, model: s
     effective = r
     for side in range(1, r + 1):
         square = centred_square(window, (centre_row, centre_col), side)
-        if mass > 0 and total[square[0]:square[1], square[2]:square[3]].sum() >= 0.95 * mass:
+        if mass > 0 and total[square[0]:square[1], square[2]:square[3]].sum() >= 0.90 * mass:
             effective = side
             break
     return EffectiveField(

@@ -23,17 +23,13 @@ def _rect(window, colour, width=4, dash="solid", row=None, col=None, fill=None):
 
 
 def _image_axes(fig: go.Figure, size: int = 28, rows: int = 1, cols: int = 1) -> None:
-    for r in range(1, rows + 1):
-        for c in range(1, cols + 1):
-            fig.update_xaxes(range=[-0.5, size - 0.5], showgrid=False, zeroline=False, showline=False,
-                             ticks="", showticklabels=False, constrain="domain", row=r, col=c)
-            fig.update_yaxes(range=[size - 0.5, -0.5], showgrid=False, zeroline=False, showline=False,
-                             ticks="", showticklabels=False, scaleanchor="x" if (r, c) == (1, 1) else None,
-                             constrain="domain", row=r, col=c)
-    # Every subplot square: anchor each y axis to its own x axis.
+    """Square pixel axes without ticks for every subplot, rows drawn top to bottom."""
     for index in range(1, rows * cols + 1):
         suffix = "" if index == 1 else str(index)
-        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+        fig.layout[f"xaxis{suffix}"].update(range=[-0.5, size - 0.5], showgrid=False, zeroline=False, showline=False,
+                                            ticks="", showticklabels=False, constrain="domain")
+        fig.layout[f"yaxis{suffix}"].update(range=[size - 0.5, -0.5], showgrid=False, zeroline=False, showline=False,
+                                            ticks="", showticklabels=False, constrain="domain", scaleanchor=f"x{suffix}")
 
 
 def _digit_trace(image: np.ndarray, opacity: float = 1.0) -> go.Heatmap:
@@ -64,7 +60,7 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 470) -> go.Fi
             centres = [((w[0] + w[1] - 1) / 2, (w[2] + w[3] - 1) / 2) for w in fp.intermediate]
             fig.add_trace(go.Scatter(
                 x=[c for _, c in centres], y=[r for r, _ in centres], mode="markers",
-                marker=dict(size=11, color=INTERMEDIATE_COLOUR, line=dict(color="black", width=1.5)),
+                marker=dict(size=8, color=INTERMEDIATE_COLOUR, line=dict(color="black", width=1.5)),
                 name="units of the layer in between", showlegend=True,
                 hovertemplate="a unit of the layer in between, centred on pixel (%{y}, %{x})<extra></extra>",
             ), row=1, col=index)
@@ -153,7 +149,7 @@ def cost_figure(comparison, height: int = 380) -> go.Figure:
         fig.update_yaxes(range=[0, top * 1.25], row=1, col=col)
     for name, colour in zip(labels, colours):  # a legend that names the colours
         fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, showlegend=True), row=1, col=1)
-    fig.update_layout(legend=dict(orientation="h", y=-0.05, yanchor="top", x=0.5, xanchor="center"))
+    fig.update_layout(legend=dict(orientation="h", y=-0.05, yanchor="top", x=0.5, xanchor="center", traceorder="normal"))
     fig.update_annotations(font_size=18)
     return fig
 
@@ -195,7 +191,7 @@ def nested_fields_figure(image: np.ndarray, rows, windows: list[tuple[int, int, 
                                  name=f"{row.layer.name}: r = {row.receptive_field}"))
     _image_axes(fig)
     fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(x=1.02, y=1, xanchor="left", font=dict(size=15)))
+                      legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center", font=dict(size=15)))
     return fig
 
 
