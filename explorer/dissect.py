@@ -27,13 +27,19 @@ COLOUR_MODE_LABELS = {"map": "per map", "layer": "per layer", "global": "global"
 _FOLLOWER_KINDS = ("activation", "batchnorm", "pool", "dropout")
 
 
+def _is_conv(layer) -> bool:
+    # By the layer's kind, not isinstance: Streamlit may reload explorer.conv while a session
+    # still holds a network built from the previous class object.
+    return getattr(layer, "kind", "") == Conv2D.kind and hasattr(layer, "W")
+
+
 def is_cnn(net: Network) -> bool:
     """True when the network has at least one convolution (the page only shows CNNs)."""
-    return any(isinstance(layer, Conv2D) for layer in net.layers)
+    return any(_is_conv(layer) for layer in net.layers)
 
 
 def conv_indices(net: Network) -> list[int]:
-    return [i for i, layer in enumerate(net.layers) if isinstance(layer, Conv2D)]
+    return [i for i, layer in enumerate(net.layers) if _is_conv(layer)]
 
 
 @dataclass
@@ -176,7 +182,7 @@ def convolution_at(net: Network, layer_index: int, x: np.ndarray, out_row: int, 
     """The output at (out_row, out_col, channel) of conv layer `layer_index` for input x (1, ...),
     computed by hand from the arrays: pad, cut the window, multiply by the kernel, add up."""
     layer = net.layers[layer_index]
-    if not isinstance(layer, Conv2D):
+    if not _is_conv(layer):
         raise ValueError(f"layer {layer_index} ({net.names[layer_index]}) is not a convolution")
     layer_input = x
     for previous in net.layers[:layer_index]:

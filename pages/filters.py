@@ -75,7 +75,7 @@ def session_cnn() -> Network | None:
     """The CNN trained on the Train page in this session, if there is one."""
     entry = session_trained_model()
     net = entry[0] if isinstance(entry, tuple) and entry else entry
-    if isinstance(net, Network) and is_cnn(net) and net.input_shape == (28, 28, 1):
+    if hasattr(net, "trace") and hasattr(net, "layers") and is_cnn(net) and tuple(net.input_shape) == (28, 28, 1):
         return net
     return None
 
