@@ -7,6 +7,7 @@ the same mini-batch order, stepping them round-robin under one shared time budge
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -457,7 +458,13 @@ class Comparison:
             else:
                 first_net[key] = run.net
             self.runs.append(run)
+        self.initial_digests = [state_digest(run.net) for run in self.runs]
         self.train_seconds = 0.0
+
+    @property
+    def shared_start(self) -> bool:
+        """Whether every configuration starts from bit-identical weights."""
+        return len(set(self.initial_digests)) == 1
 
     @property
     def done(self) -> bool:
@@ -486,6 +493,15 @@ class Comparison:
 
     def footprint(self) -> int:
         return sum(sum(run.footprint().values()) for run in self.runs)
+
+
+def state_digest(net) -> str:
+    """SHA-256 over every array of a network's state: equal digests, bit-identical weights."""
+    digest = hashlib.sha256()
+    for name, value in sorted(net.state().items()):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    return digest.hexdigest()
 
 
 def _unique(labels: list[str]) -> list[str]:

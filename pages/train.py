@@ -1,6 +1,473 @@
-"""Train page (placeholder until the real page lands)."""
+"""Train page: watch a network learn MNIST, and see why the optimizer and the initialisation matter.
 
+Thin on purpose: the training logic is in explorer/compare.py and explorer/training.py, the
+figures in explorer/figures/training.py, the session state in explorer/ui/train_state.py.
+"""
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
+from explorer.augment import AUGMENTATIONS
+from explorer.compare import MAX_CONFIGS, PRESETS, STATUS_TEXT, downsample, preset_configs, smooth
+from explorer.figures import training as figs
+from explorer.inits import INITS
+from explorer.models import MODELS, build_model
+from explorer.optim_paths import SURFACES, WHY, contour_grid, default_hyper, optimizer_path
+from explorer.optimizers import OPTIMIZERS
+from explorer.training import TrainConfig
+from explorer.ui import train_state as ts
+from explorer.ui.resources import mnist_or_none, show_missing_data
+
+SLICE = 0.35  # seconds of training per live update
+TICK = 0.6  # seconds between live updates of the curves while training
+INSIDE_TICK = 2.0  # seconds between updates of the (costlier) views inside the network
+STREAM = 6  # test digits in the prediction stream
+LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
+BATCHES = [1, 8, 10, 16, 32, 64, 100, 128, 256, 512]
+TRAIN_SIZES = [1000, 2000, 5000, 10000, 20000, 30000, 55000]
+EPS = [1e-8, 1e-7, 1e-6, 1e-4, 1e-2]
+MODES = ["Train one network", "Compare", "Optimizer paths (2-D)"]
+OPT_NAMES = {name: cls.__name__ for name, cls in OPTIMIZERS.items()}
+ss = st.session_state
+
+
+@st.cache_data(show_spinner=False)
+def parameter_count(model: str) -> int:
+    return build_model(model).parameter_count()
+
+
+def nearest(options, value):
+    return min(options, key=lambda o: abs(np.log(o) - np.log(value)))
+
+
+# --- settings ------------------------------------------------------------------------------
+def apply_optimizer_defaults() -> None:
+    name, spec = ss["tr_optimizer"], MODELS[ss["tr_model"]]
+    defaults = OPTIMIZERS[name].DEFAULTS
+    lr = spec.recipe.lr if name == spec.recipe.optimizer else defaults["lr"]
+    ss["tr_lr"] = nearest(LRS, lr)
+    for key in ("momentum", "beta1", "beta2", "rho"):
+        if key in defaults:
+            ss[f"tr_{key}"] = defaults[key]
+    if "eps" in defaults:
+        ss["tr_eps"] = nearest(EPS, defaults["eps"])
+
+
+def apply_model_defaults() -> None:
+    spec = MODELS[ss["tr_model"]]
+    r = spec.recipe
+    ss["tr_optimizer"], ss["tr_init"], ss["tr_activation"] = r.optimizer, r.init, spec.activation
+    ss["tr_batch"], ss["tr_epochs"], ss["tr_augment"] = nearest(BATCHES, r.batch_size), min(r.epochs, 30), r.augment != "none"
+    apply_optimizer_defaults()
+
+
+def init_defaults() -> None:
+    if "tr_model" not in ss:
+        ss["tr_model"] = "keras-mlp"
+        apply_model_defaults()
+        ss["tr_train_size"], ss["tr_seed"] = 10000, 0
+        if ss["tr_model"] == "keras-mlp":
+            ss["tr_epochs"] = 3
+
+
+def settings() -> TrainConfig:
+    """The sidebar controls; returns the config they describe."""
+    init_defaults()
+    sb = st.sidebar
+    sb.header("Settings")
+    model = sb.selectbox("Architecture", list(MODELS), key="tr_model", on_change=apply_model_defaults, persist_state="session",
+                         format_func=lambda m: f"{MODELS[m].title}")  # fmt: skip
+    spec = MODELS[model]
+    sb.caption(f"{spec.description} **{parameter_count(model):,} parameters.**")
+
+    optimizer = sb.selectbox("Optimizer", list(OPTIMIZERS), key="tr_optimizer", on_change=apply_optimizer_defaults,
+                             format_func=OPT_NAMES.get, persist_state="session")  # fmt: skip
+    cls = OPTIMIZERS[optimizer]
+    lr = sb.select_slider("Learning rate η", LRS, key="tr_lr", format_func=lambda v: f"{v:g}", persist_state="session",
+                          help="Applies from the next step, even while training.")  # fmt: skip
+    hyper = {}
+    if "momentum" in cls.DEFAULTS:
+        hyper["momentum"] = sb.slider("Momentum μ", 0.0, 0.99, key="tr_momentum", step=0.01, persist_state="session")
+    if "beta1" in cls.DEFAULTS:
+        hyper["beta1"] = sb.slider("β₁ (momentum of the gradient)", 0.0, 0.99, key="tr_beta1", step=0.01, persist_state="session")
+        hyper["beta2"] = sb.slider("β₂ (memory of squared gradients)", 0.9, 0.9999, key="tr_beta2", step=0.0001, format="%.4f", persist_state="session")
+    if "rho" in cls.DEFAULTS:
+        hyper["rho"] = sb.slider("Decay ρ", 0.0, 0.999, key="tr_rho", step=0.001, format="%.3f", persist_state="session")
+    if "eps" in cls.DEFAULTS:
+        hyper["eps"] = sb.select_slider("ε (avoids dividing by zero)", EPS, key="tr_eps", format_func=lambda v: f"{v:g}", persist_state="session")
+    sb.latex(cls.LATEX)
+    sb.caption(cls.about)
+
+    init = sb.selectbox("Initialisation", list(INITS), key="tr_init", persist_state="session",
+                        format_func=lambda i: {"std0.01": "std 0.01", "std1": "std 1"}.get(i, i.capitalize()))  # fmt: skip
+    sb.caption(INITS[init])
+    choices = list(dict.fromkeys([spec.activation, *spec.activations]))
+    if ss.get("tr_activation") not in choices:
+        ss["tr_activation"] = spec.activation
+    activation = spec.activation
+    if len(choices) > 1:
+        activation = sb.selectbox("Activation", choices, key="tr_activation", persist_state="session")
+    else:
+        sb.caption(f"Activation: fixed by this model ({'none' if not spec.activations and model == 'zhou-cnn' else spec.activation}).")
+
+    batch = sb.select_slider("Batch size", BATCHES, key="tr_batch", persist_state="session")
+    train_size = sb.select_slider("Training images", TRAIN_SIZES, key="tr_train_size", format_func=lambda v: f"{v:,}", persist_state="session")
+    epochs = sb.slider("Epochs", 1, 30, key="tr_epochs", persist_state="session")
+    augment = sb.toggle("Augmentation (shift digits by up to 2 px)", key="tr_augment", persist_state="session",
+                        help=AUGMENTATIONS["shift"])  # fmt: skip
+    seed = sb.number_input("Seed", 0, 99_999, key="tr_seed", step=1, persist_state="session",
+                           help="Same seed: same initial weights and the same mini-batch order.")  # fmt: skip
+    return TrainConfig(model=model, optimizer=optimizer, lr=float(lr), init=init, activation=activation,
+                       batch_size=int(batch), epochs=int(epochs), train_size=int(train_size),
+                       augment="shift" if augment else "none", seed=int(seed), hyper=hyper)  # fmt: skip
+
+
+STRUCTURAL = {"model": "architecture", "init": "initialisation", "activation": "activation", "optimizer": "optimizer",
+              "batch_size": "batch size", "train_size": "training-set size", "epochs": "epochs",
+              "augment": "augmentation", "seed": "seed"}  # fmt: skip
+
+
+def changed_fields(run_config: TrainConfig, wanted: TrainConfig) -> list[str]:
+    wanted = wanted.resolved()
+    return [label for name, label in STRUCTURAL.items() if getattr(run_config, name) != getattr(wanted, name)]
+
+
+def apply_live_hyper(run, config: TrainConfig) -> None:
+    """Learning rate and optimizer hyperparameters apply from the next step."""
+    if run.config.optimizer != config.optimizer:
+        return
+    opt = run.trainer.optimizer
+    if opt.lr != config.lr:
+        run.trainer.set_learning_rate(config.lr)
+    for name, value in config.hyper.items():
+        if name in opt.DEFAULTS:
+            setattr(opt, name, float(value))
+
+
+# --- single run ------------------------------------------------------------------------------
+def train_section(config: TrainConfig, data) -> None:
+    run = ts.current_run()
+    running = run is not None and run.status in ("running", "evaluating")
+
+    cols = st.columns([1.2, 1, 1, 1, 3])
+    if run is None or run.done:
+        cols[0].button("Start", key="btn_start", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data), width="stretch")
+    elif run.status == "running":
+        cols[0].button("Pause", key="btn_pause", type="primary", icon=":material/pause:", on_click=ts.pause, width="stretch")
+    elif run.status == "evaluating":
+        cols[0].button("Testing…", key="btn_testing", disabled=True, width="stretch")
+    else:
+        cols[0].button("Resume", key="btn_resume", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data), width="stretch")
+    cols[1].button("Step", key="btn_step", icon=":material/skip_next:", on_click=ts.step_once, args=(config, data),
+                   disabled=running or (run is not None and run.done), help="Train on one mini-batch, then wait.", width="stretch")  # fmt: skip
+    cols[2].button("Reset", key="btn_reset", icon=":material/restart_alt:", on_click=ts.reset, disabled=run is None, width="stretch",
+                   help="Forget this run (it stays in the run list of the Compare tab) and start over with the current settings.")  # fmt: skip
+    log_y = cols[3].toggle("Log loss", key="tr_log", persist_state="session")
+
+    if run is not None:
+        apply_live_hyper(run, config)
+        changed = changed_fields(run.config, config)
+        if changed and not run.done:
+            st.warning(f"You changed the {', '.join(changed)}. This run keeps its own settings: press **Reset** to start over with the new ones.", icon=":material/info:")
+        elif changed:
+            st.info(f"The next Start uses your new {', '.join(changed)}.", icon=":material/info:")
+        if run.status == "diverged":
+            st.error(run.message + " Press Start to try again with a smaller learning rate.", icon=":material/error:")
+        elif run.status == "failed":
+            st.error(run.message, icon=":material/error:")
+
+    @st.fragment(run_every=TICK if running else None)
+    def live():
+        r = ts.current_run()
+        if r is not None and r.status == "running":
+            r.advance(seconds=SLICE, record=False)  # the internals fragment records, at its own pace
+        elif r is not None and r.status == "evaluating":
+            r.evaluate(seconds=SLICE)
+        if r is not None and running and r.status not in ("running", "evaluating"):
+            ts.finish_if_done(r)
+            st.rerun(scope="app")  # stop the timer and show the buttons and results of the new state
+        draw_live(r, log_y)
+
+    live()
+
+    @st.fragment(run_every=INSIDE_TICK if running else None)
+    def internals():
+        r = ts.current_run()
+        if r is not None:
+            inside(r)
+            if r.status not in ("running", "evaluating"):
+                r.release()  # drawing ran the probe batch: drop its buffers again
+
+    internals()
+    if run is not None and run.status == "finished":
+        after_training(run, data)
+
+
+def draw_live(run, log_y: bool) -> None:
+    if run is None:
+        st.info("Choose a model and an optimizer in the sidebar, then press **Start**. "
+                "The curves, the inside of the network and the network's guesses update while it learns.", icon=":material/school:")  # fmt: skip
+    m = st.columns(6)
+    if run is not None:
+        total = run.trainer.total_steps
+        status = STATUS_TEXT[run.status]
+        if run.status == "evaluating" and run.evaluator is not None:
+            status = f"Testing {run.evaluator.done_count:,}/10,000"
+        m[0].metric("Step", f"{run.step:,} / {total:,}", help=status)
+        m[1].metric("Epoch", f"{run.trainer.epoch} / {run.config.epochs}")
+        recent = run.losses.values[-20:]
+        m[2].metric("Loss (last 20 steps)", f"{float(np.mean(recent)):.4f}" if len(recent) else "–")
+        epochs = run.trainer.history.epochs
+        val = epochs[-1].val_accuracy if epochs else None
+        test = run.trainer.history.test_accuracy
+        m[3].metric("Test accuracy" if test is not None else "Validation accuracy", f"{test:.2%}" if test is not None else f"{val:.1%}" if val is not None else "–")
+        m[4].metric("Steps / s", f"{run.steps_per_second:,.1f}", f"{run.images_per_second:,.0f} images/s", delta_color="off", delta_arrow="off")
+        sizes = run.footprint()
+        total_mb = sum(sizes.values()) / 2**20
+        m[5].metric("Memory", f"{total_mb:.1f} MB", help="; ".join(f"{k}: {v / 2**20:.2f} MB" for k, v in sizes.items()) + ". The MNIST images are shared by every session, not counted.")
+        st.progress(run.progress, text=f"{status} — {run.label}")
+        if len(run.losses) > 60:
+            losses = run.losses.values
+            if np.mean(losses[-20:]) > 1.5 * np.mean(losses[:10]) + 0.1:
+                st.warning("The loss is going up, not down: the learning rate is probably too large. Try one 10x smaller.", icon=":material/trending_up:")
+    else:
+        for col, label in zip(m, ["Step", "Epoch", "Loss", "Accuracy", "Steps / s", "Memory"]):
+            col.metric(label, "–")
+
+    left, right = st.columns(2)
+    with left:
+        losses = run.losses.values if run is not None else np.zeros(0)
+        steps, raw, smoothed = ts.plotted_loss(losses)
+        st.plotly_chart(figs.loss_figure(steps, raw, smoothed, log_y=log_y), theme=None, key="fig_loss")
+        st.caption("Each light point is the loss on one mini-batch: noisy, because every batch differs. Watch the bold smoothed line: it should fall quickly, then flatten.")
+    with right:
+        ep = run.trainer.history.epochs if run is not None else []
+        fig = figs.accuracy_figure([e.epoch for e in ep], [e.train_accuracy for e in ep], [e.val_accuracy for e in ep],
+                                   run.trainer.history.test_accuracy if run is not None else None)  # fmt: skip
+        st.plotly_chart(fig, theme=None, key="fig_acc")
+        st.caption("Measured at the end of each epoch on 1,000 training and 1,000 held-out validation images. When training keeps rising but validation stalls, the network starts memorising.")
+
+    if run is not None:
+        stream(run)
+
+
+def stream(run) -> None:
+    data = run.data
+    pos = ss.get("tr_stream_pos", 0)
+    if run.status == "running":  # new digits on every update while training
+        pos = ss["tr_stream_pos"] = pos + 1
+    order = np.random.default_rng(7).permutation(len(data.test_labels))
+    idx = order[(pos * STREAM + np.arange(STREAM)) % len(order)]
+    with np.errstate(all="ignore"):
+        proba = run.net.predict_proba(data.test_images[idx])
+    proba = np.nan_to_num(proba)
+    st.plotly_chart(figs.prediction_stream_figure(data.test_images[idx], proba, data.test_labels[idx]), theme=None, key="fig_stream")
+    st.caption("New test digits pass by while it trains. The bars are the network's probability for each digit: green when its top guess is right, vermillion when it is wrong. At the start it guesses about 10% for everything.")
+
+
+def inside(run) -> None:
+    mon = run.monitor
+    if mon is None:
+        return
+    if mon.steps[-1] != run.step and run.status != "evaluating":
+        mon.record(run.net, run.step)
+    st.subheader("Inside the network")
+    a, b = st.columns([3, 2])
+    with a:
+        st.plotly_chart(figs.activation_histograms(mon.current, mon.initial), theme=None, key="fig_hist")
+        st.caption("What each layer outputs for the same 64 validation images (bars: now; orange line: at step 0). "
+                   "The classic experiment: with std 1 sigmoid outputs pile up at 0 and 1 (saturated: no gradient); with std 0.01 they "
+                   "collapse onto one value (every unit says the same); Xavier (sigmoid/tanh) and He (ReLU) keep them spread out.")  # fmt: skip
+    with b:
+        st.plotly_chart(figs.dead_relu_figure(mon.steps, mon.dead), theme=None, key="fig_dead")
+        st.caption("A ReLU that outputs zero for every image gets no gradient and may never recover. A large learning rate or a bad init can kill many.")
+    c, d = st.columns(2)
+    with c:
+        st.plotly_chart(figs.norms_figure(mon.steps, mon.grad_norms, "Gradient norm per layer", "‖∇W‖ (log)"), theme=None, key="fig_grad")
+        st.caption("How strongly each layer is being pushed. If the first layers' gradients are orders of magnitude below the last ones', they barely learn (vanishing gradients).")
+    with d:
+        st.plotly_chart(figs.norms_figure(mon.steps, mon.weight_norms, "Weight norm per layer", "‖W‖ (log)"), theme=None, key="fig_weight")
+        st.caption("The size of each layer's weights. Steady growth is normal; a sudden jump means the steps are too big.")
+    conv = next((layer for layer in run.net.layers if type(layer).__name__ == "Conv2D"), None)
+    if conv is not None:
+        st.plotly_chart(figs.filters_figure(conv.W.value, title=f"First-layer filters ({conv.W.value.shape[-1]} of {conv.kernel}×{conv.kernel} pixels)"), theme=None, key="fig_filters")
+        st.caption("Each square is one filter of the first convolution: red weights add, blue weights subtract. From random noise they turn into stroke and edge detectors.")
+
+
+def after_training(run, data) -> None:
+    ev = run.evaluator
+    if ev is None or not ev.done:
+        return
+    st.divider()
+    st.header("After training")
+    st.success(f"Test accuracy on the 10,000 test digits the network never saw: **{ev.accuracy:.2%}** ({int((ev.predictions == ev.labels).sum()):,} right).", icon=":material/task_alt:")
+    a, b = st.columns([1, 1])
+    with a:
+        st.plotly_chart(figs.confusion_figure(ev.confusion()), theme=None, key="fig_confusion")
+        st.caption("Row: the true digit; column: the network's answer. The diagonal is right; bright cells off the diagonal are the digits it confuses (often 4↔9, 3↔5, 7↔2).")
+    with b:
+        wrong = ev.misclassified(24)
+        st.plotly_chart(figs.misclassified_figure(data.test_images[wrong], ev.labels[wrong], ev.predictions[wrong], ev.confidence[wrong], columns=6), theme=None, key="fig_wrong")
+        st.caption("Title: true → predicted, confidence. Many of these are hard for people too.")
+    files = ts.downloads(run)
+    d = st.columns(3)
+    name = f"{run.config.model}-{run.config.optimizer}-{run.config.init}"
+    d[0].download_button("Weights (.npz)", files["npz"], f"{name}.npz", "application/octet-stream", icon=":material/download:", key="dl_npz")
+    d[1].download_button("Model card (.json)", files["card"], f"{name}.json", "application/json", icon=":material/description:", key="dl_card")
+    d[2].download_button("Curves (.csv)", files["csv"], f"{name}-curves.csv", "text/csv", icon=":material/table:", key="dl_csv")
+    st.caption("The trained model is also offered on the **Filters & feature maps** page for the rest of this session.")
+
+
+# --- comparison ------------------------------------------------------------------------------
+def comparison_configs(config: TrainConfig) -> tuple[list[TrainConfig], str]:
+    preset = st.selectbox("What to compare", [*PRESETS, "Custom"], key="cmp_preset", persist_state="session")
+    if preset in PRESETS:
+        configs = preset_configs(preset, config)
+        note = ("Same architecture and init, so every optimizer starts from literally the same weights." if "SGD" in preset
+                else "Different inits start from different weights by design; the mini-batch order is the same.")  # fmt: skip
+        return configs, note
+    a, b = st.columns(2)
+    opts = a.multiselect("Optimizers (default settings)", list(OPTIMIZERS), default=[config.optimizer], format_func=OPT_NAMES.get, key="cmp_opts", persist_state="session")
+    inits = b.multiselect("Initialisations", list(INITS), default=[config.init], key="cmp_inits", persist_state="session")
+    configs = [TrainConfig(**{**config.to_dict(), "optimizer": o, "lr": OPTIMIZERS[o].DEFAULTS["lr"] if o != config.optimizer else config.lr,
+                              "hyper": {} if o != config.optimizer else config.hyper, "init": i}) for o in opts for i in inits]  # fmt: skip
+    if len(configs) > MAX_CONFIGS:
+        st.warning(f"{len(configs)} combinations: only the first {MAX_CONFIGS} are compared, to keep the server responsive for everyone.")
+        configs = configs[:MAX_CONFIGS]
+    return configs, "Runs with the same init start from the same weights; all see the same mini-batches."
+
+
+def compare_section(config: TrainConfig, data) -> None:
+    st.markdown("Train several configurations **side by side**: same data, same mini-batch order (same seed) and, when the architecture "
+                "and init match, the same starting weights. Only what you chose to vary differs. Model, batch size, data size and epochs come from the sidebar.")  # fmt: skip
+    cmp = ts.comparison()
+    configs, note = comparison_configs(config)
+    st.caption(note)
+    running = cmp is not None and getattr(cmp, "running", False) and not cmp.done
+    cols = st.columns([1.4, 1, 4])
+    if cmp is None or cmp.done:
+        cols[0].button("Start comparison", key="cmp_start", type="primary", icon=":material/play_arrow:", on_click=ts.start_comparison,
+                       args=(configs, data), disabled=len(configs) < 2, width="stretch")  # fmt: skip
+    elif running:
+        cols[0].button("Pause", key="cmp_pause", type="primary", icon=":material/pause:", on_click=ts.pause_comparison, width="stretch")
+    else:
+        cols[0].button("Resume", key="cmp_resume", type="primary", icon=":material/play_arrow:", on_click=ts.start_comparison, args=(configs, data), width="stretch")
+    cols[1].button("Reset", key="cmp_reset", icon=":material/restart_alt:", on_click=ts.reset_comparison, disabled=cmp is None, width="stretch")
+    if len(configs) < 2 and cmp is None:
+        st.info("Pick at least two configurations.")
+
+    records = ts.records()
+    overlay = st.multiselect("Overlay past runs (dashed)", list(range(len(records))), key="cmp_overlay",
+                             format_func=lambda i: records[i].label if i < len(records) else "?")  # fmt: skip
+    overlay = [i for i in overlay if i < len(records)]
+
+    @st.fragment(run_every=TICK if running else None)
+    def live():
+        c = ts.comparison()
+        if c is not None and getattr(c, "running", False) and not c.done:
+            c.advance(SLICE)
+            if c.done:
+                c.running = False
+                for r in c.runs:
+                    ts.keep(r)
+                c.release()
+                st.rerun(scope="app")
+        draw_comparison(c, [records[i] for i in overlay])
+
+    live()
+    run_list(records)
+
+
+def draw_comparison(cmp, past) -> None:
+    curves, accs = [], []
+    if cmp is not None:
+        m = st.columns(3)
+        m[0].metric("Steps per configuration", f"{min(r.step for r in cmp.runs):,} / {cmp.runs[0].trainer.total_steps:,}")
+        m[1].metric("Configurations", len(cmp.runs))
+        m[2].metric("Memory of the comparison", f"{cmp.footprint() / 2**20:.1f} MB")
+        if cmp.shared_start:
+            st.caption("✓ Every configuration started from bit-identical weights (same SHA-256) and sees the same mini-batches.")
+        else:
+            st.caption("Starting weights differ where the init differs (by design); the mini-batch order is identical.")
+        for i, r in enumerate(cmp.runs):
+            values = r.losses.values
+            steps, smoothed = downsample(smooth(values, ts._smoothing(len(values))))
+            curves.append({"label": r.label, "steps": steps, "values": smoothed, "colour": figs.colour(i)})
+            ep = r.trainer.history.epochs
+            accs.append({"label": r.label, "epochs": [e.epoch for e in ep], "values": [e.val_accuracy for e in ep], "colour": figs.colour(i)})
+            if r.status == "diverged":
+                st.error(f"**{r.label}**: {r.message}", icon=":material/error:")
+            elif r.status == "failed":
+                st.error(f"**{r.label}**: {r.message}", icon=":material/error:")
+    for j, rec in enumerate(past):
+        col = figs.colour(len(curves) + j)
+        curves.append({"label": f"past: {rec.label}", "steps": rec.steps, "values": smooth(rec.losses, 0.9), "colour": col, "dash": "dash"})
+        accs.append({"label": f"past: {rec.label}", "epochs": [e[0] for e in rec.epochs], "values": [e[3] for e in rec.epochs], "colour": col, "dash": "dash"})
+    a, b = st.columns([3, 2])
+    with a:
+        st.plotly_chart(figs.comparison_loss_figure(curves), theme=None, key="fig_cmp_loss")
+        st.caption("Every configuration sees the same mini-batches in the same order, so the gaps between the lines come from the optimizer or the init alone.")
+    with b:
+        st.plotly_chart(figs.comparison_accuracy_figure(accs), theme=None, key="fig_cmp_acc")
+        st.caption("Validation accuracy (1,000 held-out images) after each epoch. Same colours as the loss.")
+
+
+def run_list(records) -> None:
+    st.subheader("Run list")
+    if not records:
+        st.caption("Finished, stopped or reset runs land here, so you can overlay them on a new comparison.")
+        return
+    rows = [{"run": r.label, "steps": int(r.steps[-1]) if len(r.steps) else 0,
+             "final loss": float(np.mean(r.losses[-5:])) if len(r.losses) else None,
+             "val accuracy": r.epochs[-1][3] if r.epochs else None, "test accuracy": r.test_accuracy,
+             "stopped": "diverged" if r.stop_reason else ""} for r in records]  # fmt: skip
+    st.dataframe(rows, hide_index=True, column_config={"val accuracy": st.column_config.NumberColumn(format="percent"),
+                                                       "test accuracy": st.column_config.NumberColumn(format="percent")})  # fmt: skip
+    a, b = st.columns([4, 1])
+    gone = a.multiselect("Delete runs", list(range(len(records))), format_func=lambda i: records[i].label, key="cmp_delete_pick")
+    if b.button("Delete", key="cmp_delete", disabled=not gone, icon=":material/delete:"):
+        ts.delete_records(gone)
+        ss.pop("cmp_overlay", None)
+        ss.pop("cmp_delete_pick", None)
+        st.rerun()
+
+
+# --- optimizer paths -------------------------------------------------------------------------
+def paths_section() -> None:
+    st.markdown("The same optimizer classes that train the networks, on a function of just two numbers (x, y), so you can **see** every step.")
+    a, b = st.columns([1, 2])
+    with a:
+        name = st.radio("Function", list(SURFACES), format_func=lambda s: SURFACES[s].title, key="path_surface", persist_state="session")
+        s = SURFACES[name]
+        st.latex(s.latex)
+        chosen = st.multiselect("Optimizers", list(OPTIMIZERS), default=["sgd", "momentum", "adagrad", "adam"], format_func=OPT_NAMES.get, key="path_opts", persist_state="session")
+        steps = st.slider("Steps", 1, 300, s.steps, key=f"path_steps_{name}")
+        paths = {}
+        for opt in chosen[:MAX_CONFIGS]:
+            lr = st.number_input(f"η for {OPT_NAMES[opt]}", 1e-4, 10.0, float(default_hyper(opt, name)["lr"]), format="%g", step=0.01, key=f"path_lr_{name}_{opt}")
+            paths[OPT_NAMES[opt]] = optimizer_path(opt, steps=steps, surface_name=name, lr=lr)
+    with b:
+        xs, ys, zs = contour_grid(name)
+        st.plotly_chart(figs.optimizer_paths_figure(xs, ys, zs, paths, s.minimum, title=s.title), theme=None, key="fig_paths")
+        st.caption(f"Start: the open circle at {s.start}; minimum: the star. Each marker is one optimizer step.")
+    for opt in chosen[:MAX_CONFIGS]:
+        p = paths[OPT_NAMES[opt]]
+        end = f"ends at ({p[-1, 0]:.2f}, {p[-1, 1]:.2f})" + (" — **diverged** (η too large)" if len(p) - 1 < steps else "")
+        st.markdown(f"**{OPT_NAMES[opt]}** {end}. {WHY[opt]}")
+
+
+# --- page ----------------------------------------------------------------------------------
 st.title("Train")
-st.info("Coming soon: train a small neural network on MNIST and watch the loss and accuracy move.")
+st.markdown("Watch a network learn to read handwritten digits, and see **why the optimizer and the initialisation matter**.")
+config = settings()
+mode = st.segmented_control("View", MODES, default=MODES[0], required=True, key="tr_mode", persist_state="session", label_visibility="collapsed")
+data = mnist_or_none()
+if mode == MODES[2]:
+    paths_section()
+elif data is None:
+    show_missing_data("Training")
+elif mode == MODES[1]:
+    compare_section(config, data)
+else:
+    train_section(config, data)

@@ -1,0 +1,264 @@
+"""Every plotly figure of the Train page, as plain functions of arrays (no streamlit)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid
+from explorer.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE_NAME
+
+LIGHT = "#9ecae1"
+
+
+def colour(index: int) -> str:
+    return PALETTE[index % (len(PALETTE) - 1)]  # skip yellow (last): weak on white
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360, **kw) -> go.Figure:
+    kw.setdefault("margin", dict(l=60, r=20, t=60, b=55))
+    fig.update_layout(template=TEMPLATE_NAME, title=title, height=height, **kw)
+    return fig
+
+
+def _empty_note(fig: go.Figure, text: str) -> None:
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=18, color="#666"))
+
+
+# --- curves --------------------------------------------------------------------------------
+def loss_figure(steps, losses, smoothed=None, title: str = "Training loss per step", log_y: bool = False) -> go.Figure:
+    """Raw per-step loss (light) and its smoothed trend (bold)."""
+    fig = go.Figure()
+    steps, losses = np.asarray(steps), np.asarray(losses, dtype=float)
+    fig.add_trace(go.Scatter(x=steps, y=losses, name="raw", mode="lines", line=dict(color=LIGHT, width=1.5), hovertemplate="step %{x}: %{y:.4f}<extra>raw</extra>"))
+    if smoothed is not None:
+        fig.add_trace(go.Scatter(x=steps, y=np.asarray(smoothed, dtype=float), name="smoothed", mode="lines", line=dict(color=PALETTE[0], width=3), hovertemplate="step %{x}: %{y:.4f}<extra>smoothed</extra>"))
+    if not len(steps):
+        _empty_note(fig, "Press Start: the loss appears here")
+    fig.update_xaxes(title="step (one mini-batch)", rangemode="tozero")
+    fig.update_yaxes(title="loss", type="log" if log_y else "linear", rangemode="tozero" if not log_y else None)
+    return _layout(fig, title, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+
+
+def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = None, title: str = "Accuracy per epoch") -> go.Figure:
+    fig = go.Figure()
+    epochs = list(epochs)
+    fig.add_trace(go.Scatter(x=epochs, y=list(train_acc), name="train", mode="lines+markers", line=dict(color=PALETTE[0]), hovertemplate="epoch %{x}: %{y:.1%}<extra>train</extra>"))
+    val = [v for v in val_acc]
+    if any(v is not None for v in val):
+        fig.add_trace(go.Scatter(x=epochs, y=[v if v is not None else math.nan for v in val], name="validation", mode="lines+markers", line=dict(color=PALETTE[1], dash="dash"), marker=dict(symbol="square"), hovertemplate="epoch %{x}: %{y:.1%}<extra>validation</extra>"))
+    if test_accuracy is not None:
+        fig.add_hline(y=test_accuracy, line=dict(color=PALETTE[2], width=2, dash="dot"), annotation_text=f"test {test_accuracy:.2%}", annotation_position="bottom right")
+    if not epochs:
+        _empty_note(fig, "Appears after the first epoch")
+    fig.update_xaxes(title="epoch", tickmode="linear", dtick=max(1, math.ceil(len(epochs) / 10)) if epochs else 1, rangemode="tozero")
+    fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, title, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+
+
+def comparison_loss_figure(curves: list[dict], title: str = "Training loss (smoothed), one colour per configuration", log_y: bool = False) -> go.Figure:
+    """curves: dicts with label, steps, values, and optional colour and dash."""
+    fig = go.Figure()
+    for i, c in enumerate(curves):
+        fig.add_trace(go.Scatter(x=np.asarray(c["steps"]), y=np.asarray(c["values"], dtype=float), name=c["label"], mode="lines",
+                                 line=dict(color=c.get("colour", colour(i)), width=3, dash=c.get("dash", "solid")),
+                                 hovertemplate="step %{x}: %{y:.4f}<extra>" + c["label"] + "</extra>"))  # fmt: skip
+    if not curves:
+        _empty_note(fig, "Press Start comparison")
+    fig.update_xaxes(title="step (same mini-batches for every configuration)", rangemode="tozero")
+    fig.update_yaxes(title="loss", type="log" if log_y else "linear")
+    return _layout(fig, title, height=420, legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
+
+
+def comparison_accuracy_figure(series: list[dict], title: str = "Validation accuracy per epoch") -> go.Figure:
+    """series: dicts with label, epochs, values (and optional colour, dash)."""
+    fig = go.Figure()
+    for i, s in enumerate(series):
+        fig.add_trace(go.Scatter(x=list(s["epochs"]), y=list(s["values"]), name=s["label"], mode="lines+markers",
+                                 line=dict(color=s.get("colour", colour(i)), width=3, dash=s.get("dash", "solid")),
+                                 hovertemplate="epoch %{x}: %{y:.1%}<extra>" + s["label"] + "</extra>"))  # fmt: skip
+    if not any(len(s["epochs"]) for s in series):
+        _empty_note(fig, "Appears after the first epoch")
+    fig.update_xaxes(title="epoch", tickmode="linear", rangemode="tozero")
+    fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, title, height=420, showlegend=False)
+
+
+# --- inside the network --------------------------------------------------------------------
+def activation_histograms(current, initial=None, title: str = "Activations of each layer on a fixed batch") -> go.Figure:
+    """One panel per watched layer: bars now, outline at the start. `current`/`initial` are
+    LayerHistogram-like objects (name, edges, fractions, std, zero_fraction)."""
+    n = max(len(current), 1)
+    titles = []
+    for h in current:
+        extra = f", {h.zero_fraction:.0%} zero" if h.zero_fraction else ""
+        titles.append(f"{h.name}: std {h.std:.2g}{extra}")
+    fig = make_subplots(rows=1, cols=n, subplot_titles=titles or [""], horizontal_spacing=0.06)
+    for i, h in enumerate(current):
+        centres = (h.edges[:-1] + h.edges[1:]) / 2
+        width = float(h.edges[1] - h.edges[0])
+        fig.add_trace(go.Bar(x=centres, y=h.fractions, width=width, marker_color=PALETTE[0], name="now", showlegend=i == 0,
+                             hovertemplate="%{x:.3g}: %{y:.1%}<extra>now</extra>"), row=1, col=i + 1)  # fmt: skip
+        if initial is not None and i < len(initial):
+            h0 = initial[i]
+            c0 = (h0.edges[:-1] + h0.edges[1:]) / 2
+            fig.add_trace(go.Scatter(x=c0, y=h0.fractions, mode="lines", line=dict(color=PALETTE[1], width=2, shape="hvh"), name="at the start",
+                                     showlegend=i == 0, hovertemplate="%{x:.3g}: %{y:.1%}<extra>start</extra>"), row=1, col=i + 1)  # fmt: skip
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(title_text="share of values", row=1, col=1)
+    fig.update_xaxes(title_text="output value", nticks=4)
+    fig.update_annotations(font_size=15)
+    fig.update_layout(bargap=0.05)
+    return _layout(fig, title, height=340, legend=dict(orientation="h", y=-0.3, x=0, yanchor="top"))
+
+
+def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
+    """One line per parameter (weight or gradient norms), log scale."""
+    fig = go.Figure()
+    for i, (name, values) in enumerate(series.items()):
+        vals = np.asarray(values, dtype=float)
+        vals = np.where(vals > 0, vals, np.nan)  # log axis: zero norms (dead or zero init) leave gaps
+        fig.add_trace(go.Scatter(x=list(steps), y=vals, name=name, mode="lines", line=dict(color=colour(i), width=2.5),
+                                 hovertemplate="step %{x}: %{y:.3g}<extra>" + name + "</extra>"))  # fmt: skip
+    if not series:
+        _empty_note(fig, "No weights to show")
+    fig.update_xaxes(title="step", rangemode="tozero")
+    fig.update_yaxes(title=y_title, type="log", exponentformat="power")
+    return _layout(fig, title, height=340, legend=dict(font=dict(size=13)))
+
+
+def dead_relu_figure(steps, dead: dict, title: str = "Dead ReLUs: units silent on every probe image") -> go.Figure:
+    fig = go.Figure()
+    for i, (name, values) in enumerate(dead.items()):
+        fig.add_trace(go.Scatter(x=list(steps), y=list(values), name=name, mode="lines", line=dict(color=colour(i), width=2.5),
+                                 hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))  # fmt: skip
+    if not dead:
+        _empty_note(fig, "This model has no ReLU layers")
+    fig.update_xaxes(title="step", rangemode="tozero")
+    fig.update_yaxes(title="dead units", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, title, height=340, legend=dict(font=dict(size=13)))
+
+
+def mosaic(maps: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+    """Tile (count, h, w) maps into one image, NaN gaps between them (one fast heatmap trace)."""
+    maps = np.asarray(maps, dtype=float)
+    count, h, w = maps.shape
+    columns = max(1, min(columns, count))
+    rows = -(-count // columns)
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan)
+    for i, m in enumerate(maps):
+        r, c = divmod(i, columns)
+        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = m
+    return out
+
+
+def filters_figure(weights: np.ndarray, title: str = "First-layer filters", columns: int = 16) -> go.Figure:
+    """Conv weights (k, k, C_in, F): each filter of input channel 0 as a small red/blue tile,
+    on one colour scale centred on zero."""
+    maps = filter_maps(np.asarray(weights))
+    limit = float(np.nanmax(np.abs(maps))) if maps.size and np.isfinite(maps).any() else 1.0
+    limit = limit or 1.0
+    tiles = mosaic(maps, columns)
+    fig = go.Figure(go.Heatmap(z=tiles, colorscale=DIVERGING, zmin=-limit, zmax=limit, zmid=0, hoverongaps=False,
+                               colorbar=dict(title="weight", thickness=14), hovertemplate="%{z:.3f}<extra></extra>"))  # fmt: skip
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
+    rows = tiles.shape[0] / max(tiles.shape[1], 1)
+    return _layout(fig, title, height=int(140 + 900 * rows), margin=dict(l=10, r=10, t=60, b=10))
+
+
+def prediction_stream_figure(images, probabilities, labels, title: str = "Test digits: what the network says now") -> go.Figure:
+    """A row of test digits, each above its ten probability bars (the top guess is green when
+    right, vermillion when wrong). Two traces in all, so it redraws fast."""
+    images, probabilities = np.asarray(images, dtype=float), np.asarray(probabilities, dtype=float)
+    n = len(images)
+    step = 12  # 10 bars + a gap of 2 per digit
+    fig = go.Figure()
+    tiles = mosaic(images, n, gap=int(step * 28 / 10) - 28) if n else np.zeros((28, 1))
+    fig.add_trace(go.Heatmap(z=tiles, x0=-0.5, dx=10 / 28, y0=0, dy=1, colorscale=DIGIT_SCALE, showscale=False, hoverinfo="skip", xaxis="x", yaxis="y2"))
+    xs, ys, colours, digits = [], [], [], []
+    for i in range(n):
+        predicted = int(probabilities[i].argmax())
+        right = predicted == int(labels[i])
+        for d in range(10):
+            xs.append(i * step + d)
+            ys.append(probabilities[i, d])
+            digits.append(d)
+            colours.append((PALETTE[2] if right else PALETTE[1]) if d == predicted else "#b0b0b0")
+        fig.add_annotation(x=i * step + 4.5, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=_stream_title(probabilities[i], labels[i]),
+                           font=dict(size=16, color=PALETTE[2] if right else PALETTE[1]))  # fmt: skip
+    fig.add_trace(go.Bar(x=xs, y=ys, marker_color=colours, customdata=digits, hovertemplate="digit %{customdata}: %{y:.1%}<extra></extra>", xaxis="x", yaxis="y"))
+    fig.update_layout(
+        xaxis=dict(tickmode="array", tickvals=xs, ticktext=[str(d) for d in digits], tickfont=dict(size=11), showgrid=False, zeroline=False,
+                   range=[-0.7, n * step - 1.3], ticks=""),
+        yaxis=dict(domain=[0, 0.36], range=[0, 1], tickformat=".0%", tickvals=[0, 0.5, 1], title=None),
+        yaxis2=dict(domain=[0.42, 1], autorange="reversed", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="", anchor="x"),
+    )  # fmt: skip
+    return _layout(fig, title, height=360, showlegend=False, bargap=0.1, margin=dict(l=55, r=10, t=90, b=30))
+
+
+# --- optimizer paths -----------------------------------------------------------------------
+def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str = "Optimizer paths") -> go.Figure:
+    """Contours of the function and one path (array (n, 2)) per optimizer."""
+    fig = go.Figure()
+    levels = np.log1p(np.asarray(zs, dtype=float))  # log-spaced contours show both the floor and the walls
+    fig.add_trace(go.Contour(x=xs, y=ys, z=levels, colorscale=[[0, "#f7fbff"], [1, "#6baed6"]], showscale=False, ncontours=18,
+                             contours=dict(coloring="fill", showlines=True), line=dict(color="#ffffff", width=0.8), hoverinfo="skip"))  # fmt: skip
+    for i, (name, path) in enumerate(paths.items()):
+        path = np.asarray(path, dtype=float)
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], name=f"{name} ({len(path) - 1} steps)", mode="lines+markers",
+                                 line=dict(color=colour(i), width=2.5), marker=dict(size=6),
+                                 hovertemplate="(%{x:.3f}, %{y:.3f})<extra>" + name + "</extra>"))  # fmt: skip
+        if len(path):
+            fig.add_trace(go.Scatter(x=[path[0, 0]], y=[path[0, 1]], mode="markers", marker=dict(size=12, color="black", symbol="circle-open", line=dict(width=3)), showlegend=False, hoverinfo="skip"))
+    if minimum is not None:
+        fig.add_trace(go.Scatter(x=[minimum[0]], y=[minimum[1]], mode="markers", name="minimum", marker=dict(symbol="star", size=18, color="black")))
+    fig.update_xaxes(title="x", range=[float(np.min(xs)), float(np.max(xs))], showgrid=False)
+    fig.update_yaxes(title="y", range=[float(np.min(ys)), float(np.max(ys))], showgrid=False)
+    return _layout(fig, title, height=520, legend=dict(orientation="h", y=-0.15, x=0, yanchor="top"))
+
+
+# --- after training ------------------------------------------------------------------------
+def confusion_figure(counts: np.ndarray, title: str = "Confusion matrix on the 10,000 test digits") -> go.Figure:
+    counts = np.asarray(counts)
+    totals = np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    share = counts / totals
+    text = [[str(int(v)) if v else "" for v in row] for row in counts]
+    fig = go.Figure(go.Heatmap(z=share, x=list(range(10)), y=list(range(10)), colorscale=SEQUENTIAL, zmin=0, zmax=1, text=text,
+                               texttemplate="%{text}", textfont=dict(size=14), colorbar=dict(title="share of row", tickformat=".0%"),
+                               hovertemplate="true %{y}, predicted %{x}: %{text} images (%{z:.1%} of the %{y}s)<extra></extra>"))  # fmt: skip
+    fig.update_xaxes(title="predicted digit", tickmode="linear", side="bottom", showgrid=False)
+    fig.update_yaxes(title="true digit", tickmode="linear", autorange="reversed", showgrid=False, scaleanchor="x")
+    return _layout(fig, title, height=560)
+
+
+def misclassified_figure(images, labels, predictions, confidences, columns: int = 8, title: str = "Misclassified test digits (most confident mistakes first)") -> go.Figure:
+    images = np.asarray(images)
+    if not len(images):
+        fig = go.Figure()
+        _empty_note(fig, "No mistakes on the test set")
+        return _layout(fig, title, height=200)
+    titles = [f"{int(t)}→{int(p)} {float(c):.0%}" for t, p, c in zip(labels, predictions, confidences)]
+    fig = heatmap_grid(images, titles=titles, columns=columns, height_per_row=150)
+    for trace in fig.data:
+        trace.colorscale = DIGIT_SCALE
+        trace.showscale = False
+        trace.zmin, trace.zmax = 0, 255
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=80, b=10))
+    return fig
+
+
+def memory_figure(sizes: dict[str, int], title: str = "Memory this run holds") -> go.Figure:
+    names = list(sizes)
+    mb = [sizes[n] / 2**20 for n in names]
+    fig = go.Figure(go.Bar(x=mb, y=names, orientation="h", marker_color=[colour(i) for i in range(len(names))], text=[f"{v:.2f} MB" for v in mb], textposition="auto"))
+    fig.update_xaxes(title="MB")
+    return _layout(fig, title, height=260)
+
+
+def _stream_title(p, true_label) -> str:
+    predicted = int(np.argmax(p))
+    mark = "✓" if predicted == int(true_label) else "✗"
+    return f"{mark} {predicted} ({float(np.max(p)):.0%})"

@@ -1,0 +1,170 @@
+"""Session state of the Train page: the current run, the comparison and the run list.
+
+Everything lives in st.session_state, so a run survives page switches: the trainer keeps its
+step, and the page resumes training when it is shown again. The dataset is never copied: the
+trainers index the process-wide read-only MNIST.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import numpy as np
+import streamlit as st
+
+from explorer.checkpoints import model_card, weights_bytes
+from explorer.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
+from explorer.ui.resources import SESSION_MODEL_KEY
+
+RUN_KEY = "train_run"
+COMPARE_KEY = "train_comparison"
+RECORDS_KEY = "train_records"
+NOTICE_KEY = "train_notice"
+
+
+# --- single run ----------------------------------------------------------------------------
+def current_run() -> LiveRun | None:
+    return st.session_state.get(RUN_KEY)
+
+
+def start(config, data) -> None:
+    run = current_run()
+    if run is None or run.done:
+        if run is not None:
+            keep(run)
+        run = LiveRun(config, data)
+        st.session_state[RUN_KEY] = run
+    if run.status in ("ready", "paused"):
+        run.status = "running"
+
+
+def pause() -> None:
+    run = current_run()
+    if run is not None and run.status == "running":
+        run.status = "paused"
+        run.release()
+
+
+def step_once(config, data) -> None:
+    run = current_run()
+    if run is None:
+        run = st.session_state[RUN_KEY] = LiveRun(config, data)
+    if run.status in ("ready", "paused", "running"):
+        run.status = "paused"
+        run.advance(steps=1)
+        if run.status == "paused":
+            run.release()
+        finish_if_done(run)
+
+
+def reset() -> None:
+    run = st.session_state.pop(RUN_KEY, None)
+    if run is not None:
+        keep(run)
+        run.release()
+
+
+def keep(run: LiveRun) -> None:
+    """Put a run with at least one step in the run list (once)."""
+    if run.step and not getattr(run, "kept", False):
+        add_record(st.session_state.setdefault(RECORDS_KEY, []), record_of(run))
+        run.kept = True
+
+
+def finish_if_done(run: LiveRun) -> bool:
+    """After the last step: file the run and offer the model to the other pages."""
+    if run.status == "finished":
+        keep(run)
+        publish(run)
+        return True
+    if run.done:
+        keep(run)
+        return True
+    return False
+
+
+def publish(run: LiveRun) -> None:
+    st.session_state[SESSION_MODEL_KEY] = (run.net, card_of(run))
+
+
+def card_of(run: LiveRun) -> dict:
+    return json.loads(downloads(run)["card"])
+
+
+def downloads(run: LiveRun) -> dict[str, bytes]:
+    """The weights, model card and curves of a run, built once (cached on the run)."""
+    cached = getattr(run, "_downloads", None)
+    if cached is not None and cached["step"] == run.step:
+        return cached
+    npz = weights_bytes(run.net)
+    card = model_card(run.net, hashlib.sha256(npz).hexdigest(), config=run.config.to_dict(),
+                      test_accuracy=run.trainer.history.test_accuracy, steps=run.step, trained_on="Train page")  # fmt: skip
+    run._downloads = {"step": run.step, "npz": npz, "card": (json.dumps(card, indent=2) + "\n").encode(), "csv": curves_csv(run)}
+    return run._downloads
+
+
+def curves_csv(run: LiveRun) -> bytes:
+    losses = run.losses.values
+    out = io.StringIO()
+    out.write("step,loss,smoothed_loss,epoch,train_accuracy,val_accuracy\n")
+    smoothed = smooth(losses)
+    by_step = {e.step: e for e in run.trainer.history.epochs}
+    for i, (loss, s) in enumerate(zip(losses, smoothed), start=1):
+        e = by_step.get(i)
+        tail = f",{e.epoch},{e.train_accuracy:.6f},{'' if e.val_accuracy is None else f'{e.val_accuracy:.6f}'}" if e else ",,,"
+        out.write(f"{i},{loss:.6g},{s:.6g}{tail}\n")
+    return out.getvalue().encode()
+
+
+def plotted_loss(run_losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Downsampled (steps, raw, smoothed) for the live chart: never more than ~1,500 points."""
+    smoothed_full = smooth(run_losses, weight=_smoothing(len(run_losses)))
+    steps, raw = downsample(run_losses)
+    _, smoothed = downsample(smoothed_full)
+    return steps, raw, smoothed
+
+
+def _smoothing(n: int) -> float:
+    return 0.6 if n < 30 else 0.9 if n < 500 else 0.98
+
+
+# --- comparison ------------------------------------------------------------------------------
+def comparison() -> Comparison | None:
+    return st.session_state.get(COMPARE_KEY)
+
+
+def start_comparison(configs, data) -> None:
+    cmp = comparison()
+    if cmp is None or cmp.done:
+        if cmp is not None:
+            for run in cmp.runs:
+                keep(run)
+        cmp = Comparison(configs, data)
+        cmp.running = False
+        st.session_state[COMPARE_KEY] = cmp
+    cmp.running = True
+
+
+def pause_comparison() -> None:
+    cmp = comparison()
+    if cmp is not None:
+        cmp.running = False
+        cmp.release()
+
+
+def reset_comparison() -> None:
+    cmp = st.session_state.pop(COMPARE_KEY, None)
+    if cmp is not None:
+        for run in cmp.runs:
+            keep(run)
+        cmp.release()
+
+
+def records() -> list:
+    return st.session_state.setdefault(RECORDS_KEY, [])
+
+
+def delete_records(indices) -> None:
+    keep_list = [r for i, r in enumerate(records()) if i not in set(indices)]
+    st.session_state[RECORDS_KEY] = keep_list

@@ -1,0 +1,135 @@
+"""Comparison logic (same weights, same batches, fair stepping), live runs and optimizer paths.
+
+Uses a small random stand-in for MNIST (same dtypes and shapes), so it runs everywhere in seconds."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from explorer.compare import (
+    MAX_CONFIGS, PRESETS, Comparison, CurveLog, LiveRun, Monitor, downsample, footprint_bytes, preset_configs, smooth,
+)  # fmt: skip
+from explorer.optim_paths import SURFACES, optimizer_path
+from explorer.training import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5600, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 5600).astype(np.uint8)
+    return SimpleNamespace(train_images=images, train_labels=labels, test_images=images[:300], test_labels=labels[:300])
+
+
+BASE = TrainConfig(model="nielsen", batch_size=20, epochs=1, train_size=400, seed=3)
+
+
+def test_optimizer_preset_starts_from_identical_weights_and_batches(data):
+    cmp = Comparison(preset_configs("SGD vs Momentum vs AdaGrad vs Adam", BASE), data)
+    assert [r.config.optimizer for r in cmp.runs] == ["sgd", "momentum", "adagrad", "adam"]
+    first = cmp.runs[0].net.state()
+    for run in cmp.runs[1:]:
+        for name, value in run.net.state().items():
+            assert np.array_equal(value, first[name]), name
+            assert value is not first[name]  # own copy: training one must not move the others
+    batches = [run.trainer.next_batch() for run in cmp.runs]
+    for x, y in batches[1:]:
+        assert np.array_equal(x, batches[0][0]) and np.array_equal(y, batches[0][1])  # bit-identical first batch
+
+
+def test_init_preset_differs_in_weights_but_not_in_batch_order(data):
+    cmp = Comparison(preset_configs("std 0.01 vs Xavier vs He", BASE), data)
+    w = [run.net.parameters()["dense1.W"].value for run in cmp.runs]
+    assert np.std(w[0]) < 0.02 < np.std(w[1])
+    assert not np.array_equal(w[1], w[2])
+    orders = [run.trainer.batch_rng.permutation(10) for run in cmp.runs]
+    assert all(np.array_equal(o, orders[0]) for o in orders)
+
+
+def test_training_moves_runs_apart_and_stepping_is_fair(data):
+    cmp = Comparison(preset_configs("SGD vs Momentum vs AdaGrad vs Adam", BASE), data)
+    cmp.advance(seconds=0.3)
+    steps = [run.step for run in cmp.runs]
+    assert min(steps) >= 1 and max(steps) - min(steps) <= 1
+    weights = [run.net.parameters()["dense1.W"].value for run in cmp.runs]
+    assert not np.array_equal(weights[0], weights[3])
+    while not cmp.done:
+        cmp.advance(seconds=1)
+    assert all(run.step == run.trainer.total_steps for run in cmp.runs)
+    assert all(len(run.losses) == run.step for run in cmp.runs)
+
+
+def test_comparison_limits(data):
+    with pytest.raises(ValueError):
+        Comparison([BASE] * (MAX_CONFIGS + 1), data)
+    with pytest.raises(ValueError):
+        Comparison([BASE, TrainConfig(**{**BASE.to_dict(), "seed": 4})], data)
+    assert set(PRESETS) == {"SGD vs Momentum vs AdaGrad vs Adam", "std 0.01 vs Xavier vs He"}
+
+
+def test_live_run_divergence_is_a_message_not_an_exception(data):
+    run = LiveRun(TrainConfig(model="keras-mlp", optimizer="sgd", lr=1000.0, batch_size=20, train_size=400, epochs=2), data)
+    for _ in range(20):
+        run.advance(steps=10)
+        if run.done:
+            break
+    assert run.status == "diverged"
+    assert "learning rate" in run.message and "smaller" in run.message
+
+
+def test_live_run_finishes_with_test_evaluation_and_footprint(data):
+    run = LiveRun(BASE, data)
+    while run.status != "evaluating":
+        run.advance(seconds=1)
+    run.evaluate()
+    assert run.status == "finished"
+    assert run.trainer.history.test_accuracy == pytest.approx(float((run.evaluator.predictions == data.test_labels).mean()))
+    assert run.evaluator.confusion().sum() == len(data.test_labels)
+    sizes = footprint_bytes(run.trainer)
+    assert sizes["parameters"] == 4 * run.net.parameter_count()
+    assert sizes["buffers"] == 0  # released at the end
+
+
+def test_monitor_sees_saturation_and_collapse(data):
+    std1 = Monitor(LiveRun(TrainConfig(model="nielsen", init="std1", train_size=400), data).net, data.test_images[:64])
+    tiny = Monitor(LiveRun(TrainConfig(model="nielsen", init="std0.01", train_size=400), data).net, data.test_images[:64])
+    saturated = std1.current[0].fractions[[0, -1]].sum()  # share of sigmoid outputs in the end bins
+    assert saturated > 0.5
+    assert tiny.current[0].std < 0.1 < std1.current[0].std  # collapsed near 0.5 vs spread out
+
+
+def test_curve_helpers():
+    log = CurveLog()
+    for i in range(1000):
+        log.extend([i, i + 0.5])
+    assert len(log) == 2000 and log.values[-1] == 999.5 and log.values.dtype == np.float32
+    steps, values = downsample(np.arange(10_000, dtype=float), 1000)
+    assert len(steps) <= 1001 and steps[-1] == 10_000
+    assert values[0] == pytest.approx(np.mean(np.arange(10)))
+    assert np.allclose(smooth(np.full(50, 3.0)), 3.0)
+
+
+# --- optimizer paths ---------------------------------------------------------------------------
+def test_sgd_on_the_bowl_follows_the_formula():
+    path = optimizer_path("sgd", start=(-7, 2), steps=3, lr=0.95)
+    x, y = -7.0, 2.0
+    for point in path[1:]:
+        x, y = x - 0.95 * x / 10, y - 0.95 * 2 * y
+        assert point == pytest.approx([x, y])
+
+
+def test_adam_reaches_the_minimum_and_sgd_zigzags():
+    end = optimizer_path("adam", steps=300)[-1]
+    assert np.hypot(*end) < 0.1
+    ys = optimizer_path("sgd", steps=10)[:, 1]
+    assert np.all(np.sign(ys[1:]) != np.sign(ys[:-1]))  # y flips sign every step: the zig-zag
+
+
+def test_every_optimizer_path_is_finite_even_when_it_diverges():
+    for name in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"):
+        for surface in SURFACES:
+            path = optimizer_path(name, surface_name=surface)
+            assert np.isfinite(path).all() and path.shape[1] == 2
+    assert len(optimizer_path("sgd", steps=50, lr=50.0)) < 51  # cut where it blew up
+    with pytest.raises(ValueError):
+        optimizer_path("lbfgs")
