@@ -146,7 +146,12 @@ def choose_model() -> tuple[Network, str, bool]:
     if weights == RANDOM:
         base = net.model_name if net is not None else choice
         activation = net.activation if net is not None else None
-        return random_twin(base, activation or None, seed), f"{name}, random weights (seed {seed})", False
+        try:
+            return random_twin(base, activation or None, seed), f"{name}, random weights (seed {seed})", False
+        except ValueError as error:  # e.g. a session model that is not in the registry
+            if net is None:
+                raise
+            st.warning(f"Random weights are not available for this model ({error}); showing its trained weights.")
     return net, f"{name}, trained weights", True
 
 
@@ -159,17 +164,25 @@ def preprocessing_options(key: str) -> PreprocessOptions:
     c1, c2, c3, c4 = st.columns(4)
     invert = c1.selectbox("Invert", ("auto", "always", "never"), key=f"{key}_invert",
                           help="MNIST digits are white ink on black; 'auto' inverts a light background.")  # fmt: skip
-    crop = c2.toggle("Crop to the ink", True, key=f"{key}_crop")
-    fit = c3.toggle("Scale to fit 20×20", True, key=f"{key}_fit")
-    centre = c4.toggle("Centre of mass at (14, 14)", True, key=f"{key}_centre")
+    crop = c2.toggle("Crop", True, key=f"{key}_crop", help="Crop to the ink's bounding box.")
+    fit = c3.toggle("Fit 20×20", True, key=f"{key}_fit", help="Scale to fit a 20×20 box, keeping the aspect ratio.")
+    centre = c4.toggle("Centre", True, key=f"{key}_centre", help="Put the centre of mass at (14, 14) of the 28×28 frame.")
     return PreprocessOptions(invert=invert, crop=crop, fit_20=fit, center_of_mass=centre)
+
+
+def square(image: np.ndarray) -> np.ndarray:
+    """Pad a step image to a square with its own edge colour, so thin crops stay small."""
+    h, w = image.shape[:2]
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    return np.pad(image, ((top, side - h - top), (left, side - w - left)), mode="edge")
 
 
 def show_steps(result) -> None:
     cols = st.columns(len(result.steps))
     for col, (title, image) in zip(cols, result.steps):
         with col:
-            st.image(image, caption=title, width=120, clamp=True)
+            st.image(square(np.asarray(image)), caption=title, width="stretch", clamp=True)
     st.caption(" ".join(result.notes))
 
 
@@ -229,15 +242,15 @@ def drawn_digit() -> np.ndarray | None:
         st.caption("Draw one digit, large, in the middle. The bin icon clears the canvas.")
     with right:
         options = preprocessing_options("draw")
-        drawing = getattr(result, "json_data", None) or {}
-        try:
-            image = result.image_data if drawing.get("objects") else None
-        except Exception:  # noqa: BLE001 - a broken data URL from the browser
-            image = None
-        if image is None or np.asarray(image).size == 0:
-            st.info(EMPTY_DRAWING, icon=":material/draw:")
-            return None
-        return run_pipeline(np.asarray(image), options)
+    drawing = getattr(result, "json_data", None) or {}
+    try:
+        image = result.image_data if drawing.get("objects") else None
+    except Exception:  # noqa: BLE001 - a broken data URL from the browser
+        image = None
+    if image is None or np.asarray(image).size == 0:
+        st.info(EMPTY_DRAWING, icon=":material/draw:")
+        return None
+    return run_pipeline(np.asarray(image), options)
 
 
 def uploaded_digit() -> np.ndarray | None:
