@@ -2,7 +2,13 @@
 
 im2col copies, for every output position, the k x k x C input window into one row of a
 matrix; the convolution is then a single matmul with the kernel reshaped to (k*k*C, F).
-The copy is done as k*k strided slices (one per kernel offset), never per pixel.
+The copy is one np.copyto from a strided *view* of all windows (no Python loop over
+kernel offsets), into a buffer the layer reuses from step to step.
+
+The input gradient of a stride-1 convolution is itself a convolution: of the output
+gradient, zero-padded by k-1-p, with the kernel flipped and its in/out channels swapped.
+So backward reuses the same im2col + matmul instead of scattering k*k window gradients
+back (col2im); col2im by strided adds remains for strides above 1.
 """
 from __future__ import annotations
 
@@ -26,6 +32,15 @@ def offset_slices(kernel: int, stride: int, out_h: int, out_w: int):
             yield i, j, rows, cols
 
 
+def window_view(x: np.ndarray, kernel: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
+    """Every k x k window of NHWC `x` as a read-only view of shape (N, out_h, out_w, k, k, C)."""
+    n, _, _, c = x.shape
+    sn, sh, sw, sc = x.strides
+    shape = (n, out_h, out_w, kernel, kernel, c)
+    strides = (sn, sh * stride, sw * stride, sh, sw, sc)
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+
 def resolve_padding(padding, kernel: int) -> int:
     if padding == "valid":
         return 0
@@ -34,6 +49,21 @@ def resolve_padding(padding, kernel: int) -> int:
     if isinstance(padding, (int, np.integer)) and padding >= 0:
         return int(padding)
     raise ValueError(f"padding must be 'same', 'valid' or a non-negative integer, not {padding!r}")
+
+
+def zero_border(x: np.ndarray, border: int, buffer: np.ndarray | None) -> np.ndarray:
+    """x with `border` zeros around its height and width (a crop if negative).
+
+    Written into `buffer` when it has the right shape, so the zero frame is allocated
+    once and only the interior is copied per step; returns the array to keep as buffer."""
+    if border <= 0:
+        return x if border == 0 else x[:, -border:border, -border:border, :]
+    n, h, w, c = x.shape
+    shape = (n, h + 2 * border, w + 2 * border, c)
+    if buffer is None or buffer.shape != shape or buffer.dtype != x.dtype:
+        buffer = np.zeros(shape, x.dtype)
+    buffer[:, border : border + h, border : border + w, :] = x  # the frame stays zero
+    return buffer
 
 
 class Conv2D(Layer):
@@ -45,7 +75,11 @@ class Conv2D(Layer):
     def __init__(self, filters: int, kernel: int, stride: int = 1, padding="valid"):
         self.filters, self.kernel, self.stride = filters, kernel, stride
         self.padding = resolve_padding(padding, kernel)
-        self._cols = None  # im2col buffer, reused while the batch shape stays the same
+        # Reused between steps while the batch shape stays (Network.release_buffers drops them):
+        self._work = None  # flat im2col buffer, shared by forward and the input gradient
+        self._x_padded = None  # zero-framed input
+        self._dout_padded = None  # zero-framed output gradient
+        self._cols_valid = False  # does _work still hold the forward im2col of self.x?
 
     def config(self):
         return {"filters": self.filters, "kernel": self.kernel, "stride": self.stride, "padding": self.padding}
@@ -66,40 +100,69 @@ class Conv2D(Layer):
         p = self.padding
         return np.pad(x, ((0, 0), (p, p), (p, p), (0, 0))) if p else x
 
+    def _buffer(self, rows: int, width: int, dtype) -> np.ndarray:
+        """A (rows, width) matrix in the reused work buffer, grown when too small."""
+        size = rows * width
+        if self._work is None or self._work.size < size or self._work.dtype != dtype:
+            self._work = np.empty(size, dtype)
+        return self._work[:size].reshape(rows, width)
+
+    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int) -> np.ndarray:
+        """Rows of windows of the (already padded) xp: (N * out_h * out_w, k * k * C)."""
+        n, k, c = len(xp), self.kernel, xp.shape[-1]
+        cols = self._buffer(n * out_h * out_w, k * k * c, xp.dtype)
+        np.copyto(cols.reshape(n, out_h, out_w, k, k, c), window_view(xp, k, stride, out_h, out_w))
+        return cols
+
     def im2col(self, x):
         """Rows of input windows, shape (N * out_h * out_w, k * k * C)."""
         n, h, w, c = x.shape
         k, s, p = self.kernel, self.stride, self.padding
         out_h, out_w = output_size(h, k, s, p), output_size(w, k, s, p)
-        shape = (n, out_h, out_w, k, k, c)
-        if self._cols is None or self._cols.shape != shape or self._cols.dtype != x.dtype:
-            self._cols = np.empty(shape, x.dtype)
-        xp = self.pad(x)
-        for i, j, rows, cols in offset_slices(k, s, out_h, out_w):
-            self._cols[:, :, :, i, j, :] = xp[:, rows, cols, :]
-        return self._cols.reshape(n * out_h * out_w, k * k * c), (n, out_h, out_w)
+        self._x_padded = xp = zero_border(x, p, self._x_padded)
+        return self._im2col(xp, s, out_h, out_w), (n, out_h, out_w)
 
     def forward(self, x, train=False):
         self.input_shape = x.shape
+        self.x = x  # a reference, to rebuild the im2col rows if the buffer was reused meanwhile
         self.cols, (n, out_h, out_w) = self.im2col(x)
-        kernel_matrix = self.W.value.reshape(-1, self.filters)
-        out = self.cols @ kernel_matrix + self.b.value
+        self._cols_valid = True
+        out = self.cols @ self.W.value.reshape(-1, self.filters)
+        out += self.b.value
         return out.reshape(n, out_h, out_w, self.filters)
 
     def backward_weights(self, dout):
         grad_rows = dout.reshape(-1, self.filters)
+        if not self._cols_valid:  # a previous backward reused the buffer for the input gradient
+            self.cols, _ = self.im2col(self.x)
+            self._cols_valid = True
         self.W.grad = (self.cols.T @ grad_rows).reshape(self.W.value.shape)
         self.b.grad = grad_rows.sum(axis=0)
         return grad_rows
 
     def backward(self, dout):
         grad_rows = self.backward_weights(dout)
+        if self.stride == 1:
+            return self._input_gradient_stride1(dout)
+        return self._input_gradient_col2im(grad_rows, dout.shape)
+
+    def _input_gradient_stride1(self, dout):
+        """dL/dx as a 'full' convolution of dout with the flipped, transposed kernel."""
+        n, h, w, c = self.input_shape
+        k = self.kernel
+        self._dout_padded = dp = zero_border(dout, k - 1 - self.padding, self._dout_padded)
+        flipped = self.W.value[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, c)  # (k*k*F, C)
+        self._cols_valid = False  # the work buffer now holds dout windows
+        dx = self._im2col(dp, 1, h, w) @ flipped
+        return dx.reshape(n, h, w, c)
+
+    def _input_gradient_col2im(self, grad_rows, dout_shape):
+        """Strides above 1: each window's gradient is added back where it was read from."""
         n, h, w, c = self.input_shape
         k, s, p = self.kernel, self.stride, self.padding
-        _, out_h, out_w, _ = dout.shape
+        _, out_h, out_w, _ = dout_shape
         dcols = (grad_rows @ self.W.value.reshape(-1, self.filters).T).reshape(n, out_h, out_w, k, k, c)
-        # col2im: every window position adds its gradient back where it was read from.
-        dx_padded = np.zeros((n, h + 2 * p, w + 2 * p, c), dout.dtype)
+        dx_padded = np.zeros((n, h + 2 * p, w + 2 * p, c), grad_rows.dtype)
         for i, j, rows, cols in offset_slices(k, s, out_h, out_w):
             dx_padded[:, rows, cols, :] += dcols[:, :, :, i, j, :]
         return dx_padded[:, p : p + h, p : p + w, :]
