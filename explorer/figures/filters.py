@@ -32,7 +32,7 @@ def _columns_for(count: int, tile: int) -> int:
     return int(min(count, wanted))
 
 
-def mosaic(maps: np.ndarray, limits: np.ndarray, columns: int, normalise: bool) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+def mosaic(maps: np.ndarray, limits: np.ndarray, columns: int, normalise: bool, row_gap: int = GAP) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """Tile maps (n, h, w) into one array with NaN gaps.
 
     Returns (z, raw, origins): z is what is coloured (each map divided by its limit when
@@ -40,11 +40,11 @@ def mosaic(maps: np.ndarray, limits: np.ndarray, columns: int, normalise: bool) 
     maps = np.asarray(maps, dtype=np.float64)
     n, h, w = maps.shape
     rows = (n + columns - 1) // columns
-    z = np.full((rows * (h + GAP) - GAP, columns * (w + GAP) - GAP), np.nan)
+    z = np.full((rows * (h + row_gap) - row_gap, columns * (w + GAP) - GAP), np.nan)
     raw = z.copy()
     origins = []
     for index in range(n):
-        top, left = (index // columns) * (h + GAP), (index % columns) * (w + GAP)
+        top, left = (index // columns) * (h + row_gap), (index % columns) * (w + GAP)
         origins.append((top, left))
         raw[top : top + h, left : left + w] = maps[index]
         z[top : top + h, left : left + w] = maps[index] / limits[index] if normalise else maps[index]
@@ -70,7 +70,8 @@ def map_grid_figure(
     limits = np.broadcast_to(np.asarray(limits, dtype=np.float64), (n,))
     columns = columns or _columns_for(n, max(h, w))
     normalise = not np.allclose(limits, limits[0])
-    z, raw, origins = mosaic(maps, limits, columns, normalise)
+    small_labelled = max(h, w) <= 7 and n > columns and n <= MAX_TILE_LABELS  # room for labels between rows
+    z, raw, origins = mosaic(maps, limits, columns, normalise, row_gap=2 if small_labelled else GAP)
     zmax = 1.0 if normalise else float(limits[0])
     labels = labels if labels is not None else [str(i) for i in range(n)]
     tile_of = np.full(z.shape, np.nan)
