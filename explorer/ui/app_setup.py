@@ -66,3 +66,119 @@ def make_st_pages() -> list[st.Page]:
         st.Page(p.entrypoint_relative, title=p.title, icon=p.icon, url_path=p.url_path)
         for p in PAGES
     ]
+
+
+# --- page thumbnails for the Home page's cards (drawn in code: no binary files to keep in sync) ---
+
+THUMB_SIZE = (480, 240)  # px; shown at the card's width
+_BLUE, _VERMILLION, _GREEN, _GREY, _INK = "#0072B2", "#D55E00", "#009E73", "#BBBBBB", "#1A1A1A"
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: a small bitmap font
+        return ImageFont.load_default()
+
+
+def _seven() -> "np.ndarray":
+    """A 28x28 MNIST-like '7' (white ink on black, floats 0..1), drawn with PIL."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    image = Image.new("L", (112, 112), 0)
+    ImageDraw.Draw(image).line([(26, 28), (86, 28), (50, 92)], fill=255, width=13, joint="curve")
+    small = image.filter(ImageFilter.GaussianBlur(2)).resize((28, 28), Image.Resampling.BILINEAR)
+    array = np.asarray(small, dtype=np.float32)
+    return array / array.max()
+
+
+def _tile(values, size: int, diverging: bool = False):
+    """A square PIL tile of a 2-D array: grey for images, blue-white-red for signed maps."""
+    import numpy as np
+    from PIL import Image
+
+    if diverging:
+        limit = float(np.abs(values).max()) or 1.0
+        t = np.clip(values / limit, -1, 1)[..., None]
+        blue, red, white = np.array([33, 102, 172]), np.array([178, 24, 43]), np.array([247, 247, 247])
+        rgb = np.where(t < 0, white + (blue - white) * -t, white + (red - white) * t)
+    else:
+        rgb = np.repeat((np.clip(values, 0, 1) * 255)[..., None], 3, axis=2)
+    return Image.fromarray(rgb.astype(np.uint8), "RGB").resize((size, size), Image.Resampling.NEAREST)
+
+
+def _thumb_train(draw, image) -> None:
+    import numpy as np
+
+    w, h = THUMB_SIZE
+    left, top, right, bottom = 70, 24, w - 24, h - 44
+    draw.line([(left, top), (left, bottom), (right, bottom)], fill=_INK, width=3)
+    steps = np.linspace(0, 1, 120)
+    curves = [(_BLUE, "He init", 0.08 + 0.92 * np.exp(-7 * steps)),
+              (_VERMILLION, "std 0.01", 0.55 + 0.45 / (1 + np.exp(30 * (steps - 0.55))))]  # fmt: skip
+    for colour, label, loss in curves:
+        points = [(left + s * (right - left), bottom - (1 - l) * 0 - l * (bottom - top)) for s, l in zip(steps, loss)]
+        draw.line(points, fill=colour, width=6, joint="curve")
+        x, y = points[-1]
+        draw.text((x - 6, y - 12), label, fill=colour, font=_font(26), anchor="rb")
+    draw.text((left - 14, (top + bottom) / 2), "loss", fill=_INK, font=_font(24), anchor="rm")
+    draw.text(((left + right) / 2, bottom + 8), "training steps", fill=_INK, font=_font(24), anchor="mt")
+
+
+def _thumb_filters(draw, image) -> None:
+    import numpy as np
+
+    digit = _seven()
+    kernels = [np.array([[-1, -1, -1], [0, 0, 0], [1, 1, 1]], float),  # horizontal edges
+               np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], float),  # vertical edges
+               np.array([[0, 1, 1], [-1, 0, 1], [-1, -1, 0]], float)]  # diagonal edges
+    padded = np.pad(digit, 1)
+    maps = [sum(k[i, j] * padded[i:i + 28, j:j + 28] for i in range(3) for j in range(3)) for k in kernels]
+    side, small = 170, 110
+    image.paste(_tile(digit, side), (18, 35))
+    draw.text((18 + side / 2, 35 + side + 6), "digit", fill=_INK, font=_font(22), anchor="mt")
+    draw.line([(200, 120), (236, 120)], fill=_INK, width=4)
+    draw.polygon([(236, 110), (250, 120), (236, 130)], fill=_INK)
+    for index, feature_map in enumerate(maps):
+        x = 262 + index * 48
+        y = 20 + index * 30
+        image.paste(_tile(feature_map, small, diverging=True), (x, y))
+        draw.rectangle([x, y, x + small - 1, y + small - 1], outline=_INK, width=2)
+    draw.text((262 + (2 * 48 + small) / 2, 20 + 2 * 30 + small + 8), "feature maps", fill=_INK, font=_font(22), anchor="mt")
+
+
+def _thumb_receptive(draw, image) -> None:
+    digit = _seven() * 0.55
+    cell, x0, y0 = 7, 18, 22
+    image.paste(_tile(digit, 28 * cell), (x0, y0))
+    for i in range(29):  # the pixel grid
+        draw.line([(x0 + i * cell, y0), (x0 + i * cell, y0 + 28 * cell)], fill="#444444", width=1)
+        draw.line([(x0, y0 + i * cell), (x0 + 28 * cell, y0 + i * cell)], fill="#444444", width=1)
+    centre = (14, 12)
+    labels = [(3, _GREEN, "3x3: one conv"), (5, _BLUE, "5x5: two 3x3"), (7, _VERMILLION, "7x7: three 3x3")]
+    for size, colour, _ in reversed(labels):
+        r0, c0 = centre[0] - size // 2, centre[1] - size // 2
+        draw.rectangle([x0 + c0 * cell, y0 + r0 * cell, x0 + (c0 + size) * cell, y0 + (r0 + size) * cell], outline=colour, width=4)
+    for index, (_, colour, text) in enumerate(labels):
+        y = 52 + index * 56
+        draw.rectangle([238, y, 262, y + 24], outline=colour, width=5)
+        draw.text((274, y + 12), text, fill=_INK, font=_font(24), anchor="lm")
+
+
+_THUMBS = {"train": _thumb_train, "filters": _thumb_filters, "receptive_fields": _thumb_receptive}
+
+
+def page_thumbnail(url_path: str):
+    """A small PIL picture of what the page shows (a plain card if the page has no drawing)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", THUMB_SIZE, "white")
+    draw = ImageDraw.Draw(image)
+    painter = _THUMBS.get(url_path)
+    if painter is not None:
+        painter(draw, image)
+    draw.rectangle([0, 0, THUMB_SIZE[0] - 1, THUMB_SIZE[1] - 1], outline="#D9D9D9", width=2)
+    return image

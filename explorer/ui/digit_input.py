@@ -1,0 +1,115 @@
+"""Reusable digit inputs: "draw a digit" on a canvas and "pick a test digit" from MNIST.
+
+Both hand back an MNIST-style 28x28 uint8 digit (white ink on black) or None after a friendly
+message, never a traceback. Keys are prefixed with the caller's `key`, so several pages (or
+two inputs on one page) can use them side by side.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from explorer.preprocess import EMPTY_DRAWING, ImageError, Preprocessed, preprocess_digit
+
+try:  # a custom component: if it cannot register, drawing is off but the page still works
+    from streamlit_drawable_canvas import st_canvas
+except Exception as _error:  # noqa: BLE001
+    st_canvas, CANVAS_PROBLEM = None, str(_error)
+else:
+    CANVAS_PROBLEM = ""
+
+CANVAS_SIDE = 280  # px: fits a phone screen, large enough to draw with a finger
+STROKE_WIDTH = 22  # px: after scaling to 20x20, about as thick as MNIST's pen
+DRAW_HINT = "Draw one digit, large, in the middle of the black square. The bin icon under it clears it."
+
+
+@dataclass(frozen=True)
+class Digit:
+    """A 28x28 uint8 MNIST-style digit and where it came from."""
+
+    image: np.ndarray
+    description: str  # e.g. "your drawing", "test digit #42"
+    label: int | None = None  # the true label, for test digits
+    index: int | None = None  # the index in the MNIST test set, for test digits
+    steps: Preprocessed | None = None  # the preprocessing of a drawing
+
+
+def canvas_image(result) -> np.ndarray | None:
+    """The RGBA array of a canvas result, or None while nothing is drawn."""
+    drawing = getattr(result, "json_data", None) or {}
+    if not isinstance(drawing, dict) or not drawing.get("objects"):
+        return None
+    try:
+        image = np.asarray(result.image_data)
+    except Exception:  # noqa: BLE001 - a broken data URL from the browser
+        return None
+    return image if image.size else None
+
+
+def draw_digit(key: str, *, side: int = CANVAS_SIDE, hint: str = DRAW_HINT) -> Digit | None:
+    """A white-on-black drawing canvas; the drawing, preprocessed like MNIST, or None.
+
+    An empty canvas returns None and shows nothing: the caller decides how to invite a drawing."""
+    if st_canvas is None:
+        st.warning(f"The drawing canvas is not available on this server ({CANVAS_PROBLEM}).",
+                   icon=":material/draw:")  # fmt: skip
+        return None
+    st.space("medium")  # the canvas's toolbar floats above its top edge: keep it off the widget above
+    result = st_canvas(
+        stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
+        width=side, height=side, drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas",
+    )  # fmt: skip
+    st.caption(hint)
+    image = canvas_image(result)
+    if image is None:
+        return None
+    try:
+        steps = preprocess_digit(image)
+    except ImageError as error:  # e.g. a stroke too faint to count as ink
+        st.info(str(error), icon=":material/draw:")
+        return None
+    except Exception as error:  # noqa: BLE001 - never a traceback for a drawing
+        st.info(f"This drawing could not be turned into a digit ({type(error).__name__}). Try again.",
+                icon=":material/draw:")  # fmt: skip
+        return None
+    return Digit(steps.digit, "your drawing", steps=steps)
+
+
+def _new_index(key: str, labels: np.ndarray, wanted: int | None) -> int:
+    rng = np.random.default_rng()
+    members = np.flatnonzero(labels == wanted) if wanted is not None else np.arange(len(labels))
+    return int(members[rng.integers(len(members))]) if len(members) else 0
+
+
+def pick_test_digit(data, key: str) -> Digit | None:
+    """Choose a digit class (or any) and get a random test digit of it; "New digit" draws again.
+
+    `data` is an explorer.data.MNIST (or None: then a message and None)."""
+    if data is None:
+        st.info("Test digits need the MNIST data, which is not on this server yet (see *The MNIST data* "
+                "below). You can draw a digit instead.", icon=":material/cloud_off:")  # fmt: skip
+        return None
+    labels = data.test_labels
+    state_index, state_class = f"{key}_test_index", f"{key}_test_class"
+    left, right = st.columns([1, 1], vertical_alignment="bottom")
+    wanted = left.selectbox("Show me a", ["any digit", *range(10)], key=f"{key}_class")
+    wanted = None if wanted == "any digit" else int(wanted)
+    again = right.button("New digit", icon=":material/casino:", key=f"{key}_again", width="stretch")
+    index = st.session_state.get(state_index)
+    if again or index is None or st.session_state.get(state_class) != wanted or not 0 <= index < len(labels):
+        index = _new_index(key, labels, wanted)
+        st.session_state[state_index], st.session_state[state_class] = index, wanted
+    label = int(labels[index])
+    st.caption(f"Test digit #{index} of {len(labels):,}, labelled **{label}**.")
+    return Digit(np.asarray(data.test_images[index]), f"test digit #{index}", label=label, index=index)
+
+
+def empty_hint() -> None:
+    """The friendly message shown while the canvas is empty."""
+    st.info(EMPTY_DRAWING.replace("—", "–") + " The network answers as soon as you lift the pen.",
+            icon=":material/draw:")  # fmt: skip
+
+
+__all__ = ["CANVAS_SIDE", "Digit", "canvas_image", "draw_digit", "empty_hint", "pick_test_digit"]
