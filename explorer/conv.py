@@ -197,23 +197,31 @@ class MaxPool2D(Pool2D):
     summary = "Keeps the strongest response in each window: smaller maps, a little shift tolerance."
 
     def forward(self, x, train=False):
+        # Separable: the max over k rows (strided slices), then over k columns of that:
+        # 2(k-1) elementwise maxima instead of k*k, for overlapping windows too.
         self.input_shape = x.shape
-        out = winner = None
-        for index, (_, _, rows, cols) in enumerate(self.windows(x.shape)):
-            candidate = x[:, rows, cols, :]
-            if out is None:
-                out, winner = candidate.copy(), np.zeros(candidate.shape, np.uint8)
-                continue
-            better = candidate > out  # strict: ties keep the first maximum, as argmax does
-            np.copyto(out, candidate, where=better)
-            winner[better] = index
-        self.winner = winner
+        k, s = self.size, self.stride
+        _, h, w, _ = x.shape
+        out_h, out_w = output_size(h, k, s, 0), output_size(w, k, s, 0)
+        rows = x[:, : s * (out_h - 1) + 1 : s]
+        for i in range(1, k):
+            rows = np.maximum(rows, x[:, i : i + s * (out_h - 1) + 1 : s])
+        out = rows[:, :, : s * (out_w - 1) + 1 : s]
+        for j in range(1, k):
+            out = np.maximum(out, rows[:, :, j : j + s * (out_w - 1) + 1 : s])
+        self.x, self.out = x, out  # references: backward finds the winners again
         return out
 
     def backward(self, dout):
+        # Each window's gradient goes to exactly one input: its first maximum in row-major
+        # order (as argmax picks it), even when ReLU zeros make whole windows tie.
         dx = np.zeros(self.input_shape, dout.dtype)
-        for index, (_, _, rows, cols) in enumerate(self.windows(self.input_shape)):
-            dx[:, rows, cols, :] += np.where(self.winner == index, dout, 0)
+        unclaimed = np.ones(dout.shape, bool)
+        for _, _, rows, cols in self.windows(self.input_shape):
+            hit = self.x[:, rows, cols, :] == self.out
+            hit &= unclaimed
+            unclaimed ^= hit
+            dx[:, rows, cols, :] += dout * hit
         return dx
 
 

@@ -80,7 +80,9 @@ class Dense(Layer):
 
     def forward(self, x, train=False):
         self.x = x
-        return x @ self.W.value + self.b.value
+        out = x @ self.W.value
+        out += self.b.value  # in place: no second output-sized array
+        return out
 
     def backward(self, dout):
         self.W.grad = self.x.T @ dout
@@ -109,10 +111,10 @@ class ReLU(Layer):
 
     def forward(self, x, train=False):
         self.positive = x > 0
-        return np.maximum(x, 0)
+        return np.multiply(x, self.positive)  # one pass, reusing the mask
 
     def backward(self, dout):
-        return dout * self.positive
+        return np.multiply(dout, self.positive)
 
 
 class LeakyReLU(Layer):

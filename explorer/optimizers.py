@@ -29,22 +29,40 @@ class Optimizer:
             setattr(self, name, float(hyper.get(name, default)))
         self.t = 0
         self.state = [self.initial_state(p.value) for p in self.params]
+        self._scratch: list[np.ndarray | None] = [None] * len(self.params)  # see scratch()
 
     def initial_state(self, value: np.ndarray) -> dict[str, np.ndarray]:
         return {}
 
     def step(self) -> None:
         self.t += 1
-        for param, state in zip(self.params, self.state):
+        for index, (param, state) in enumerate(zip(self.params, self.state)):
             grad = param.grad
             if self.weight_decay and param.decay:
                 grad = grad + self.weight_decay * param.value  # L2 penalty: d/dw (wd/2 * w^2)
+            self._index = index
             self.update(param.value, grad, state)
         if self.t % FLUSH_EVERY == 0:
             self._flush_denormals()
 
     def update(self, w: np.ndarray, g: np.ndarray, state: dict) -> None:
         raise NotImplementedError
+
+    def scratch(self, w: np.ndarray) -> np.ndarray:
+        """A reused temporary shaped like w: the updates below run in place through it
+        (np.multiply(..., out=)) instead of allocating several arrays per parameter per step."""
+        buffer = self._scratch[self._index]
+        if buffer is None or buffer.shape != w.shape or buffer.dtype != w.dtype:
+            buffer = self._scratch[self._index] = np.empty_like(w)
+        return buffer
+
+    def _apply_scaled_step(self, w, g, h, tmp):
+        """w -= lr * g / (sqrt(h) + eps), computed in place in tmp."""
+        np.sqrt(h, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.lr
+        w -= tmp
 
     def _flush_denormals(self) -> None:
         # Decaying averages of zero gradients (dead units) shrink geometrically into float32
@@ -63,7 +81,8 @@ class SGD(Optimizer):
     about = "Steps straight down the gradient; zig-zags in narrow valleys."
 
     def update(self, w, g, state):
-        w -= self.lr * g
+        tmp = np.multiply(g, self.lr, out=self.scratch(w))
+        w -= tmp
 
 
 class Momentum(Optimizer):
@@ -77,7 +96,7 @@ class Momentum(Optimizer):
     def update(self, w, g, state):
         v = state["v"]
         v *= self.momentum
-        v -= self.lr * g
+        v -= np.multiply(g, self.lr, out=self.scratch(w))
         w += v
 
 
@@ -90,10 +109,11 @@ class Nesterov(Optimizer):
         return {"v": np.zeros_like(value)}
 
     def update(self, w, g, state):
-        v = state["v"]
+        v, tmp = state["v"], self.scratch(w)
         v *= self.momentum
-        v -= self.lr * g
-        w += self.momentum * v - self.lr * g
+        v -= np.multiply(g, self.lr, out=tmp)
+        w -= tmp  # w + mu v - lr g, as two in-place steps
+        w += np.multiply(v, self.momentum, out=tmp)
 
 
 class AdaGrad(Optimizer):
@@ -105,9 +125,10 @@ class AdaGrad(Optimizer):
         return {"h": np.zeros_like(value)}
 
     def update(self, w, g, state):
-        h = state["h"]
-        h += g * g
-        w -= self.lr * g / (np.sqrt(h) + self.eps)
+        h, tmp = state["h"], self.scratch(w)
+        h += np.multiply(g, g, out=tmp)
+        self._apply_scaled_step(w, g, h, tmp)
+
 
 
 class RMSprop(Optimizer):
@@ -122,10 +143,12 @@ class RMSprop(Optimizer):
         return {"h": np.zeros_like(value)}
 
     def update(self, w, g, state):
-        h = state["h"]
+        h, tmp = state["h"], self.scratch(w)
         h *= self.rho
-        h += (1 - self.rho) * g * g
-        w -= self.lr * g / (np.sqrt(h) + self.eps)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - self.rho
+        h += tmp
+        self._apply_scaled_step(w, g, h, tmp)
 
 
 class Adam(Optimizer):
@@ -140,14 +163,20 @@ class Adam(Optimizer):
         return {"m": np.zeros_like(value), "v": np.zeros_like(value)}
 
     def update(self, w, g, state):
-        m, v = state["m"], state["v"]
+        m, v, tmp = state["m"], state["v"], self.scratch(w)
         m *= self.beta1
-        m += (1 - self.beta1) * g
+        m += np.multiply(g, 1 - self.beta1, out=tmp)
         v *= self.beta2
-        v += (1 - self.beta2) * g * g
-        m_hat = m / (1 - self.beta1**self.t)
-        v_hat = v / (1 - self.beta2**self.t)
-        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - self.beta2
+        v += tmp
+        # lr * m_hat / (sqrt(v_hat) + eps), in place: the denominator, then the quotient.
+        np.divide(v, 1 - self.beta2**self.t, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.lr / (1 - self.beta1**self.t)
+        w -= tmp
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
