@@ -16,6 +16,9 @@ TIMEOUT = 120
 def app(monkeypatch):
     monkeypatch.delenv("MNIST_DIR", raising=False)  # the bare-machine page: no data needed
     monkeypatch.setenv("XDG_CACHE_HOME", "/nonexistent-receptive-test")
+    import streamlit as st
+
+    st.cache_resource.clear()  # an earlier test in this process may have cached MNIST
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
