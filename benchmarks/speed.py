@@ -1,0 +1,275 @@
+"""Speed benchmark of explorer's NumPy core, side by side with PyTorch (not a test).
+
+    python benchmarks/speed.py                 # every model, markdown table on stdout
+    python benchmarks/speed.py --quick         # shorter timing loops
+    python benchmarks/speed.py --models lenet zhou-cnn --json results.json
+    python benchmarks/speed.py --long          # also: slow-down over 5,500 steps, epoch time
+
+See benchmarks/README.md for what each column means.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from explorer.models import MODELS, build_model  # noqa: E402
+from explorer.optimizers import make_optimizer  # noqa: E402
+
+CASES = [  # (model, training batch size): the articles' batch sizes
+    ("deepconvnet", 100), ("lenet", 64), ("keras-mlp", 128), ("zhou-cnn", 32),
+    ("zhou-cnn", 1), ("nielsen", 10), ("tf-cnn", 100),
+]  # fmt: skip
+POOL = 8  # distinct random batches cycled through, so no step sees a cached input
+
+
+def measure(step, seconds: float, reps: int, warmup: int = 3) -> list[float]:
+    """Calls per second of `step`, over `reps` windows of about `seconds` each."""
+    for _ in range(warmup):
+        step()
+    rates = []
+    for _ in range(reps):
+        calls, start = 0, time.perf_counter()
+        while True:
+            step()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds:
+                break
+        rates.append(calls / elapsed)
+    return rates
+
+
+def summary(rates: list[float], scale: float = 1.0) -> dict:
+    values = sorted(r * scale for r in rates)
+    return {"median": statistics.median(values), "min": values[0], "max": values[-1]}
+
+
+def spread(stat: dict) -> str:
+    """Half the min-max range, as a percentage of the median."""
+    return f"±{50 * (stat['max'] - stat['min']) / stat['median']:.0f}%"
+
+
+def random_batches(batch: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (POOL, batch, 28, 28), dtype=np.uint8), rng.integers(0, 10, (POOL, batch))
+
+
+# --- ours -------------------------------------------------------------------------------
+def bench_ours(name: str, batch: int, seconds: float, reps: int) -> dict:
+    net = build_model(name)
+    recipe = MODELS[name].recipe
+    opt = make_optimizer(recipe.optimizer, net.parameters().values(), lr=recipe.lr)
+    images, labels = random_batches(batch)
+    xs = [net.prepare(b) for b in images]
+    counter = iter(range(10**12))
+
+    def train():
+        i = next(counter) % POOL
+        net.train_step_gradients(xs[i], labels[i])
+        opt.step()
+
+    result = {"params": net.parameter_count(), "train": summary(measure(train, seconds, reps), batch)}
+    result.update(bench_inference(lambda x: net.forward(x), lambda imgs: net.prepare(imgs), seconds, reps))
+    net.release_buffers()
+    return result
+
+
+def bench_inference(forward, prepare, seconds, reps) -> dict:
+    images, _ = random_batches(1000, seed=1)
+    one = prepare(images[0, :1])
+    many = prepare(images[0])
+    latency = summary(measure(lambda: forward(one), seconds / 2, reps), 1.0)
+    latency = {k: 1e6 / v for k, v in latency.items()}  # microseconds; min rate = max latency
+    latency["min"], latency["max"] = latency["max"], latency["min"]
+    batch = summary(measure(lambda: forward(many), seconds, reps, warmup=1), 1000)
+    return {"infer1_us": latency, "infer1000": batch}
+
+
+# --- PyTorch ------------------------------------------------------------------------------
+def torch_setup():
+    try:
+        import torch
+    except ImportError:
+        return None
+    # Its best CPU settings, before its thread pool starts: every core, denormals flushed.
+    torch.set_num_threads(os.cpu_count())
+    torch.set_flush_denormal(True)
+    return torch
+
+
+def bench_torch(torch, name: str, batch: int, seconds: float, reps: int) -> dict:
+    from benchmarks import torch_models
+
+    net = build_model(name)
+    model = torch_models.twin(net)
+    recipe = MODELS[name].recipe
+    opt = torch_models.optimizer(recipe.optimizer, model.parameters(), recipe.lr)
+    loss_fn = torch_models.loss_function(net)
+    images, labels = random_batches(batch)
+
+    def prepare(imgs):
+        x = torch.from_numpy(net.prepare(imgs).copy())
+        return x.permute(0, 3, 1, 2).contiguous() if x.ndim == 4 else x
+
+    xs = [prepare(b) for b in images]
+    ys = [torch.from_numpy(y.astype(np.int64)) for y in labels]
+    counter = iter(range(10**12))
+
+    def train():
+        i = next(counter) % POOL
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(xs[i]), ys[i]).backward()
+        opt.step()
+
+    model.train()
+    result = {"params": torch_models.parameter_count(model), "train": summary(measure(train, seconds, reps), batch)}
+    model.eval()
+    with torch.no_grad():
+        result.update(bench_inference(model, prepare, seconds, reps))
+    return result
+
+
+# --- baselines and ceilings -----------------------------------------------------------------
+def matmul_gflops(seconds: float, size: int = 1024) -> float:
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    rates = measure(lambda: a @ a, seconds, 3, warmup=2)
+    return statistics.median(rates) * 2 * size**3 / 1e9
+
+
+def bench_textbook(seconds: float, reps: int, batch: int = 100) -> dict:
+    from benchmarks.textbook_im2col import Adam, DeepConvNet
+
+    net, opt = DeepConvNet(), Adam()
+    images, labels = random_batches(batch)
+    xs = [b.astype(np.float32)[:, None] / np.float32(255) for b in images]
+    counter = iter(range(10**12))
+
+    def train():
+        i = next(counter) % POOL
+        net.gradient(xs[i], labels[i])
+        opt.update(net.params)
+
+    return {"params": net.parameter_count(), "train": summary(measure(train, seconds, reps, warmup=1), batch)}
+
+
+def long_run(steps_early=500, start_late=5000, steps_late=500, name="lenet", batch=64) -> dict:
+    """Throughput of steps 1-500 vs 5000-5500 of Adam training: do denormals creep in?"""
+    net = build_model(name)
+    opt = make_optimizer("adam", net.parameters().values(), lr=0.001)
+    images, labels = random_batches(batch)
+    xs = [net.prepare(b) for b in images]
+    rates, step, start = {}, 0, time.perf_counter()
+    for step in range(start_late + steps_late):
+        if step in (0, start_late):
+            start = time.perf_counter()
+        i = step % POOL
+        net.train_step_gradients(xs[i], labels[i])
+        opt.step()
+        if step + 1 == steps_early:
+            rates["early"] = steps_early * batch / (time.perf_counter() - start)
+    rates["late"] = steps_late * batch / (time.perf_counter() - start)
+    tiny = sum(int(((a != 0) & (np.abs(a) < np.finfo(np.float32).tiny)).sum()) for s in opt.state for a in s.values())
+    return {"model": name, "batch": batch, "early_img_s": rates["early"], "late_img_s": rates["late"],
+            "late_vs_early": rates["late"] / rates["early"], "denormal_state_values": tiny}  # fmt: skip
+
+
+def epoch_seconds(seconds: float) -> dict:
+    """deepconvnet on 60,000 images at batch 100: 600 measured-rate steps (extrapolated)."""
+    rate = bench_ours("deepconvnet", 100, seconds, 3)["train"]["median"]
+    return {"img_s": rate, "epoch_seconds_extrapolated": 60000 / rate}
+
+
+# --- report ---------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="*", help="only these registry models")
+    parser.add_argument("--quick", action="store_true", help="short loops (noisier)")
+    parser.add_argument("--long", action="store_true", help="also the long-run and epoch-time checks")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if importable")
+    parser.add_argument("--no-textbook", action="store_true", help="skip the textbook im2col baseline")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    seconds, reps = (0.5, 3) if args.quick else (1.5, 5)
+    cases = [c for c in CASES if not args.models or c[0] in args.models]
+
+    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+                           "matmul_gflops_numpy": matmul_gflops(seconds)}, "cases": []}  # fmt: skip
+    for name, batch in cases:
+        results["cases"].append({"model": name, "batch": batch, "ours": bench_ours(name, batch, seconds, reps)})
+        print(f"ours   {name} b{batch}: {results['cases'][-1]['ours']['train']['median']:,.0f} img/s", file=sys.stderr)
+    if not args.no_textbook and any(c[0] == "deepconvnet" for c in cases):
+        results["textbook_deepconvnet"] = bench_textbook(seconds * 2, 3)
+    torch = None if args.no_torch else torch_setup()
+    if torch is not None:
+        results["machine"]["torch"] = torch.__version__
+        results["machine"]["torch_threads"] = torch.get_num_threads()
+        a = torch.randn(1024, 1024)
+        results["machine"]["matmul_gflops_torch"] = statistics.median(measure(lambda: a @ a, seconds, 3)) * 2 * 1024**3 / 1e9
+        for case in results["cases"]:
+            case["torch"] = bench_torch(torch, case["model"], case["batch"], seconds, reps)
+            print(f"torch  {case['model']} b{case['batch']}: {case['torch']['train']['median']:,.0f} img/s", file=sys.stderr)
+    if args.long:
+        results["long_run"] = long_run()
+        results["deepconvnet_epoch"] = epoch_seconds(seconds * 2)
+
+    print(report(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def report(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        f"Machine: {m['cpus']} CPUs, Python {m['python']}, NumPy {m['numpy']}"
+        + (f", PyTorch {m['torch']} ({m['torch_threads']} threads, denormals flushed)" if "torch" in m else ", PyTorch not installed"),
+        f"float32 matmul ceiling (1024^3): NumPy {m['matmul_gflops_numpy']:.0f} GFLOP/s"
+        + (f", PyTorch {m['matmul_gflops_torch']:.0f} GFLOP/s" if "matmul_gflops_torch" in m else ""),
+        "",
+        "| model | batch | train img/s ours | PyTorch | ratio | 1-image inference µs ours | PyTorch | batch-1000 inference img/s ours | PyTorch | params equal |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for case in results["cases"]:
+        ours, theirs = case["ours"], case.get("torch")
+        row = [case["model"], str(case["batch"]),
+               f"{ours['train']['median']:,.0f} {spread(ours['train'])}"]  # fmt: skip
+        if theirs:
+            row += [f"{theirs['train']['median']:,.0f} {spread(theirs['train'])}",
+                    f"{ours['train']['median'] / theirs['train']['median']:.2f}"]  # fmt: skip
+        else:
+            row += ["–", "–"]
+        row.append(f"{ours['infer1_us']['median']:,.0f}")
+        row.append(f"{theirs['infer1_us']['median']:,.0f}" if theirs else "–")
+        row.append(f"{ours['infer1000']['median']:,.0f}")
+        row.append(f"{theirs['infer1000']['median']:,.0f}" if theirs else "–")
+        row.append(("yes" if ours["params"] == theirs["params"] else f"NO ({ours['params']} vs {theirs['params']})") if theirs else "–")
+        lines.append("| " + " | ".join(row) + " |")
+    if "textbook_deepconvnet" in results:
+        t = results["textbook_deepconvnet"]["train"]["median"]
+        ours = next((c["ours"]["train"]["median"] for c in results["cases"] if c["model"] == "deepconvnet"), None)
+        lines += ["", f"Textbook NumPy im2col (NCHW, Deep Learning from Scratch style) deepconvnet b100: {t:,.0f} img/s"
+                  + (f"; ours is {ours / t:.1f}x faster." if ours else "")]  # fmt: skip
+    if "long_run" in results:
+        r = results["long_run"]
+        lines += ["", f"Long run ({r['model']} b{r['batch']}, Adam): steps 1-500 {r['early_img_s']:,.0f} img/s, "
+                  f"steps 5000-5500 {r['late_img_s']:,.0f} img/s (ratio {r['late_vs_early']:.2f}); "
+                  f"denormal optimizer-state values at the end: {r['denormal_state_values']}"]  # fmt: skip
+    if "deepconvnet_epoch" in results:
+        e = results["deepconvnet_epoch"]
+        lines.append(f"deepconvnet epoch (60,000 images, batch 100): {e['epoch_seconds_extrapolated']:.0f} s "
+                     f"(extrapolated from a measured {e['img_s']:,.0f} img/s)")  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
