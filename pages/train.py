@@ -19,9 +19,9 @@ from explorer.training import TrainConfig
 from explorer.ui import train_state as ts
 from explorer.ui.resources import mnist_or_none, show_missing_data
 
-SLICE = 0.35  # seconds of training per live update
-TICK = 0.6  # seconds between live updates of the curves while training
-INSIDE_TICK = 2.0  # seconds between updates of the (costlier) views inside the network
+SLICE = 0.4  # seconds of training per live update
+TICK = 0.8  # seconds between live updates of the curves while training
+INSIDE_TICK = 2.5  # seconds between updates of the (costlier) views inside the network
 STREAM = 6  # test digits in the prediction stream
 LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
 BATCHES = [1, 8, 10, 16, 32, 64, 100, 128, 256, 512]
@@ -96,8 +96,7 @@ def settings() -> TrainConfig:
         hyper["rho"] = sb.slider("Decay ρ", 0.0, 0.999, key="tr_rho", step=0.001, format="%.3f", persist_state="session")
     if "eps" in cls.DEFAULTS:
         hyper["eps"] = sb.select_slider("ε (avoids dividing by zero)", EPS, key="tr_eps", format_func=lambda v: f"{v:g}", persist_state="session")
-    sb.latex(cls.LATEX)
-    sb.caption(cls.about)
+    sb.caption(f"{cls.__name__}: {cls.about} The update rule is shown above the charts.")
 
     init = sb.selectbox("Initialisation", list(INITS), key="tr_init", persist_state="session",
                         format_func=lambda i: {"std0.01": "std 0.01", "std1": "std 1"}.get(i, i.capitalize()))  # fmt: skip
@@ -214,7 +213,7 @@ def draw_live(run, log_y: bool) -> None:
         status = STATUS_TEXT[run.status]
         if run.status == "evaluating" and run.evaluator is not None:
             status = f"Testing {run.evaluator.done_count:,}/10,000"
-        m[0].metric("Step", f"{run.step:,} / {total:,}", help=status)
+        m[0].metric(f"Step (of {total:,})", f"{run.step:,}", help=status)
         m[1].metric("Epoch", f"{run.trainer.epoch} / {run.config.epochs}")
         recent = run.losses.values[-20:]
         m[2].metric("Loss (last 20 steps)", f"{float(np.mean(recent)):.4f}" if len(recent) else "–")
@@ -273,19 +272,17 @@ def inside(run) -> None:
     if mon.steps[-1] != run.step and run.status != "evaluating":
         mon.record(run.net, run.step)
     st.subheader("Inside the network")
-    a, b = st.columns([3, 2])
-    with a:
-        st.plotly_chart(figs.activation_histograms(mon.current, mon.initial), theme=None, key="fig_hist")
-        st.caption("What each layer outputs for the same 64 validation images (bars: now; orange line: at step 0). "
-                   "The classic experiment: with std 1 sigmoid outputs pile up at 0 and 1 (saturated: no gradient); with std 0.01 they "
-                   "collapse onto one value (every unit says the same); Xavier (sigmoid/tanh) and He (ReLU) keep them spread out.")  # fmt: skip
+    st.plotly_chart(figs.activation_histograms(mon.current, mon.initial), theme=None, key="fig_hist")
+    st.caption("What each layer outputs for the same 64 validation images (bars: now; orange line: at step 0). "
+               "The classic experiment: with std 1 sigmoid outputs pile up at 0 and 1 (saturated: no gradient); with std 0.01 they "
+               "collapse onto one value (every unit says the same); Xavier (sigmoid/tanh) and He (ReLU) keep them spread out.")  # fmt: skip
+    b, c, d = st.columns(3)
     with b:
-        st.plotly_chart(figs.dead_relu_figure(mon.steps, mon.dead), theme=None, key="fig_dead")
-        st.caption("A ReLU that outputs zero for every image gets no gradient and may never recover. A large learning rate or a bad init can kill many.")
-    c, d = st.columns(2)
+        st.plotly_chart(figs.dead_relu_figure(mon.steps, mon.dead, title="Dead ReLUs"), theme=None, key="fig_dead")
+        st.caption("Share of ReLU units that output zero for every probe image: they get no gradient and may never recover. A large learning rate or a bad init can kill many.")
     with c:
         st.plotly_chart(figs.norms_figure(mon.steps, mon.grad_norms, "Gradient norm per layer", "‖∇W‖ (log)"), theme=None, key="fig_grad")
-        st.caption("How strongly each layer is being pushed. If the first layers' gradients are orders of magnitude below the last ones', they barely learn (vanishing gradients).")
+        st.caption("How strongly each layer is pushed. First layers orders of magnitude below the last: they barely learn (vanishing gradients).")
     with d:
         st.plotly_chart(figs.norms_figure(mon.steps, mon.weight_norms, "Weight norm per layer", "‖W‖ (log)"), theme=None, key="fig_weight")
         st.caption("The size of each layer's weights. Steady growth is normal; a sudden jump means the steps are too big.")
@@ -463,6 +460,10 @@ st.markdown("Watch a network learn to read handwritten digits, and see **why the
 config = settings()
 mode = st.segmented_control("View", MODES, default=MODES[0], required=True, key="tr_mode", persist_state="session", label_visibility="collapsed")
 data = mnist_or_none()
+if mode != MODES[2]:
+    opt = OPTIMIZERS[config.optimizer]
+    st.latex(opt.LATEX)
+    st.caption(f"**{opt.__name__}** update rule (η = {config.lr:g}): {opt.about}")
 if mode == MODES[2]:
     paths_section()
 elif data is None:
