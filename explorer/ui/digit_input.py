@@ -56,7 +56,7 @@ def draw_digit(key: str, *, side: int = CANVAS_SIDE, hint: str = DRAW_HINT) -> D
         st.warning(f"The drawing canvas is not available on this server ({CANVAS_PROBLEM}).",
                    icon=":material/draw:")  # fmt: skip
         return None
-    st.space("medium")  # the canvas's toolbar floats above its top edge: keep it off the widget above
+    st.space(28)  # the canvas's toolbar floats above its top edge: keep it off the widget above
     result = st_canvas(
         stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
         width=side, height=side, drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas",

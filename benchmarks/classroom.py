@@ -1,0 +1,363 @@
+"""A whole class on one server: N sessions at once, some of them training on the Train page.
+
+    python benchmarks/classroom.py                      # 30 sessions, 10 training, ~2 minutes
+    python benchmarks/classroom.py --sessions 10 --trainers 3 --train-seconds 30
+
+Starts `streamlit run explorer/Home.py` on 127.0.0.1 (a free port; MNIST from MNIST_DIR or the
+cache), then opens N sessions as lightweight websocket clients that speak Streamlit's own
+protocol (the protobuf BackMsg/ForwardMsg of the installed streamlit), like a browser tab does,
+minus the rendering and minus fetching images and component files over HTTP:
+
+1. every session opens the Home page (a full script run; the time to "script finished" is timed);
+2. `--trainers` sessions go to the Train page, press "Start", and then drive the live-training
+   fragment as the browser does: one auto-rerun of the fragment at the interval the server asks;
+3. meanwhile the other sessions keep interacting with Home (a rerun, as any widget change
+   triggers), and each interaction's latency is timed: baseline (before training) and during.
+
+Reports errors (exceptions shown in a page, dropped connections), the server's peak RSS (VmHWM
+from /proc/PID/status) and the latencies. Traffic goes only to 127.0.0.1; everything stops by
+itself after at most `--max-seconds` (default 180). Figures are noisy on a shared machine.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+try:
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+except ImportError as error:  # websockets comes with streamlit
+    sys.exit(f"needs streamlit and websockets: pip install -r requirements.txt ({error})")
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log_path: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-P", "-m", "streamlit", "run", "explorer/Home.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited: {log_path.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not become healthy in 90 s")
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in kB, from /proc (Linux)."""
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0])
+    except OSError:
+        pass
+    return values
+
+
+# --- one session --------------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    """One browser tab's worth of protocol: reruns, widget clicks, fragment auto-reruns."""
+
+    number: int
+    url: str
+    ws: object = None
+    page_hash: str = ""
+    page_name: str = ""
+    buttons: dict[str, str] = field(default_factory=dict)  # label -> widget id (latest run)
+    auto_reruns: dict[str, float] = field(default_factory=dict)  # fragment id -> interval (s)
+    exceptions: list[str] = field(default_factory=list)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    fragment_runs: int = 0
+    closed_error: str = ""
+
+    async def connect(self) -> None:
+        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
+                                           open_timeout=60, ping_interval=None)  # fmt: skip
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                message = ForwardMsg()
+                message.ParseFromString(raw)
+                self._handle(message)
+        except websockets.ConnectionClosed as error:
+            if error.rcvd is None or error.rcvd.code not in (1000, 1001):
+                self.closed_error = f"connection closed: {error}"
+        except Exception as error:  # noqa: BLE001 - recorded as an error of this session
+            self.closed_error = f"{type(error).__name__}: {error}"
+        finally:
+            self.finished.set()
+
+    def _handle(self, message: ForwardMsg) -> None:
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.buttons.clear()
+        elif kind == "navigation":  # which page this run shows: later reruns must name it
+            self.page_hash = message.navigation.page_script_hash or self.page_hash
+        elif kind == "delta":
+            delta = message.delta
+            if delta.WhichOneof("type") == "new_element":
+                element = delta.new_element
+                which = element.WhichOneof("type")
+                if which == "button":
+                    self.buttons[element.button.label] = element.button.id
+                elif which == "exception":
+                    self.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
+        elif kind == "auto_rerun":
+            self.auto_reruns[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+        elif kind == "stop_auto_rerun":
+            for fragment_id in message.stop_auto_rerun.fragment_ids or list(self.auto_reruns):
+                self.auto_reruns.pop(fragment_id, None)
+        elif kind == "script_finished":
+            self.finished.set()
+
+    async def rerun(self, page_name: str | None = None, click: str | None = None, fragment_id: str = "") -> float:
+        """Send one rerun (optionally clicking the button with widget id `click`); seconds until done."""
+        if page_name is not None and page_name != self.page_name:
+            self.page_name, self.page_hash = page_name, ""
+            self.auto_reruns.clear()
+        message = BackMsg()
+        state = message.rerun_script
+        state.query_string = ""
+        state.page_script_hash = self.page_hash
+        state.page_name = self.page_name
+        if fragment_id:
+            state.fragment_id = fragment_id
+            state.is_auto_rerun = True
+        else:
+            self.auto_reruns.clear()  # a full run registers its live fragments again
+        if click:
+            widget = state.widget_states.widgets.add()
+            widget.id = click
+            widget.trigger_value = True
+        self.finished.clear()
+        started = time.perf_counter()
+        await self.ws.send(message.SerializeToString())
+        await asyncio.wait_for(self.finished.wait(), timeout=30 if fragment_id else 120)
+        if self.closed_error:
+            raise ConnectionError(self.closed_error)
+        if fragment_id:
+            self.fragment_runs += 1
+        return time.perf_counter() - started
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if hasattr(self, "_reader"):
+            await asyncio.wait_for(self._reader, timeout=10)
+
+
+# --- the class ----------------------------------------------------------------------------------
+
+
+async def trainer(session: Session, seconds: float, deadline: float, report: dict) -> None:
+    """Open the Train page, press Start, then drive the live fragments for `seconds`."""
+    await session.rerun(page_name="train")
+    start = next((wid for label, wid in session.buttons.items() if label.strip().lower() == "start"), None)
+    if start is None:
+        report["errors"].append(f"session {session.number}: no Start button on the Train page "
+                                f"(buttons: {sorted(session.buttons)})")  # fmt: skip
+        return
+    await session.rerun(click=start)
+    if "Pause" not in session.buttons:
+        report["errors"].append(f"session {session.number}: pressing Start did not start training")
+        return
+    report["training"] += 1
+    report["training_now"] += 1
+    try:
+        await _drive(session, min(deadline, time.monotonic() + seconds))
+    finally:
+        report["training_now"] -= 1
+
+
+async def _drive(session: Session, stop_at: float) -> None:
+    # One timer per live fragment, as in the browser; a session runs one script at a time.
+    due = {fid: time.monotonic() + interval for fid, interval in session.auto_reruns.items()}
+    while time.monotonic() < stop_at and session.auto_reruns:
+        for fid in list(due):
+            if fid not in session.auto_reruns:
+                del due[fid]
+        for fid, interval in session.auto_reruns.items():
+            due.setdefault(fid, time.monotonic() + interval)
+        fid = min(due, key=due.get)
+        await asyncio.sleep(max(0.0, min(due[fid], stop_at) - time.monotonic()))
+        if time.monotonic() >= stop_at:
+            break
+        try:
+            await session.rerun(fragment_id=fid)
+        except asyncio.TimeoutError:  # the fragment is gone (e.g. the run finished): the browser stops too
+            session.auto_reruns.pop(fid, None)
+            continue
+        due[fid] = time.monotonic() + session.auto_reruns.get(fid, 1.0)
+
+
+async def visitor(session: Session, done: asyncio.Event, deadline: float, every: float, report: dict) -> None:
+    """Keep interacting with Home (one rerun every `every` seconds) until the trainers are done;
+    the latencies measured while at least one session was training go to report["during"]."""
+    while not done.is_set() and time.monotonic() < deadline:
+        training = report["training_now"] > 0
+        latency = await session.rerun()
+        if training and report["training_now"] > 0:
+            report["during"].append(latency)
+        try:
+            await asyncio.wait_for(done.wait(), timeout=every)
+        except asyncio.TimeoutError:
+            pass
+
+
+def summary(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return (f"median {statistics.median(ordered):.2f} s, p95 {p95:.2f} s, max {ordered[-1]:.2f} s "
+            f"({len(ordered)} samples)")  # fmt: skip
+
+
+async def classroom(port: int, pid: int, args) -> dict:
+    deadline = time.monotonic() + args.max_seconds - 15  # leave time to stop everything
+    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    report = {"errors": [], "training": 0, "training_now": 0, "rss": [], "open_seconds": [], "baseline": [], "during": []}
+
+    async def sample_memory():
+        while True:
+            report["rss"].append(memory_kb(pid))
+            await asyncio.sleep(0.5)
+
+    sampler = asyncio.create_task(sample_memory())
+    sessions = [Session(i, url) for i in range(args.sessions)]
+    try:
+        # 1. everyone opens Home, a few at a time as students trickle in
+        async def open_home(session):
+            await session.connect()
+            report["open_seconds"].append(await session.rerun(page_name=""))
+
+        started = time.monotonic()
+        for batch in range(0, len(sessions), 5):
+            await asyncio.gather(*(open_home(s) for s in sessions[batch : batch + 5]))
+        report["open_all_seconds"] = time.monotonic() - started
+
+        trainers, visitors = sessions[: args.trainers], sessions[args.trainers :]
+        # 2. baseline: one round of Home interactions with nobody training
+        for s in visitors:
+            report["baseline"].append(await s.rerun())
+        # 3. training starts; the others keep clicking around Home
+        done = asyncio.Event()
+
+        async def all_trainers():
+            try:
+                return await asyncio.gather(*(trainer(s, args.train_seconds, deadline, report) for s in trainers),
+                                            return_exceptions=True)  # fmt: skip
+            finally:
+                done.set()
+
+        outcome = await asyncio.gather(
+            all_trainers(),
+            *(visitor(s, done, deadline, args.interaction_every, report) for s in visitors),
+            return_exceptions=True,
+        )
+        results = list(outcome[0]) + list(outcome[1:])
+        for s, result in zip(trainers + visitors, results):
+            if isinstance(result, Exception):
+                report["errors"].append(f"session {s.number}: {type(result).__name__}: {result}")
+    finally:
+        sampler.cancel()
+        report["rss"].append(memory_kb(pid))
+        for s in sessions:
+            if s.exceptions:
+                report["errors"].extend(f"session {s.number}: exception in the page: {e}" for e in s.exceptions[:3])
+            if s.closed_error:
+                report["errors"].append(f"session {s.number}: {s.closed_error}")
+        report["fragment_runs"] = sum(s.fragment_runs for s in sessions)
+        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--trainers", type=int, default=10)
+    parser.add_argument("--train-seconds", type=float, default=60.0, help="how long the trainers train")
+    parser.add_argument("--interaction-every", type=float, default=2.0, help="seconds between a visitor's reruns")
+    parser.add_argument("--max-seconds", type=float, default=180.0, help="hard limit for the whole run")
+    args = parser.parse_args(argv)
+    if not 0 <= args.trainers <= args.sessions:
+        parser.error("--trainers must be between 0 and --sessions")
+
+    port = free_port()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"classroom-streamlit-{port}.log"
+    began = time.monotonic()
+    server = start_server(port, log_path)
+    print(f"server pid {server.pid} on 127.0.0.1:{port} (log {log_path}), idle RSS "
+          f"{memory_kb(server.pid).get('VmRSS', 0) / 1024:.0f} MB", flush=True)  # fmt: skip
+    try:
+        remaining = args.max_seconds - (time.monotonic() - began)
+        report = asyncio.run(asyncio.wait_for(classroom(port, server.pid, args), timeout=max(remaining, 10)))
+    except asyncio.TimeoutError:
+        print("stopped at --max-seconds", file=sys.stderr)
+        report = None
+    finally:
+        final = memory_kb(server.pid)
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    if report is None:
+        return 2
+
+    peak = max([r.get("VmHWM", 0) for r in report["rss"]] + [final.get("VmHWM", 0)])
+    rss_max = max([r.get("VmRSS", 0) for r in report["rss"]] + [0])
+    print(f"sessions: {args.sessions} websocket clients ({args.trainers} training on the Train page)")
+    print(f"open Home, all sessions: {report['open_all_seconds']:.1f} s; per session {summary(report['open_seconds'])}")
+    print(f"training sessions running: {report['training']} of {args.trainers}; "
+          f"live-fragment reruns served: {report['fragment_runs']}")  # fmt: skip
+    print(f"Home interaction, nobody training: {summary(report['baseline'])}")
+    print(f"Home interaction, while {report['training']} train: {summary(report['during'])}")
+    print(f"server memory: peak RSS (VmHWM) {peak / 1024:.0f} MB, highest sampled VmRSS {rss_max / 1024:.0f} MB")
+    print(f"errors: {len(report['errors'])}")
+    for error in report["errors"][:20]:
+        print(f"  {error}")
+    print(f"wall time {time.monotonic() - began:.0f} s; machine: {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
+    return 1 if report["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
