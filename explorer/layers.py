@@ -111,7 +111,7 @@ class ReLU(Layer):
 
     def forward(self, x, train=False):
         self.positive = x > 0
-        return np.multiply(x, self.positive)  # one pass, reusing the mask
+        return np.maximum(x, 0)  # not x * mask: that gives -0.0, which displays as "-0"
 
     def backward(self, dout):
         return np.multiply(dout, self.positive)
