@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
 APP_IDLE = ("[data-testid='stApp'][data-test-script-state='notRunning']"
             "[data-test-connection-state='CONNECTED']")
 
+# Generous: a real page may compute for a while on its first run (Receptive fields trains two
+# small nets, capped at 90 s), and 2 busy cores are slower still.
+TIMEOUT_MS = 180_000
+
 _server_logs: list[Path] = []
 
 
@@ -93,9 +97,10 @@ def _ignorable(msg) -> bool:
 
 @pytest.fixture
 def page(browser):
-    """A fresh page (own context, 1400x900). `page.js_errors` lists console errors and
+    """A fresh page (own context, 1400x900, 180 s default timeout). `page.js_errors` lists console errors and
     uncaught exceptions, less the documented noise in _ignorable()."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
     pg = context.new_page()
     pg.js_errors = []
 
@@ -109,30 +114,44 @@ def page(browser):
     context.close()
 
 
-def _wait_for_app(page, timeout_ms: float = 30_000) -> None:
+def _wait_for_app(page, timeout_ms: float = TIMEOUT_MS) -> None:
     """Wait until Streamlit is connected and has finished running the script."""
     page.wait_for_selector(APP_IDLE, timeout=timeout_ms)
     # The "Running..." indicator is gone and no element is left stale from the previous run.
     page.wait_for_selector("[data-testid='stStatusWidget']", state="hidden", timeout=timeout_ms)
     page.wait_for_selector("[data-stale='true']", state="detached", timeout=timeout_ms)
+    # Lazily loaded elements (widgets, components) show a placeholder until their code arrives.
+    page.wait_for_selector("[data-testid='stSkeleton']", state="detached", timeout=timeout_ms)
 
 
 @pytest.fixture(scope="session")
 def wait_for_app():
-    """`wait_for_app(page, timeout_ms=30_000)`: block until the script run has finished.
+    """`wait_for_app(page, timeout_ms=180_000)`: block until the script run has finished.
     After a click that reruns the script, wait for its expected effect first: the app is
     idle for a moment before the rerun starts."""
     return _wait_for_app
 
 
-def _screenshot(page, name: str) -> Path:
+def _screenshot(page, name: str, *, full_page: bool = False) -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if not full_page:
+        page.screenshot(path=str(path))
+        return path
+    # Streamlit scrolls inside stMain, not the document, so Playwright's full_page sees only
+    # the viewport: grow the viewport to the content's height for the shot instead.
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => document.querySelector(\"[data-testid='stMain']\")?.scrollHeight ?? 0")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    page.wait_for_timeout(300)  # let the layout settle
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
     return path
 
 
 @pytest.fixture(scope="session")
 def screenshot():
-    """`screenshot(page, name) -> Path`: saves tests/artifacts/screenshots/NAME.png (gitignored)."""
+    """`screenshot(page, name, full_page=False) -> Path`: saves
+    tests/artifacts/screenshots/NAME.png (gitignored); full_page captures the whole page."""
     return _screenshot

@@ -15,7 +15,7 @@ TARGETS = [("home", "", APP_TITLE)] + [(p.url_path, p.url_path, p.title) for p i
 def test_page_loads(app_server, page, wait_for_app, screenshot, name, url_path, title):
     page.goto(f"{app_server}/{url_path}")
     wait_for_app(page)
-    screenshot(page, name)
+    screenshot(page, name, full_page=True)
 
     exceptions = page.locator("[data-testid='stException']")
     assert exceptions.count() == 0, exceptions.first.inner_text()
