@@ -8,11 +8,13 @@ cache), then opens N sessions as lightweight websocket clients that speak Stream
 protocol (the protobuf BackMsg/ForwardMsg of the installed streamlit), like a browser tab does,
 minus the rendering and minus fetching images and component files over HTTP:
 
-1. every session opens the Home page (a full script run; the time to "script finished" is timed);
-2. `--trainers` sessions go to the Train page, press "Start", and then drive the live-training
-   fragment as the browser does: one auto-rerun of the fragment at the interval the server asks;
-3. meanwhile the other sessions keep interacting with Home (a rerun, as any widget change
-   triggers), and each interaction's latency is timed: baseline (before training) and during.
+1. baseline: one session alone opens Home and interacts with it (a rerun, as any widget change
+   triggers; the time until "script finished" is the latency);
+2. `--trainers` sessions open Home, go to the Train page, press "Start", and drive the live
+   training fragments as the browser does: one auto-rerun per fragment at the interval the
+   server asks for, for `--train-seconds`;
+3. once they train, the rest of the class opens Home and keeps interacting with it; each
+   interaction's latency while at least one session trains is timed.
 
 Reports errors (exceptions shown in a page, dropped connections), the server's peak RSS (VmHWM
 from /proc/PID/status) and the latencies. Traffic goes only to 127.0.0.1; everything stops by
@@ -104,6 +106,7 @@ class Session:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     fragment_runs: int = 0
     closed_error: str = ""
+    closing: bool = False
 
     async def connect(self) -> None:
         self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
@@ -117,7 +120,7 @@ class Session:
                 message.ParseFromString(raw)
                 self._handle(message)
         except websockets.ConnectionClosed as error:
-            if error.rcvd is None or error.rcvd.code not in (1000, 1001):
+            if not self.closing and (error.rcvd is None or error.rcvd.code not in (1000, 1001)):
                 self.closed_error = f"connection closed: {error}"
         except Exception as error:  # noqa: BLE001 - recorded as an error of this session
             self.closed_error = f"{type(error).__name__}: {error}"
@@ -177,6 +180,7 @@ class Session:
         return time.perf_counter() - started
 
     async def close(self) -> None:
+        self.closing = True
         if self.ws is not None:
             await self.ws.close()
         if hasattr(self, "_reader"):
@@ -250,10 +254,13 @@ def summary(values: list[float]) -> str:
             f"({len(ordered)} samples)")  # fmt: skip
 
 
-async def classroom(port: int, pid: int, args) -> dict:
-    deadline = time.monotonic() + args.max_seconds - 15  # leave time to stop everything
+def new_report() -> dict:
+    return {"errors": [], "training": 0, "training_now": 0, "rss": [], "open_seconds": [], "baseline": [],
+            "during": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": []}  # fmt: skip
+
+
+async def classroom(port: int, pid: int, args, report: dict, deadline: float) -> dict:
     url = f"ws://127.0.0.1:{port}/_stcore/stream"
-    report = {"errors": [], "training": 0, "training_now": 0, "rss": [], "open_seconds": [], "baseline": [], "during": []}
 
     async def sample_memory():
         while True:
@@ -262,51 +269,64 @@ async def classroom(port: int, pid: int, args) -> dict:
 
     sampler = asyncio.create_task(sample_memory())
     sessions = [Session(i, url) for i in range(args.sessions)]
+    report["sessions"] = sessions
+    trainers, visitors = sessions[: args.trainers], sessions[args.trainers :]
     try:
-        # 1. everyone opens Home, a few at a time as students trickle in
+        # 1. baseline: one visitor alone on the server, interacting with Home
+        if visitors:
+            await visitors[0].connect()
+            report["open_seconds"].append(await visitors[0].rerun(page_name=""))
+            for _ in range(3):
+                report["baseline"].append(await visitors[0].rerun())
+
+        # 2. the trainers come in, open Train and press Start; the rest of the class arrives meanwhile
         async def open_home(session):
-            await session.connect()
-            report["open_seconds"].append(await session.rerun(page_name=""))
+            if session.ws is None:
+                await session.connect()
+                report["open_seconds"].append(await session.rerun(page_name=""))
 
-        started = time.monotonic()
-        for batch in range(0, len(sessions), 5):
-            await asyncio.gather(*(open_home(s) for s in sessions[batch : batch + 5]))
-        report["open_all_seconds"] = time.monotonic() - started
+        async def a_trainer(session):
+            await open_home(session)
+            await trainer(session, args.train_seconds, deadline, report)
 
-        trainers, visitors = sessions[: args.trainers], sessions[args.trainers :]
-        # 2. baseline: one round of Home interactions with nobody training
-        for s in visitors:
-            report["baseline"].append(await s.rerun())
-        # 3. training starts; the others keep clicking around Home
+        async def a_visitor(session):
+            # the rest of the class arrives once the trainers have pressed Start (or after 60 s)
+            waited = time.monotonic()
+            while report["training"] + len([e for e in report["errors"] if "Start" in e]) < len(trainers) \
+                    and time.monotonic() - waited < 60 and not done.is_set():  # fmt: skip
+                await asyncio.sleep(0.5)
+            await open_home(session)
+            await visitor(session, done, deadline, args.interaction_every, report)
+
         done = asyncio.Event()
 
         async def all_trainers():
             try:
-                return await asyncio.gather(*(trainer(s, args.train_seconds, deadline, report) for s in trainers),
-                                            return_exceptions=True)  # fmt: skip
+                return await asyncio.gather(*(a_trainer(s) for s in trainers), return_exceptions=True)
             finally:
                 done.set()
 
-        outcome = await asyncio.gather(
-            all_trainers(),
-            *(visitor(s, done, deadline, args.interaction_every, report) for s in visitors),
-            return_exceptions=True,
-        )
-        results = list(outcome[0]) + list(outcome[1:])
+        started = time.monotonic()
+        outcome = await asyncio.gather(all_trainers(), *(a_visitor(s) for s in visitors), return_exceptions=True)
+        report["open_all_seconds"] = time.monotonic() - started
+        results = (list(outcome[0]) if isinstance(outcome[0], list) else [outcome[0]] * len(trainers)) + list(outcome[1:])
         for s, result in zip(trainers + visitors, results):
             if isinstance(result, Exception):
                 report["errors"].append(f"session {s.number}: {type(result).__name__}: {result}")
     finally:
         sampler.cancel()
         report["rss"].append(memory_kb(pid))
-        for s in sessions:
-            if s.exceptions:
-                report["errors"].extend(f"session {s.number}: exception in the page: {e}" for e in s.exceptions[:3])
-            if s.closed_error:
-                report["errors"].append(f"session {s.number}: {s.closed_error}")
-        report["fragment_runs"] = sum(s.fragment_runs for s in sessions)
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
     return report
+
+
+def collect_session_errors(report: dict) -> None:
+    for s in report["sessions"]:
+        if s.exceptions:
+            report["errors"].extend(f"session {s.number}: exception in the page: {e}" for e in s.exceptions[:3])
+        if s.closed_error:
+            report["errors"].append(f"session {s.number}: {s.closed_error}")
+    report["fragment_runs"] = sum(s.fragment_runs for s in report["sessions"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,12 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(port, log_path)
     print(f"server pid {server.pid} on 127.0.0.1:{port} (log {log_path}), idle RSS "
           f"{memory_kb(server.pid).get('VmRSS', 0) / 1024:.0f} MB", flush=True)  # fmt: skip
+    report = new_report()
+    stopped_early = False
     try:
-        remaining = args.max_seconds - (time.monotonic() - began)
-        report = asyncio.run(asyncio.wait_for(classroom(port, server.pid, args), timeout=max(remaining, 10)))
+        remaining = args.max_seconds - (time.monotonic() - began) - 15  # keep time to stop everything
+        deadline = time.monotonic() + max(remaining, 10)
+        asyncio.run(asyncio.wait_for(classroom(port, server.pid, args, report, deadline - 5), timeout=max(remaining, 10)))
     except asyncio.TimeoutError:
-        print("stopped at --max-seconds", file=sys.stderr)
-        report = None
+        stopped_early = True
     finally:
         final = memory_kb(server.pid)
         server.terminate()
@@ -339,16 +361,17 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
-    if report is None:
-        return 2
+    collect_session_errors(report)
+    if stopped_early:
+        print(f"STOPPED at --max-seconds {args.max_seconds:.0f}: the figures below are partial")
 
     peak = max([r.get("VmHWM", 0) for r in report["rss"]] + [final.get("VmHWM", 0)])
     rss_max = max([r.get("VmRSS", 0) for r in report["rss"]] + [0])
     print(f"sessions: {args.sessions} websocket clients ({args.trainers} training on the Train page)")
-    print(f"open Home, all sessions: {report['open_all_seconds']:.1f} s; per session {summary(report['open_seconds'])}")
+    print(f"open Home (first page load, mostly while others train): per session {summary(report['open_seconds'])}")
     print(f"training sessions running: {report['training']} of {args.trainers}; "
           f"live-fragment reruns served: {report['fragment_runs']}")  # fmt: skip
-    print(f"Home interaction, nobody training: {summary(report['baseline'])}")
+    print(f"Home interaction, one session alone: {summary(report['baseline'])}")
     print(f"Home interaction, while {report['training']} train: {summary(report['during'])}")
     print(f"server memory: peak RSS (VmHWM) {peak / 1024:.0f} MB, highest sampled VmRSS {rss_max / 1024:.0f} MB")
     print(f"errors: {len(report['errors'])}")
