@@ -1,0 +1,168 @@
+"""Data augmentation on uint8 digit batches: shift, rotate, flip, parsing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.augment import AUGMENTATIONS, augment, flip, parse_augment, rotate, shift
+
+
+def centre_of_mass(image):
+    image = image.astype(np.float64)
+    rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    total = image.sum()
+    return np.array([(rows * image).sum() / total, (cols * image).sum() / total])
+
+
+def translate(image, dy, dx):
+    """Move the content by (dy, dx), filling with 0: out[r, c] = image[r - dy, c - dx]."""
+    out = np.zeros_like(image)
+    h, w = image.shape
+    for r in range(h):
+        for c in range(w):
+            if 0 <= r - dy < h and 0 <= c - dx < w:
+                out[r, c] = image[r - dy, c - dx]
+    return out
+
+
+def disc(radius, centre=(13.5, 13.5), value=200):
+    rows, cols = np.mgrid[0:28, 0:28]
+    return np.where((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius**2, value, 0).astype(np.uint8)
+
+
+# --- shift --------------------------------------------------------------------------------------
+
+
+def test_shift_moves_a_single_pixel_by_the_drawn_amount():
+    n = 400
+    images = np.zeros((n, 28, 28), np.uint8)
+    images[:, 13, 14] = 255
+    out = shift(images, np.random.default_rng(0))
+    assert out.shape == images.shape and out.dtype == np.uint8
+    moves = []
+    for image in out:
+        assert np.count_nonzero(image) == 1 and image.max() == 255  # the pixel moved, intact
+        moves.append(tuple(np.round(centre_of_mass(image) - [13, 14]).astype(int)))
+    assert all(-2 <= dy <= 2 and -2 <= dx <= 2 for dy, dx in moves)
+    assert len(set(moves)) == 25  # every (dy, dx) in [-2, 2]^2 is drawn
+    counts = np.array([moves.count((dy, dx)) for dy in range(-2, 3) for dx in range(-2, 3)])
+    assert counts.min() >= 4  # roughly uniform (400 / 25 = 16 expected each)
+
+
+def test_shift_translates_the_whole_image_with_background_fill():
+    rng = np.random.default_rng(1)
+    images = rng.integers(1, 256, (30, 28, 28), dtype=np.uint8)
+    images[:, 13, 13] = 0  # a marker: the only zero pixel of every image
+    out = shift(images, np.random.default_rng(2))
+    for image, moved in zip(images, out):
+        inside = moved[2:-2, 2:-2]  # never filled with background
+        (r,), (c,) = np.nonzero(inside == 0)
+        dy, dx = r + 2 - 13, c + 2 - 13
+        assert -2 <= dy <= 2 and -2 <= dx <= 2
+        np.testing.assert_array_equal(moved, translate(image, dy, dx))
+
+
+def test_shift_is_reproducible_and_keeps_the_input():
+    images = np.random.default_rng(3).integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    before = images.copy()
+    a = shift(images, np.random.default_rng(7))
+    b = shift(images, np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(images, before)
+    np.testing.assert_array_equal(shift(images, np.random.default_rng(7), max_shift=0), images)
+
+
+# --- rotate -------------------------------------------------------------------------------------
+
+
+def test_rotate_by_zero_degrees_is_identity():
+    images = np.random.default_rng(4).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    out = rotate(images, np.random.default_rng(5), max_degrees=0)
+    assert out.dtype == np.uint8 and out.shape == images.shape
+    np.testing.assert_array_equal(out, images)
+
+
+def test_rotate_keeps_total_ink():
+    rng = np.random.default_rng(6)
+    images = np.zeros((40, 28, 28), np.uint8)
+    for image in images:  # digit-like strokes away from the border
+        for _ in range(3):
+            r0, c0 = rng.integers(6, 18, 2)
+            image[r0:r0 + 6, c0:c0 + 3] = rng.integers(150, 256)
+    out = rotate(images, np.random.default_rng(7))
+    assert out.dtype == np.uint8 and out.shape == images.shape
+    ink_in = images.reshape(40, -1).sum(axis=1).astype(float)
+    ink_out = out.reshape(40, -1).sum(axis=1).astype(float)
+    np.testing.assert_allclose(ink_out, ink_in, rtol=0.10)
+    assert np.mean([not np.array_equal(a, b) for a, b in zip(images, out)]) > 0.9  # really rotated
+
+
+def test_rotate_turns_about_the_centre_by_at_most_max_degrees():
+    n = 60
+    images = np.stack([disc(2.5, centre=(13.5, 22.0))] * n)  # a blob 8.5 px right of the centre
+    out = rotate(images, np.random.default_rng(8), max_degrees=10)
+    angles = []
+    for image in out:
+        dy, dx = centre_of_mass(image) - 13.5
+        assert np.hypot(dy, dx) == pytest.approx(8.5, abs=0.3)  # same distance from the centre
+        angles.append(np.degrees(np.arctan2(dy, dx)))
+    angles = np.abs(angles)
+    assert angles.max() <= 10.5
+    assert angles.max() > 5  # the drawn angles cover the range
+
+
+def test_rotating_a_centred_disc_changes_little():
+    images = np.stack([disc(7)] * 10)
+    out = rotate(images, np.random.default_rng(9), max_degrees=30)
+    for image in out:
+        np.testing.assert_allclose(centre_of_mass(image), [13.5, 13.5], atol=0.1)
+        assert np.mean(np.abs(image.astype(int) - images[0])) < 5
+
+
+# --- flip ---------------------------------------------------------------------------------------
+
+
+def test_flip_of_a_symmetric_image_is_itself():
+    half = np.random.default_rng(10).integers(0, 256, (50, 28, 14), dtype=np.uint8)
+    symmetric = np.concatenate([half, half[:, :, ::-1]], axis=2)
+    out = flip(symmetric, np.random.default_rng(11))
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, symmetric)
+
+
+def test_flip_mirrors_about_half_of_the_images():
+    images = np.random.default_rng(12).integers(0, 256, (1000, 28, 28), dtype=np.uint8)
+    before = images.copy()
+    out = flip(images, np.random.default_rng(13))
+    np.testing.assert_array_equal(images, before)  # the input is not modified
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images)])
+    kept = np.array([np.array_equal(o, i) for o, i in zip(out, images)])
+    assert np.all(mirrored ^ kept)
+    assert 0.4 < mirrored.mean() < 0.6
+
+
+# --- parsing and chaining -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec, names", [
+    ("none", []), ("", []), ("shift", ["shift"]), ("shift+rotate", ["shift", "rotate"]),
+    ("rotate,flip", ["rotate", "flip"]), ("none+shift", ["shift"]),
+])
+def test_parse_augment(spec, names):
+    assert parse_augment(spec) == names
+
+
+@pytest.mark.parametrize("spec, bad", [("mixup", "mixup"), ("shift+blur", "blur"), ("Shift", "Shift")])
+def test_parse_augment_errors(spec, bad):
+    with pytest.raises(ValueError, match=bad) as error:
+        parse_augment(spec)
+    for name in AUGMENTATIONS:
+        assert name in str(error.value)  # the message lists the choices
+
+
+def test_augment_chains_in_order():
+    images = np.random.default_rng(14).integers(0, 256, (8, 28, 28), dtype=np.uint8)
+    np.testing.assert_array_equal(augment(images, [], np.random.default_rng(0)), images)
+    chained = augment(images, ["shift", "flip"], np.random.default_rng(15))
+    rng = np.random.default_rng(15)
+    np.testing.assert_array_equal(chained, flip(shift(images, rng), rng))
