@@ -69,9 +69,10 @@ class Network:
         missing, extra = sorted(set(own) - set(arrays)), sorted(set(arrays) - set(own))
         if missing or extra:
             raise ValueError(f"the weights do not fit this architecture (missing {missing}, unexpected {extra})")
-        for name, target in own.items():
+        for name, target in own.items():  # check everything before changing anything
             if arrays[name].shape != target.shape:
                 raise ValueError(f"'{name}' has shape {arrays[name].shape}, the architecture needs {target.shape}")
+        for name, target in own.items():
             target[...] = arrays[name]
 
     def parameter_count(self) -> int:

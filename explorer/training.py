@@ -50,8 +50,8 @@ class TrainConfig:
             lr=recipe.lr if self.lr is None else self.lr,
             init=self.init or recipe.init,
             activation=self.activation or spec.activation,
-            batch_size=self.batch_size or recipe.batch_size,
-            epochs=self.epochs or recipe.epochs,
+            batch_size=recipe.batch_size if self.batch_size is None else self.batch_size,
+            epochs=recipe.epochs if self.epochs is None else self.epochs,
             augment=recipe.augment if self.augment is None else self.augment,
         )
         config.validate()
