@@ -12,12 +12,18 @@ pytestmark = pytest.mark.browser
 SLOW = 180_000  # ms: two shared cores
 
 
-def canvas_locator(page):
-    """The drawing surface: in the page (components v2) or inside the component's iframe."""
+def canvas_locator(page, timeout_ms: float = SLOW):
+    """The drawing surface: in the page (components v2) or inside the component's iframe.
+    Polls for either, since count() does not wait for the component to load."""
     direct = page.locator("canvas.upper-canvas")
-    if direct.count():
-        return direct.first
-    return page.frame_locator("iframe").first.locator("canvas.upper-canvas").first
+    framed = page.frame_locator("iframe").first.locator("canvas.upper-canvas")
+    for _ in range(int(timeout_ms / 250)):
+        if direct.count():
+            return direct.first
+        if page.locator("iframe").count() and framed.count():
+            return framed.first
+        page.wait_for_timeout(250)
+    raise AssertionError("no drawing canvas on the page")
 
 
 def test_draw_a_digit_on_home_and_get_an_answer(app_server, page, wait_for_app, screenshot):

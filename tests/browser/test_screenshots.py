@@ -24,8 +24,13 @@ TARGETS = [("home", "")] + [(p.url_path, p.url_path) for p in PAGES]
 
 
 def draw_seven(page) -> None:
-    canvas = page.locator("canvas.upper-canvas")
-    canvas = canvas.first if canvas.count() else page.frame_locator("iframe").first.locator("canvas.upper-canvas").first
+    direct = page.locator("canvas.upper-canvas")
+    framed = page.frame_locator("iframe").first.locator("canvas.upper-canvas")
+    for _ in range(int(SLOW / 250)):  # count() does not wait for the component to load
+        if direct.count() or (page.locator("iframe").count() and framed.count()):
+            break
+        page.wait_for_timeout(250)
+    canvas = direct.first if direct.count() else framed.first
     canvas.wait_for(timeout=SLOW)
     box = canvas.bounding_box()
     x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
