@@ -43,7 +43,7 @@ ARTICLES: tuple[Article, ...] = (
             "784-512-10 ReLU MLP, RMSprop", "keras-mlp", 0.978, "5 epochs", "train"),
     Article("Victor Zhou, *CNNs from scratch*, parts 1–2",
             "conv 3×3 ×8, max-pool, softmax", "zhou-cnn-article", 0.78, "3 epochs on 1,000 images", "filters",
-            also=(("zhou-cnn", "the same network trained on all 60,000 images"),)),
+            also=(("zhou-cnn", "the same network trained on all 55,000 training images, 5 epochs"),)),
     Article("LeCun et al. 1998, *Gradient-Based Learning…*",
             "LeNet-5: two 5×5 conv + pool, dense 120-84", "lenet", 0.9905, "no distortions", "filters"),
     Article("Koki Saitoh, *Deep Learning from Scratch*, ch. 8",
