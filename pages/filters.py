@@ -40,6 +40,7 @@ from explorer.figures.filters import (  # noqa: E402
 from explorer.models import MODELS, build_model  # noqa: E402
 from explorer.network import Network  # noqa: E402
 from explorer.preprocess import EMPTY_DRAWING, ImageError, PreprocessOptions, open_upload, preprocess_digit  # noqa: E402
+from explorer.ui.digit_input import canvas  # noqa: E402
 from explorer.ui.resources import (  # noqa: E402
     CNN_MODELS,
     mnist_or_none,
@@ -49,18 +50,10 @@ from explorer.ui.resources import (  # noqa: E402
     show_missing_data,
 )
 
-try:  # a custom component: if it cannot register, drawing is off but the page still works
-    from streamlit_drawable_canvas import st_canvas
-except Exception as _error:  # noqa: BLE001
-    st_canvas, CANVAS_PROBLEM = None, str(_error)
-else:
-    CANVAS_PROBLEM = ""
-
 SOURCES = ("Test-set digit", "Draw", "Upload")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 SESSION_CHOICE = "session"
 TRAINED, RANDOM = "Trained", "Random (same architecture)"
-CANVAS_SIDE = 280
 
 
 def chart(fig, key: str | None = None, **kwargs):
@@ -227,30 +220,16 @@ def test_set_digit() -> tuple[np.ndarray | None, int | None, str]:
 
 
 def drawn_digit() -> np.ndarray | None:
-    if st_canvas is None:
-        st.warning(f"The drawing canvas is not available on this server ({CANVAS_PROBLEM}). Upload a picture instead.")
-        return None
     left, right = st.columns([1, 2])
     with left:
         ink = st.radio("Pen", ("White on black (like MNIST)", "Black on white (like paper)"), key="filters_pen")
-        white = ink.startswith("White")
-        result = st_canvas(
-            stroke_width=20, stroke_color="#FFFFFF" if white else "#000000", background_color="#000000" if white else "#FFFFFF",
-            width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
-            key=f"filters_canvas_{'white' if white else 'black'}",
-        )  # fmt: skip
-        st.caption("Draw one digit, large, in the middle. The bin icon clears the canvas.")
+        image = canvas("filters", white_ink=ink.startswith("White"))
     with right:
         options = preprocessing_options("draw")
-    drawing = getattr(result, "json_data", None) or {}
-    try:
-        image = result.image_data if drawing.get("objects") else None
-    except Exception:  # noqa: BLE001 - a broken data URL from the browser
-        image = None
-    if image is None or np.asarray(image).size == 0:
+    if image is None:
         st.info(EMPTY_DRAWING, icon=":material/draw:")
         return None
-    return run_pipeline(np.asarray(image), options)
+    return run_pipeline(image, options)
 
 
 def uploaded_digit() -> np.ndarray | None:

@@ -48,21 +48,27 @@ def canvas_image(result) -> np.ndarray | None:
     return image if image.size else None
 
 
-def draw_digit(key: str, *, side: int = CANVAS_SIDE, hint: str = DRAW_HINT) -> Digit | None:
-    """A white-on-black drawing canvas; the drawing, preprocessed like MNIST, or None.
-
-    An empty canvas returns None and shows nothing: the caller decides how to invite a drawing."""
+def canvas(key: str, *, side: int = CANVAS_SIDE, white_ink: bool = True, hint: str = DRAW_HINT) -> np.ndarray | None:
+    """A drawing canvas; the RGBA array of the drawing, or None while it is empty or unavailable."""
     if st_canvas is None:
         st.warning(f"The drawing canvas is not available on this server ({CANVAS_PROBLEM}).",
                    icon=":material/draw:")  # fmt: skip
         return None
+    ink, paper = ("#FFFFFF", "#000000") if white_ink else ("#000000", "#FFFFFF")
     st.space(28)  # the canvas's toolbar floats above its top edge: keep it off the widget above
     result = st_canvas(
-        stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
-        width=side, height=side, drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas",
+        stroke_width=STROKE_WIDTH, stroke_color=ink, background_color=paper, width=side, height=side,
+        drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas_{'white' if white_ink else 'black'}",
     )  # fmt: skip
     st.caption(hint)
-    image = canvas_image(result)
+    return canvas_image(result)
+
+
+def draw_digit(key: str, *, side: int = CANVAS_SIDE, hint: str = DRAW_HINT) -> Digit | None:
+    """A white-on-black drawing canvas; the drawing, preprocessed like MNIST, or None.
+
+    An empty canvas returns None and shows nothing: the caller decides how to invite a drawing."""
+    image = canvas(key, side=side, hint=hint)
     if image is None:
         return None
     try:
@@ -112,4 +118,4 @@ def empty_hint() -> None:
             icon=":material/draw:")  # fmt: skip
 
 
-__all__ = ["CANVAS_SIDE", "Digit", "canvas_image", "draw_digit", "empty_hint", "pick_test_digit"]
+__all__ = ["CANVAS_SIDE", "Digit", "canvas", "canvas_image", "draw_digit", "empty_hint", "pick_test_digit"]
