@@ -25,10 +25,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-# Streamlit 1.67 marks the app root with its script and connection state.
-APP_IDLE = ("[data-testid='stApp'][data-test-script-state='notRunning']"
-            "[data-test-connection-state='CONNECTED']")
-
 # Generous: a real page may compute for a while on its first run (Receptive fields trains two
 # small nets, capped at 90 s), and 2 busy cores are slower still.
 TIMEOUT_MS = 180_000
@@ -114,14 +110,37 @@ def page(browser):
     context.close()
 
 
+# The app is idle when, all at once: Streamlit 1.67 marks its root as connected and not running
+# the script, the "Running..." status widget is gone, no element is left stale from the previous
+# run, and no lazily loaded element (widget, component) still shows its placeholder skeleton.
+_APP_STATE_JS = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const widget = document.querySelector("[data-testid='stStatusWidget']");
+    return {
+        script: app ? app.dataset.testScriptState : null,
+        connection: app ? app.dataset.testConnectionState : null,
+        statusWidget: !!widget && widget.getClientRects().length > 0,
+        stale: document.querySelectorAll("[data-stale='true']").length,
+        skeletons: document.querySelectorAll("[data-testid='stSkeleton']").length,
+    };
+}"""
+_APP_IDLE_JS = f"""() => {{
+    const s = ({_APP_STATE_JS})();
+    return s.script === "notRunning" && s.connection === "CONNECTED" && !s.statusWidget
+        && s.stale === 0 && s.skeletons === 0;
+}}"""
+
+
 def _wait_for_app(page, timeout_ms: float = TIMEOUT_MS) -> None:
     """Wait until Streamlit is connected and has finished running the script."""
-    page.wait_for_selector(APP_IDLE, timeout=timeout_ms)
-    # The "Running..." indicator is gone and no element is left stale from the previous run.
-    page.wait_for_selector("[data-testid='stStatusWidget']", state="hidden", timeout=timeout_ms)
-    page.wait_for_selector("[data-stale='true']", state="detached", timeout=timeout_ms)
-    # Lazily loaded elements (widgets, components) show a placeholder until their code arrives.
-    page.wait_for_selector("[data-testid='stSkeleton']", state="detached", timeout=timeout_ms)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        # Timer polling, one JS predicate: cheap, and not tied to animation frames.
+        page.wait_for_function(_APP_IDLE_JS, polling=250, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        state = page.evaluate(_APP_STATE_JS)
+        raise AssertionError(f"app not idle after {timeout_ms / 1000:.0f} s: {state}") from None
 
 
 @pytest.fixture(scope="session")
