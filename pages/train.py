@@ -224,7 +224,7 @@ def draw_live(run, log_y: bool) -> None:
         m[4].metric("Steps / s", f"{run.steps_per_second:,.1f}", f"{run.images_per_second:,.0f} images/s", delta_color="off", delta_arrow="off")
         sizes = run.footprint()
         total_mb = sum(sizes.values()) / 2**20
-        m[5].metric("Memory", f"{total_mb:.1f} MB", help="; ".join(f"{k}: {v / 2**20:.2f} MB" for k, v in sizes.items()) + ". The MNIST images are shared by every session, not counted.")
+        m[5].metric("Memory", f"{total_mb:.0f} MB" if total_mb >= 10 else f"{total_mb:.1f} MB", help="; ".join(f"{k}: {v / 2**20:.2f} MB" for k, v in sizes.items()) + ". The MNIST images are shared by every session, not counted.")
         st.progress(run.progress, text=f"{status} — {run.label}")
         if len(run.losses) > 60:
             losses = run.losses.values
