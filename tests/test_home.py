@@ -16,25 +16,8 @@ from explorer.data import load_mnist
 from explorer.pretrained import available, load_pretrained
 from explorer.results import ARTICLES, HERO_MODELS
 from explorer.ui.app_setup import APP_TITLE, PAGES, REPO_ROOT
+from tests.home_app import fresh_caches, run_home  # noqa: F401 (fresh_caches is an autouse fixture)
 
-HOME = str(REPO_ROOT / "explorer" / "Home.py")
-TIMEOUT = 180
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    """Each test starts like a fresh server: nothing cached from another test's data or weights."""
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-
-
-def run_home() -> AppTest:
-    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def texts(at: AppTest) -> str:

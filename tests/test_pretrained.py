@@ -42,6 +42,14 @@ def test_card_accuracy_is_reproduced_on_the_full_test_set(name, mnist_dir):
     assert report["per_class_accuracy"] == card["per_class_accuracy"]
 
 
+def rewrite_card(weights, **changes):
+    """Edit the model card beside `weights`; the SHA-256 is recomputed unless given."""
+    card_file = weights.with_suffix(".json")
+    card = json.loads(card_file.read_text())
+    card.update({"sha256": sha256_of(weights), **changes})
+    card_file.write_text(json.dumps(card))
+
+
 @pytest.fixture
 def zhou_copy(tmp_path):
     name = "zhou-cnn"
@@ -66,19 +74,13 @@ def test_truncated_file_is_rejected(zhou_copy):
 
 def test_truncated_file_with_matching_card_is_still_rejected(zhou_copy):
     zhou_copy.write_bytes(zhou_copy.read_bytes()[:1000])
-    card_file = zhou_copy.with_suffix(".json")
-    card = json.loads(card_file.read_text())
-    card["sha256"] = sha256_of(zhou_copy)
-    card_file.write_text(json.dumps(card))
+    rewrite_card(zhou_copy)
     with pytest.raises(ModelFileError, match="not a readable .npz"):
         load_model(zhou_copy)
 
 
 def test_wrong_architecture_is_rejected(zhou_copy):
-    card_file = zhou_copy.with_suffix(".json")
-    card = json.loads(card_file.read_text())
-    card["model"] = "lenet"  # zhou-cnn weights claimed to be a LeNet
-    card_file.write_text(json.dumps(card))
+    rewrite_card(zhou_copy, model="lenet")  # zhou-cnn weights claimed to be a LeNet
     with pytest.raises(ModelFileError, match="cannot be used"):
         load_model(zhou_copy)
 
@@ -88,10 +90,7 @@ def test_wrong_shapes_are_rejected(zhou_copy):
         arrays = {k: archive[k] for k in archive.files}
     arrays["conv1.W"] = arrays["conv1.W"][:, :, :, :4]
     np.savez(zhou_copy, **arrays)
-    card_file = zhou_copy.with_suffix(".json")
-    card = json.loads(card_file.read_text())
-    card["sha256"] = sha256_of(zhou_copy)
-    card_file.write_text(json.dumps(card))
+    rewrite_card(zhou_copy)
     with pytest.raises(ModelFileError, match="shape"):
         load_model(zhou_copy)
 
@@ -104,10 +103,7 @@ def test_missing_card_is_rejected(zhou_copy):
 
 def test_pickled_object_arrays_are_never_loaded(zhou_copy):
     np.savez(zhou_copy, **{"conv1.W": np.array([object()], dtype=object)})
-    card_file = zhou_copy.with_suffix(".json")
-    card = json.loads(card_file.read_text())
-    card["sha256"] = sha256_of(zhou_copy)
-    card_file.write_text(json.dumps(card))
+    rewrite_card(zhou_copy)
     with pytest.raises(ModelFileError):
         load_model(zhou_copy)
 

@@ -21,9 +21,8 @@ from explorer import data as mnist_data
 from explorer import pretrained
 from explorer.results import ARTICLES, HERO_MODELS, UNREADABLE
 from explorer.ui.app_setup import REPO_ROOT
+from tests.home_app import fresh_caches, run_home  # noqa: F401 (fresh_caches is an autouse fixture)
 
-HOME = str(REPO_ROOT / "explorer" / "Home.py")
-TIMEOUT = 180
 SOURCES = sorted([*(REPO_ROOT / "explorer").rglob("*.py"), *(REPO_ROOT / "pages").rglob("*.py")])
 
 UNSAFE_MODULES = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "shelve", "marshal", "torch"}
@@ -118,19 +117,6 @@ def test_uploads_and_drawings_never_touch_the_disk(module):
 # --- the app with broken or missing files ------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-
-
-def run_home() -> AppTest:
-    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def texts(at: AppTest, kinds=("markdown", "caption", "info", "warning", "success", "error")) -> str:

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from explorer.ui.app_setup import PAGES
+from tests.browser.drawing import canvas_locator, draw_seven
 
 pytestmark = pytest.mark.browser
 
@@ -21,26 +22,6 @@ SIZE = (1400, 900)
 MAX_BYTES = 300_000
 SLOW = 240_000  # ms: the heavy pages on two shared cores
 TARGETS = [("home", "")] + [(p.url_path, p.url_path) for p in PAGES]
-
-
-def draw_seven(page) -> None:
-    direct = page.locator("canvas.upper-canvas")
-    framed = page.frame_locator("iframe").first.locator("canvas.upper-canvas")
-    for _ in range(int(SLOW / 250)):  # count() does not wait for the component to load
-        if direct.count() or (page.locator("iframe").count() and framed.count()):
-            break
-        page.wait_for_timeout(250)
-    canvas = direct.first if direct.count() else framed.first
-    canvas.wait_for(timeout=SLOW)
-    box = canvas.bounding_box()
-    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x0 + 0.28 * w, y0 + 0.2 * h)
-    page.mouse.down()
-    for step in range(1, 16):
-        page.mouse.move(x0 + (0.28 + 0.44 * step / 15) * w, y0 + 0.2 * h)
-    for step in range(1, 21):
-        page.mouse.move(x0 + (0.72 - 0.3 * step / 20) * w, y0 + (0.2 + 0.65 * step / 20) * h)
-    page.mouse.up()
 
 
 def save_small(png: bytes, path: Path) -> int:
@@ -57,7 +38,7 @@ def test_screenshot(app_server, page, wait_for_app, name, url_path):
     page.goto(f"{app_server}/{url_path}")
     wait_for_app(page, SLOW)
     if name == "home":  # the hero demo with an answer is the picture worth showing
-        draw_seven(page)
+        draw_seven(page, canvas_locator(page, SLOW))
         page.get_by_text(re.compile(r"It's a \d")).first.wait_for(timeout=SLOW)
         wait_for_app(page, SLOW)
     page.wait_for_timeout(1500)  # charts finish their first paint
