@@ -5,18 +5,11 @@ explorer.figures.filters for the pictures, and draws them.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import numpy as np
+import streamlit as st
 
-_REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if _REPO_ROOT not in sys.path:  # also runnable on its own (tests, `streamlit run pages/filters.py`)
-    sys.path.insert(0, _REPO_ROOT)
-
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from explorer.checkpoints import ModelFileError  # noqa: E402
-from explorer.dissect import (  # noqa: E402
+from explorer.checkpoints import ModelFileError
+from explorer.dissect import (
     COLOUR_MODE_LABELS,
     COLOUR_MODES,
     conv_indices,
@@ -27,8 +20,8 @@ from explorer.dissect import (  # noqa: E402
     layer_colour_limits,
     saliency,
 )
-from explorer.figures.common import digit_figure, probability_bars  # noqa: E402
-from explorer.figures.filters import (  # noqa: E402
+from explorer.figures.common import digit_figure, probability_bars
+from explorer.figures.filters import (
     convolution_figure,
     feature_maps_figure,
     filters_figure,
@@ -37,11 +30,11 @@ from explorer.figures.filters import (  # noqa: E402
     saliency_figure,
     units_figure,
 )
-from explorer.models import MODELS, build_model  # noqa: E402
-from explorer.network import Network  # noqa: E402
-from explorer.preprocess import EMPTY_DRAWING, ImageError, PreprocessOptions, open_upload, preprocess_digit  # noqa: E402
-from explorer.ui.digit_input import canvas  # noqa: E402
-from explorer.ui.resources import (  # noqa: E402
+from explorer.models import MODELS, build_model
+from explorer.network import Network
+from explorer.preprocess import EMPTY_DRAWING, ImageError, PreprocessOptions, open_upload, preprocess_digit
+from explorer.ui.digit_input import canvas
+from explorer.ui.resources import (
     CNN_MODELS,
     mnist_or_none,
     pretrained_models,

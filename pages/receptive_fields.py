@@ -5,22 +5,15 @@ explorer.figures.receptive draws.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import numpy as np
+import pandas as pd
+import streamlit as st
 
-_REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if _REPO_ROOT not in sys.path:  # the page also runs on its own (AppTest.from_file)
-    sys.path.insert(0, _REPO_ROOT)
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from explorer.figures import receptive as figs  # noqa: E402
-from explorer.figures.common import heatmap_grid  # noqa: E402
-from explorer.receptive import FORMULAS, compare_single_vs_stack, conv_params, input_window, receptive_fields  # noqa: E402
-from explorer import receptive_measure as rm  # noqa: E402
-from explorer.ui.resources import mnist_or_none, pretrained_models, show_missing_data  # noqa: E402
+from explorer.figures import receptive as figs
+from explorer.figures.common import heatmap_grid
+from explorer.receptive import FORMULAS, compare_single_vs_stack, conv_params, input_window, receptive_fields
+from explorer import receptive_measure as rm
+from explorer.ui.resources import mnist_or_none, pretrained_models, show_missing_data
 
 H2H_KEY = "rf_head_to_head"  # results of the head-to-head training, kept for the session
 
