@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from explorer.models import MODELS, build_model  # noqa: E402
 from explorer.optimizers import make_optimizer  # noqa: E402
+from explorer.training import TrainConfig, Trainer  # noqa: E402
 
 CASES = [  # (model, training batch size): the articles' batch sizes
     ("deepconvnet", 100), ("lenet", 64), ("keras-mlp", 128), ("zhou-cnn", 32),
@@ -163,22 +165,22 @@ def bench_textbook(seconds: float, reps: int, batch: int = 100) -> dict:
 
 
 def long_run(steps_early=500, start_late=5000, steps_late=500, name="lenet", batch=64) -> dict:
-    """Throughput of steps 1-500 vs 5000-5500 of Adam training: do denormals creep in?"""
-    net = build_model(name)
-    opt = make_optimizer("adam", net.parameters().values(), lr=0.001)
+    """Throughput of steps 1-500 vs 5000-5500 of the Trainer's own Adam steps: do denormals creep in?"""
     images, labels = random_batches(batch)
-    xs = [net.prepare(b) for b in images]
-    rates, step, start = {}, 0, time.perf_counter()
+    images, labels = images.reshape(-1, 28, 28), labels.reshape(-1).astype(np.uint8)
+    data = SimpleNamespace(train_images=images, train_labels=labels, test_images=images, test_labels=labels)
+    config = TrainConfig(model=name, optimizer="adam", lr=0.001, batch_size=batch, epochs=10**6, val_size=0, augment="none")
+    trainer = Trainer(config, data)
+    rates, start = {}, time.perf_counter()
     for step in range(start_late + steps_late):
         if step in (0, start_late):
             start = time.perf_counter()
-        i = step % POOL
-        net.train_step_gradients(xs[i], labels[i])
-        opt.step()
+        trainer.train_step()
         if step + 1 == steps_early:
             rates["early"] = steps_early * batch / (time.perf_counter() - start)
     rates["late"] = steps_late * batch / (time.perf_counter() - start)
-    tiny = sum(int(((a != 0) & (np.abs(a) < np.finfo(np.float32).tiny)).sum()) for s in opt.state for a in s.values())
+    state = trainer.optimizer.state
+    tiny = sum(int(((a != 0) & (np.abs(a) < np.finfo(np.float32).tiny)).sum()) for s in state for a in s.values())
     return {"model": name, "batch": batch, "early_img_s": rates["early"], "late_img_s": rates["late"],
             "late_vs_early": rates["late"] / rates["early"], "denormal_state_values": tiny}  # fmt: skip
 
