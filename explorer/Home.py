@@ -9,6 +9,7 @@ if _REPO_ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from explorer.theme import use_theme  # noqa: E402
+from explorer.ui.charts import chart  # noqa: E402
 from explorer.ui.app_setup import (  # noqa: E402
     APP_ICON,
     APP_TITLE,
@@ -30,11 +31,6 @@ INTRO = (
     "neuron can see."
 )
 HERO_SOURCES = ("Draw", "Test digit")
-
-
-def _chart(fig, key: str, **kwargs) -> None:
-    """Plotly charts with the projector template (theme=None keeps Streamlit's theme off them)."""
-    st.plotly_chart(fig, theme=None, key=key, config={"displaylogo": False, "displayModeBar": False}, **kwargs)
 
 
 def _hero_network():
@@ -106,9 +102,9 @@ def _hero() -> None:
         with inputs:
             figure = digit_figure(digit.image, "Its input: 28×28", size=250)
             figure.update_xaxes(showline=False, ticks="").update_yaxes(showline=False, ticks="")
-            _chart(figure, key="home_input", width="content")
+            chart(figure, key="home_input", toolbar=False, width="content")
         with bars:
-            _chart(probability_bars(probabilities, digit.label, title="Probability of each digit"), key="home_bars")
+            chart(probability_bars(probabilities, digit.label, title="Probability of each digit"), key="home_bars", toolbar=False)
 
 
 def _cards() -> None:

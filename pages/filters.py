@@ -33,6 +33,7 @@ from explorer.figures.filters import (
 from explorer.models import MODELS, build_model
 from explorer.network import Network
 from explorer.preprocess import EMPTY_DRAWING, ImageError, PreprocessOptions, open_upload, preprocess_digit
+from explorer.ui.charts import chart
 from explorer.ui.digit_input import canvas
 from explorer.ui.resources import (
     CNN_MODELS,
@@ -47,11 +48,6 @@ SOURCES = ("Test-set digit", "Draw", "Upload")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 SESSION_CHOICE = "session"
 TRAINED, RANDOM = "Trained", "Random (same architecture)"
-
-
-def chart(fig, key: str | None = None, **kwargs):
-    """Every chart with our projector template (theme=None keeps Streamlit's theme off it)."""
-    return st.plotly_chart(fig, theme=None, key=key, config={"displaylogo": False}, **kwargs)
 
 
 # --- model ---------------------------------------------------------------------------------

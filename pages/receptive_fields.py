@@ -10,16 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from explorer.figures import receptive as figs
+from explorer.ui.charts import chart
 from explorer.figures.common import heatmap_grid
 from explorer.receptive import FORMULAS, compare_single_vs_stack, conv_params, input_window, receptive_fields
 from explorer import receptive_measure as rm
 from explorer.ui.resources import mnist_or_none, pretrained_models, show_missing_data
 
 H2H_KEY = "rf_head_to_head"  # results of the head-to-head training, kept for the session
-
-
-def chart(fig, **kwargs):
-    return st.plotly_chart(fig, theme=None, width="stretch", config={"displaylogo": False}, **kwargs)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -17,6 +17,7 @@ from explorer.optim_paths import SURFACES, WHY, contour_grid, default_hyper, opt
 from explorer.optimizers import OPTIMIZERS
 from explorer.training import TrainConfig
 from explorer.ui import train_state as ts
+from explorer.ui.charts import chart
 from explorer.ui.resources import mnist_or_none, show_missing_data
 
 SLICE = 0.4  # seconds of training per live update
@@ -238,13 +239,13 @@ def draw_live(run, log_y: bool) -> None:
     with left:
         losses = run.losses.values if run is not None else np.zeros(0)
         steps, raw, smoothed = ts.plotted_loss(losses)
-        st.plotly_chart(figs.loss_figure(steps, raw, smoothed, log_y=log_y), theme=None, key="fig_loss")
+        chart(figs.loss_figure(steps, raw, smoothed, log_y=log_y), key="fig_loss")
         st.caption("Each light point is the loss on one mini-batch: noisy, because every batch differs. Watch the bold smoothed line: it should fall quickly, then flatten.")
     with right:
         ep = run.trainer.history.epochs if run is not None else []
         fig = figs.accuracy_figure([e.epoch for e in ep], [e.train_accuracy for e in ep], [e.val_accuracy for e in ep],
                                    run.trainer.history.test_accuracy if run is not None else None)  # fmt: skip
-        st.plotly_chart(fig, theme=None, key="fig_acc")
+        chart(fig, key="fig_acc")
         st.caption("Measured at the end of each epoch on 1,000 training and 1,000 held-out validation images. When training keeps rising but validation stalls, the network starts memorising.")
 
     if run is not None:
@@ -261,7 +262,7 @@ def stream(run) -> None:
     with np.errstate(all="ignore"):
         proba = run.net.predict_proba(data.test_images[idx])
     proba = np.nan_to_num(proba)
-    st.plotly_chart(figs.prediction_stream_figure(data.test_images[idx], proba, data.test_labels[idx]), theme=None, key="fig_stream")
+    chart(figs.prediction_stream_figure(data.test_images[idx], proba, data.test_labels[idx]), key="fig_stream")
     st.caption("New test digits pass by while it trains. The bars are the network's probability for each digit: green when its top guess is right, vermillion when it is wrong. At the start it guesses about 10% for everything.")
 
 
@@ -272,23 +273,23 @@ def inside(run) -> None:
     if mon.steps[-1] != run.step and run.status != "evaluating":
         mon.record(run.net, run.step)
     st.subheader("Inside the network")
-    st.plotly_chart(figs.activation_histograms(mon.current, mon.initial), theme=None, key="fig_hist")
+    chart(figs.activation_histograms(mon.current, mon.initial), key="fig_hist")
     st.caption("What each layer outputs for the same 64 validation images (bars: now; orange line: at step 0). "
                "The classic experiment: with std 1 sigmoid outputs pile up at 0 and 1 (saturated: no gradient); with std 0.01 they "
                "collapse onto one value (every unit says the same); Xavier (sigmoid/tanh) and He (ReLU) keep them spread out.")  # fmt: skip
     b, c, d = st.columns(3)
     with b:
-        st.plotly_chart(figs.dead_relu_figure(mon.steps, mon.dead, title="Dead ReLUs"), theme=None, key="fig_dead")
+        chart(figs.dead_relu_figure(mon.steps, mon.dead, title="Dead ReLUs"), key="fig_dead")
         st.caption("Share of ReLU units that output zero for every probe image: they get no gradient and may never recover. A large learning rate or a bad init can kill many.")
     with c:
-        st.plotly_chart(figs.norms_figure(mon.steps, mon.grad_norms, "Gradient norm per layer", "‖∇W‖ (log)"), theme=None, key="fig_grad")
+        chart(figs.norms_figure(mon.steps, mon.grad_norms, "Gradient norm per layer", "‖∇W‖ (log)"), key="fig_grad")
         st.caption("How strongly each layer is pushed. First layers orders of magnitude below the last: they barely learn (vanishing gradients).")
     with d:
-        st.plotly_chart(figs.norms_figure(mon.steps, mon.weight_norms, "Weight norm per layer", "‖W‖ (log)"), theme=None, key="fig_weight")
+        chart(figs.norms_figure(mon.steps, mon.weight_norms, "Weight norm per layer", "‖W‖ (log)"), key="fig_weight")
         st.caption("The size of each layer's weights. Steady growth is normal; a sudden jump means the steps are too big.")
     conv = next((layer for layer in run.net.layers if type(layer).__name__ == "Conv2D"), None)
     if conv is not None:
-        st.plotly_chart(figs.filters_figure(conv.W.value, title=f"First-layer filters ({conv.W.value.shape[-1]} of {conv.kernel}×{conv.kernel} pixels)"), theme=None, key="fig_filters")
+        chart(figs.filters_figure(conv.W.value, title=f"First-layer filters ({conv.W.value.shape[-1]} of {conv.kernel}×{conv.kernel} pixels)"), key="fig_filters")
         st.caption("Each square is one filter of the first convolution: red weights add, blue weights subtract. From random noise they turn into stroke and edge detectors.")
 
 
@@ -301,11 +302,11 @@ def after_training(run, data) -> None:
     st.success(f"Test accuracy on the 10,000 test digits the network never saw: **{ev.accuracy:.2%}** ({int((ev.predictions == ev.labels).sum()):,} right).", icon=":material/task_alt:")
     a, b = st.columns([1, 1])
     with a:
-        st.plotly_chart(figs.confusion_figure(ev.confusion()), theme=None, key="fig_confusion")
+        chart(figs.confusion_figure(ev.confusion()), key="fig_confusion")
         st.caption("Row: the true digit; column: the network's answer. The diagonal is right; bright cells off the diagonal are the digits it confuses (often 4↔9, 3↔5, 7↔2).")
     with b:
         wrong = ev.misclassified(24)
-        st.plotly_chart(figs.misclassified_figure(data.test_images[wrong], ev.labels[wrong], ev.predictions[wrong], ev.confidence[wrong], columns=6), theme=None, key="fig_wrong")
+        chart(figs.misclassified_figure(data.test_images[wrong], ev.labels[wrong], ev.predictions[wrong], ev.confidence[wrong], columns=6), key="fig_wrong")
         st.caption("Title: true → predicted, confidence. Many of these are hard for people too.")
     files = ts.downloads(run)
     d = st.columns(3)
@@ -403,10 +404,10 @@ def draw_comparison(cmp, past) -> None:
         accs.append({"label": f"past: {rec.label}", "epochs": [e[0] for e in rec.epochs], "values": [e[3] for e in rec.epochs], "colour": col, "dash": "dash"})
     a, b = st.columns([3, 2])
     with a:
-        st.plotly_chart(figs.comparison_loss_figure(curves), theme=None, key="fig_cmp_loss")
+        chart(figs.comparison_loss_figure(curves), key="fig_cmp_loss")
         st.caption("Every configuration sees the same mini-batches in the same order, so the gaps between the lines come from the optimizer or the init alone.")
     with b:
-        st.plotly_chart(figs.comparison_accuracy_figure(accs), theme=None, key="fig_cmp_acc")
+        chart(figs.comparison_accuracy_figure(accs), key="fig_cmp_acc")
         st.caption("Validation accuracy (1,000 held-out images) after each epoch. Same colours as the loss.")
 
 
@@ -446,7 +447,7 @@ def paths_section() -> None:
             paths[OPT_NAMES[opt]] = optimizer_path(opt, steps=steps, surface_name=name, lr=lr)
     with b:
         xs, ys, zs = contour_grid(name)
-        st.plotly_chart(figs.optimizer_paths_figure(xs, ys, zs, paths, s.minimum, title=s.title), theme=None, key="fig_paths")
+        chart(figs.optimizer_paths_figure(xs, ys, zs, paths, s.minimum, title=s.title), key="fig_paths")
         st.caption(f"Start: the open circle at {s.start}; minimum: the star. Each marker is one optimizer step.")
     for opt in chosen[:MAX_CONFIGS]:
         p = paths[OPT_NAMES[opt]]
