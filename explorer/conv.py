@@ -96,10 +96,6 @@ class Conv2D(Layer):
             raise ValueError(f"a {k}x{k} convolution does not fit a {h}x{w} input")
         return (out_h, out_w, f)
 
-    def pad(self, x):
-        p = self.padding
-        return np.pad(x, ((0, 0), (p, p), (p, p), (0, 0))) if p else x
-
     def _buffer(self, rows: int, width: int, dtype) -> np.ndarray:
         """A (rows, width) matrix in the reused work buffer, grown when too small."""
         size = rows * width

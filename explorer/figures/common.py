@@ -7,7 +7,6 @@ from plotly.subplots import make_subplots
 
 from explorer.theme import DIVERGING, PALETTE, TEMPLATE_NAME
 
-INK = "gray_r"  # not used by plotly directly; digits are drawn white ink on black below
 DIGIT_SCALE = [[0, "black"], [1, "white"]]
 
 
