@@ -310,16 +310,18 @@ class LiveRun:
         return self.steps_per_second * self.config.batch_size
 
     def advance(self, seconds: float | None = None, steps: int | None = None, record: bool = True) -> int:
-        """Train for a slice; afterwards the status says what happened. Never raises."""
+        """Train for a slice; afterwards the status says what happened. Never raises.
+
+        The slice ends early when another thread changes the status (a click on Pause)."""
         if self.done or self.status == "evaluating":
             return 0
         if self.trainer.finished:
             self._after_training()
             return 0
-        start = time.perf_counter()
+        start, status = time.perf_counter(), self.status
         try:
             with np.errstate(all="ignore"):
-                done = self.trainer.run(steps=steps, seconds=seconds)
+                done = self.trainer.run(steps=steps, seconds=seconds, should_stop=lambda: self.status != status)
         except Exception as error:  # a bug or an impossible setting: say it plainly, keep the page alive
             self.status, self.message = "failed", f"Training stopped with an error: {error}"
             self._drain()
@@ -460,6 +462,7 @@ class Comparison:
             self.runs.append(run)
         self.initial_digests = [state_digest(run.net) for run in self.runs]
         self.train_seconds = 0.0
+        self.running = False  # switched by whoever drives the comparison (the Train page)
 
     @property
     def shared_start(self) -> bool:
@@ -471,10 +474,11 @@ class Comparison:
         return all(run.done for run in self.runs)
 
     def advance(self, seconds: float) -> int:
-        """Round-robin: always step the run that has done the fewest steps, until `seconds` pass.
-        Every run gets the same number of steps (within one) whatever its speed."""
+        """While `running`, round-robin: always step the run that has done the fewest steps,
+        until `seconds` pass. Every run gets the same number of steps (within one) whatever its
+        speed. Switching `running` off (Pause, from another thread) ends the slice early."""
         start, total = time.perf_counter(), 0
-        while True:
+        while self.running:
             active = [run for run in self.runs if not run.done]
             if not active:
                 break

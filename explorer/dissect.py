@@ -184,9 +184,7 @@ def convolution_at(net: Network, layer_index: int, x: np.ndarray, out_row: int, 
     layer = net.layers[layer_index]
     if not _is_conv(layer):
         raise ValueError(f"layer {layer_index} ({net.names[layer_index]}) is not a convolution")
-    layer_input = x
-    for previous in net.layers[:layer_index]:
-        layer_input = previous.forward(layer_input, train=False)
+    layer_input = net.trace(x)[layer_index - 1] if layer_index else x
     layer_input = np.asarray(layer_input[0], dtype=np.float64)
     h, w, c = layer_input.shape
     k, s, p = layer.kernel, layer.stride, layer.padding

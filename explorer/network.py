@@ -6,11 +6,24 @@ the activations of every layer and the gradient of any unit with respect to the 
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from functools import wraps
 
 import numpy as np
 
 from explorer.layers import Dropout, Layer, Parameter
+
+
+def exclusive(method):
+    """Run a Network method while holding the network's lock (see Network.__init__)."""
+
+    @wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class Network:
@@ -24,6 +37,10 @@ class Network:
         self.dtype = np.float32
         self.model_name = self.activation = self.init = ""  # set by the model registry and build()
         self.seed = 0
+        # Layers keep their forward pass for the backward pass, so two threads must never
+        # interleave passes through one network. They could: Streamlit starts a new script
+        # thread on a click while the old one is still finishing its slice of training.
+        self.lock = threading.RLock()
 
     def _layer_names(self) -> list[str]:
         counts: Counter = Counter()
@@ -63,6 +80,7 @@ class Network:
             arrays.update({f"{name}.{key}": value for key, value in layer.buffers().items()})
         return arrays
 
+    @exclusive
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the model; names and shapes must match exactly."""
         own = self.state()
@@ -100,11 +118,13 @@ class Network:
             x += self.dtype.type(low)
         return x.reshape((len(images),) + self.input_shape)
 
+    @exclusive
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x, train)
         return x
 
+    @exclusive
     def backward(self, dout: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate dL/d(output); return dL/d(input) only when asked (it costs a matmul)."""
         for index in range(len(self.layers) - 1, -1, -1):
@@ -115,6 +135,7 @@ class Network:
             dout = layer.backward(dout)
         return dout
 
+    @exclusive
     def train_step_gradients(self, x: np.ndarray, labels: np.ndarray) -> float:
         """Forward in training mode, the loss, and the gradients of every parameter."""
         outputs = self.forward(x, train=True)
@@ -123,6 +144,7 @@ class Network:
         return loss
 
     # --- prediction -------------------------------------------------------------------
+    @exclusive
     def predict_proba(self, images: np.ndarray, batch_size: int = 250) -> np.ndarray:
         """Class probabilities for uint8 images, computed in chunks to bound memory."""
         chunks = [
@@ -138,6 +160,7 @@ class Network:
         return float((self.predict(images, batch_size) == labels).mean())
 
     # --- looking inside ---------------------------------------------------------------
+    @exclusive
     def trace(self, x: np.ndarray) -> list[np.ndarray]:
         """The output of every layer (eval mode) for an input batch x."""
         outputs = []
@@ -146,6 +169,7 @@ class Network:
             outputs.append(x)
         return outputs
 
+    @exclusive
     def input_gradient(self, x: np.ndarray, layer_index: int, unit: tuple) -> np.ndarray:
         """d(output of `unit` in layer `layer_index`)/d(input) for one input x (1, ...).
 
@@ -161,6 +185,7 @@ class Network:
             seed = layer.backward(seed)
         return seed
 
+    @exclusive
     def release_buffers(self) -> None:
         """Drop cached forward-pass arrays (im2col buffers, masks) to free memory between runs."""
         keep = {"rng", "fixed_mask"}

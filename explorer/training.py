@@ -183,25 +183,30 @@ class Trainer:
             )
             raise Diverged(self.stop_reason)
 
-    def run(self, steps: int | None = None, seconds: float | None = None, on_epoch=None) -> int:
-        """Train until `steps` more steps, `seconds` of wall time, or the end; returns steps done.
+    def run(self, steps: int | None = None, seconds: float | None = None, on_epoch=None, should_stop=None) -> int:
+        """Train until `steps` more steps, `seconds` of wall time, the end, or `should_stop()`
+        turns true (checked before each step); returns the steps done.
 
-        Divergence does not raise here: it sets `stop_reason` and returns."""
+        Divergence does not raise here: it sets `stop_reason` and returns. The network stays
+        locked meanwhile: other threads that want to use it wait until the slice ends."""
         done, start = 0, time.perf_counter()
-        while not self.finished and (steps is None or done < steps):
-            if seconds is not None and time.perf_counter() - start >= seconds:
-                break
-            tick = time.perf_counter()
-            try:
-                self.train_step()
-            except Diverged:
-                break
-            self._epoch_seconds += time.perf_counter() - tick
-            done += 1
-            if self.step % self.steps_per_epoch == 0:
-                record = self.end_epoch()
-                if on_epoch:
-                    on_epoch(record)
+        with self.net.lock:
+            while not self.finished and (steps is None or done < steps):
+                if seconds is not None and time.perf_counter() - start >= seconds:
+                    break
+                if should_stop is not None and should_stop():
+                    break
+                tick = time.perf_counter()
+                try:
+                    self.train_step()
+                except Diverged:
+                    break
+                self._epoch_seconds += time.perf_counter() - tick
+                done += 1
+                if self.step % self.steps_per_epoch == 0:
+                    record = self.end_epoch()
+                    if on_epoch:
+                        on_epoch(record)
         return done
 
     def end_epoch(self) -> EpochRecord:

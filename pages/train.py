@@ -342,7 +342,7 @@ def compare_section(config: TrainConfig, data) -> None:
     cmp = ts.comparison()
     configs, note = comparison_configs(config)
     st.caption(note)
-    running = cmp is not None and getattr(cmp, "running", False) and not cmp.done
+    running = cmp is not None and cmp.running and not cmp.done
     cols = st.columns([1.4, 1, 4])
     if cmp is None or cmp.done:
         cols[0].button("Start comparison", key="cmp_start", type="primary", icon=":material/play_arrow:", on_click=ts.start_comparison,
@@ -363,7 +363,7 @@ def compare_section(config: TrainConfig, data) -> None:
     @st.fragment(run_every=TICK if running else None)
     def live():
         c = ts.comparison()
-        if c is not None and getattr(c, "running", False) and not c.done:
+        if c is not None and c.running and not c.done:
             c.advance(SLICE)
             if c.done:
                 c.running = False

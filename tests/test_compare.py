@@ -1,6 +1,8 @@
 """Comparison logic (same weights, same batches, fair stepping), live runs and optimizer paths.
 
 Uses a small random stand-in for MNIST (same dtypes and shapes), so it runs everywhere in seconds."""
+import threading
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -48,6 +50,8 @@ def test_init_preset_differs_in_weights_but_not_in_batch_order(data):
 
 def test_training_moves_runs_apart_and_stepping_is_fair(data):
     cmp = Comparison(preset_configs("SGD vs Momentum vs AdaGrad vs Adam", BASE), data)
+    assert cmp.advance(seconds=0.3) == 0  # not started
+    cmp.running = True
     cmp.advance(seconds=0.3)
     steps = [run.step for run in cmp.runs]
     assert min(steps) >= 1 and max(steps) - min(steps) <= 1
@@ -88,6 +92,55 @@ def test_live_run_finishes_with_test_evaluation_and_footprint(data):
     sizes = footprint_bytes(run.trainer)
     assert sizes["parameters"] == 4 * run.net.parameter_count()
     assert sizes["buffers"] == 0  # released at the end
+
+
+# Streamlit can run two script threads of one session at once for a moment: a click starts a
+# new run while the old thread still trains. These tests play both threads.
+def test_pausing_from_another_thread_ends_the_slice_early(data):
+    run = LiveRun(TrainConfig(model="lenet", batch_size=20, train_size=5000, epochs=5), data)
+    run.status = "running"
+    trainer = threading.Thread(target=run.advance, kwargs={"seconds": 60})
+    trainer.start()
+    while run.step < 2:
+        time.sleep(0.01)
+    run.status = "paused"
+    trainer.join(timeout=20)
+    assert not trainer.is_alive()
+    assert run.status == "paused" and 2 <= run.step < run.trainer.total_steps
+
+
+def test_pausing_a_comparison_from_another_thread_ends_the_slice_early(data):
+    cmp = Comparison(preset_configs("SGD vs Momentum vs AdaGrad vs Adam", TrainConfig(**{**BASE.to_dict(), "epochs": 50})), data)
+    cmp.running = True
+    trainer = threading.Thread(target=cmp.advance, kwargs={"seconds": 60})
+    trainer.start()
+    time.sleep(0.2)
+    cmp.running = False
+    trainer.join(timeout=20)
+    assert not trainer.is_alive() and not cmp.done
+
+
+def test_predicting_while_another_thread_trains_is_safe(data):
+    """Forward passes of another batch size between a training step's forward and backward
+    used to break the step (the layers' cached arrays no longer fit): the network's lock
+    keeps every pass whole."""
+    run = LiveRun(TrainConfig(model="lenet", batch_size=20, train_size=5000, epochs=5), data)
+    run.status = "running"
+
+    def train_in_slices():  # like the page's timer: short slices, other work in between
+        for _ in range(40):
+            run.advance(steps=2)
+
+    trainer = threading.Thread(target=train_in_slices)
+    trainer.start()
+    predictions = 0
+    while trainer.is_alive():
+        run.net.predict_proba(data.test_images[:6])
+        run.release()
+        predictions += 1
+    assert predictions > 5
+    assert run.status == "running", run.message
+    assert run.step == 80
 
 
 def test_monitor_sees_saturation_and_collapse(data):

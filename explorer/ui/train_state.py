@@ -141,7 +141,6 @@ def start_comparison(configs, data) -> None:
             for run in cmp.runs:
                 keep(run)
         cmp = Comparison(configs, data)
-        cmp.running = False
         st.session_state[COMPARE_KEY] = cmp
     cmp.running = True
 
