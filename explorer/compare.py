@@ -111,11 +111,13 @@ class LiveTrainer(Trainer):
 def footprint_bytes(trainer: Trainer) -> dict[str, int]:
     """Memory one run holds: parameters, gradients, optimizer state, cached forward buffers."""
     params = trainer.net.parameters().values()
-    buffers = 0
+    held = {}  # each block of memory once, however many views of it the layers keep
     for layer in trainer.net.layers:
         for value in vars(layer).values():
             if isinstance(value, np.ndarray):
-                buffers += value.nbytes
+                owner = value if value.base is None else value.base
+                held[id(owner)] = getattr(owner, "nbytes", value.nbytes)
+    buffers = sum(held.values())
     return {
         "parameters": sum(p.value.nbytes for p in params),
         "gradients": sum(p.grad.nbytes for p in params if p.grad is not None),

@@ -19,6 +19,19 @@ import numpy as np
 from explorer.inits import init_bias, init_weights
 
 
+def column_sums(rows: np.ndarray) -> np.ndarray:
+    """rows.sum(axis=0) for a 2-D array, as a vector-matrix product: many times faster for tall,
+    narrow arrays (one row per pixel, one column per channel), where NumPy's reduction walks
+    the short rows one at a time, and no less accurate."""
+    return np.ones(len(rows), rows.dtype) @ rows
+
+
+def channel_means(x: np.ndarray) -> np.ndarray:
+    """The mean of every channel (last axis) over all other axes."""
+    rows = x.reshape(-1, x.shape[-1])
+    return column_sums(rows) / x.dtype.type(len(rows))
+
+
 @dataclass(eq=False)
 class Parameter:
     """A trainable array and its gradient. `decay` says whether L2 weight decay applies."""
@@ -86,7 +99,7 @@ class Dense(Layer):
 
     def backward(self, dout):
         self.W.grad = self.x.T @ dout
-        self.b.grad = dout.sum(axis=0)
+        self.b.grad = column_sums(dout)
         return dout @ self.W.value.T
 
 
@@ -233,9 +246,9 @@ class BatchNorm(Layer):
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
     def forward(self, x, train=False):
-        axes = tuple(range(x.ndim - 1))
         if train:
-            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            mean = channel_means(x)
+            var = channel_means(np.square(x - mean))
             m = self.momentum
             self.running_mean[...] = m * self.running_mean + (1 - m) * mean
             self.running_var[...] = m * self.running_var + (1 - m) * var
@@ -247,13 +260,10 @@ class BatchNorm(Layer):
         return self.gamma.value * self.x_hat + self.beta.value
 
     def backward(self, dout):
-        axes = tuple(range(dout.ndim - 1))
-        self.gamma.grad = (dout * self.x_hat).sum(axis=axes)
-        self.beta.grad = dout.sum(axis=axes)
+        self.gamma.grad = column_sums((dout * self.x_hat).reshape(-1, dout.shape[-1]))
+        self.beta.grad = column_sums(dout.reshape(-1, dout.shape[-1]))
         dx_hat = dout * self.gamma.value
         if not self.batch_statistics:  # eval mode: a fixed affine map
             return dx_hat * self.inv_std
         # The standard simplified form of the batch-norm input gradient (train mode).
-        return self.inv_std * (
-            dx_hat - dx_hat.mean(axis=axes) - self.x_hat * (dx_hat * self.x_hat).mean(axis=axes)
-        )
+        return self.inv_std * (dx_hat - channel_means(dx_hat) - self.x_hat * channel_means(dx_hat * self.x_hat))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from explorer import conv as conv_module
 from explorer.conv import AvgPool2D, Conv2D, MaxPool2D, output_size
 
 
@@ -154,6 +155,25 @@ def test_conv_buffers_are_not_shared_between_calls():
     ref_layer.forward(xs[-1])
     ref_layer.backward(dout)
     np.testing.assert_allclose(layer.W.grad, ref_layer.W.grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (1, 0), (2, 1)])
+def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, stride, padding):
+    """Forward and backward work on chunks of images (to stay in cache): one image per chunk
+    and the whole batch in one chunk must agree, and the forward must match the loops."""
+    rng = np.random.default_rng(11)
+    shape = (7, 6, 3)
+    x = rng.standard_normal((5,) + shape)
+    results = []
+    for chunk_bytes in (1, 1 << 30):
+        monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
+        layer = built_conv(4, 3, stride, padding, shape, seed=12)
+        out = layer.forward(x)
+        dx = layer.backward(np.cos(out))
+        results.append((out, dx, layer.W.grad, layer.b.grad))
+    np.testing.assert_allclose(results[0][0], reference_conv(x, layer.W.value, layer.b.value, stride, padding), rtol=1e-12, atol=1e-12)
+    for one_image, whole_batch in zip(*results):
+        np.testing.assert_allclose(one_image, whole_batch, rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("stride, filters, channels", [(1, 2, 4), (1, 3, 2), (2, 2, 4)])

@@ -165,7 +165,7 @@ def test_macs_count_the_real_multiplications():
         layer = Conv2D(c_out, k)
         layer.build((28, 28, c_in), np.random.default_rng(0), "he", np.float32)
         out = layer.forward(np.zeros((1, 28, 28, c_in), np.float32))
-        rows, inner = layer.cols.shape
+        rows, inner = layer.im2col(np.zeros((1, 28, 28, c_in), np.float32)).shape
         assert rows * inner * c_out == conv_macs(k, c_in, c_out, out.shape[1], out.shape[2])
 
 
