@@ -98,9 +98,13 @@ class Dense(Layer):
         return out
 
     def backward(self, dout):
+        self.backward_weights(dout)
+        return dout @ self.W.value.T
+
+    def backward_weights(self, dout):
+        """The parameter gradients only (the first layer needs no input gradient)."""
         self.W.grad = self.x.T @ dout
         self.b.grad = column_sums(dout)
-        return dout @ self.W.value.T
 
 
 class Flatten(Layer):
