@@ -127,11 +127,11 @@ class ReLU(Layer):
     summary = "Keeps positive values and sets negative ones to zero: max(0, x)."
 
     def forward(self, x, train=False):
-        self.positive = x > 0
-        return np.maximum(x, 0)  # not x * mask: that gives -0.0, which displays as "-0"
+        self.out = np.maximum(x, 0)  # not x * (x > 0): that gives -0.0, which displays as "-0"
+        return self.out
 
     def backward(self, dout):
-        return np.multiply(dout, self.positive)
+        return dout * (self.out > 0)  # the gradient passes where the input was positive
 
 
 class LeakyReLU(Layer):

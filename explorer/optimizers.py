@@ -12,6 +12,9 @@ from explorer.layers import Parameter
 
 TINY = 1e-30  # state values below this are flushed to zero (see _flush_denormals)
 FLUSH_EVERY = 20
+# Large weights are updated a slice at a time: the slices of w, its gradient, the state and
+# the scratch array (4-5 x 256 KB) stay in the CPU cache through the update's many passes.
+CHUNK = 1 << 16
 
 
 class Optimizer:
@@ -29,19 +32,22 @@ class Optimizer:
             setattr(self, name, float(hyper.get(name, default)))
         self.t = 0
         self.state = [self.initial_state(p.value) for p in self.params]
-        self._scratch: list[np.ndarray | None] = [None] * len(self.params)  # see scratch()
+        self._scratch: np.ndarray | None = None  # see scratch()
 
     def initial_state(self, value: np.ndarray) -> dict[str, np.ndarray]:
         return {}
 
     def step(self) -> None:
         self.t += 1
-        for index, (param, state) in enumerate(zip(self.params, self.state)):
+        for param, state in zip(self.params, self.state):
             grad = param.grad
             if self.weight_decay and param.decay:
                 grad = grad + self.weight_decay * param.value  # L2 penalty: d/dw (wd/2 * w^2)
-            self._index = index
-            self.update(param.value, grad, state)
+            w, g = param.value.reshape(-1), grad.reshape(-1)  # flat views of the same memory
+            flat_state = {name: array.reshape(-1) for name, array in state.items()}
+            for start in range(0, w.size, CHUNK):
+                part = slice(start, start + CHUNK)
+                self.update(w[part], g[part], {name: array[part] for name, array in flat_state.items()})
         if self.t % FLUSH_EVERY == 0:
             self._flush_denormals()
 
@@ -49,12 +55,11 @@ class Optimizer:
         raise NotImplementedError
 
     def scratch(self, w: np.ndarray) -> np.ndarray:
-        """A reused temporary shaped like w: the updates below run in place through it
-        (np.multiply(..., out=)) instead of allocating several arrays per parameter per step."""
-        buffer = self._scratch[self._index]
-        if buffer is None or buffer.shape != w.shape or buffer.dtype != w.dtype:
-            buffer = self._scratch[self._index] = np.empty_like(w)
-        return buffer
+        """A reused temporary shaped like w (a slice of at most CHUNK values): the updates
+        below run in place through it (np.multiply(..., out=)) instead of allocating arrays."""
+        if self._scratch is None or self._scratch.size < w.size or self._scratch.dtype != w.dtype:
+            self._scratch = np.empty(max(w.size, CHUNK), w.dtype)
+        return self._scratch[: w.size]
 
     def _apply_scaled_step(self, w, g, h, tmp):
         """w -= lr * g / (sqrt(h) + eps), computed in place in tmp."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from explorer import optimizers
 from explorer.layers import Parameter
 from explorer.optimizers import OPTIMIZERS, AdaGrad, Adam, Momentum, Nesterov, RMSprop, SGD, make_optimizer
 
@@ -103,6 +104,23 @@ def test_three_steps_match_the_formula(name, cls, rule, hyper, defaults):
     assert big.value is big_array
     # Every step really moved the weights (no formula is checked on a no-op).
     assert not np.allclose(expected_big[0], expected_big[1]) and not np.allclose(expected_big[1], expected_big[2])
+
+
+@pytest.mark.parametrize("name, cls, rule, hyper, defaults", CASES, ids=IDS)
+def test_slice_by_slice_updates_equal_whole_array_updates(monkeypatch, name, cls, rule, hyper, defaults):
+    """Large weights are updated CHUNK values at a time (to stay in cache): bit for bit the same."""
+    grads = gradient_sequence(3, (4, 7))
+    results = []
+    for chunk in (5, 1 << 16):  # 28 values: five full slices and a partial one; one slice
+        monkeypatch.setattr(optimizers, "CHUNK", chunk)
+        p = Parameter(np.linspace(-1, 1, 28).reshape(4, 7))
+        opt = make_optimizer(name, [p], weight_decay=0.01, **hyper)
+        for g in grads:
+            p.grad = g.copy()
+            opt.step()
+        results.append(p.value)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.allclose(results[0], np.linspace(-1, 1, 28).reshape(4, 7))
 
 
 @pytest.mark.parametrize("name, cls, rule, hyper, defaults", CASES, ids=IDS)
