@@ -43,6 +43,9 @@ class Optimizer:
             grad = param.grad
             if self.weight_decay and param.decay:
                 grad = grad + self.weight_decay * param.value  # L2 penalty: d/dw (wd/2 * w^2)
+            if param.value.size <= CHUNK:
+                self.update(param.value, grad, state)
+                continue
             w, g = param.value.reshape(-1), grad.reshape(-1)  # flat views of the same memory
             flat_state = {name: array.reshape(-1) for name, array in state.items()}
             for start in range(0, w.size, CHUNK):
@@ -59,7 +62,7 @@ class Optimizer:
         below run in place through it (np.multiply(..., out=)) instead of allocating arrays."""
         if self._scratch is None or self._scratch.size < w.size or self._scratch.dtype != w.dtype:
             self._scratch = np.empty(max(w.size, CHUNK), w.dtype)
-        return self._scratch[: w.size]
+        return self._scratch[: w.size].reshape(w.shape)
 
     def _apply_scaled_step(self, w, g, h, tmp):
         """w -= lr * g / (sqrt(h) + eps), computed in place in tmp."""
