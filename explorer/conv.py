@@ -3,7 +3,8 @@
 im2col copies, for every output position, the k x k x C input window into one row of a
 matrix; the convolution is then a single matmul with the kernel reshaped to (k*k*C, F).
 The copy is one np.copyto from a strided *view* of all windows (no Python loop over
-kernel offsets), into a buffer the layer reuses from step to step.
+kernel offsets), into a buffer the layer reuses from step to step, for a cache-sized chunk
+of the batch at a time: copy, multiply, next chunk.
 
 The input gradient of a stride-1 convolution is itself a convolution: of the output
 gradient, zero-padded by k-1-p, with the kernel flipped and its in/out channels swapped.
@@ -152,31 +153,38 @@ class Conv2D(Layer):
         self._backward(dout, input_grad=False)
 
     def _backward(self, dout, input_grad: bool):
+        """The weight and bias gradients, and dL/dx when asked, a chunk of the batch at a time."""
         n, h, w, c = self.input_shape
-        k, s, f = self.kernel, self.stride, self.filters
+        k, f = self.kernel, self.filters
         _, out_h, out_w, _ = dout.shape
         grad_rows = dout.reshape(n, out_h * out_w, f)
         self.b.grad = column_sums(dout.reshape(-1, f))
-        grad_w = np.zeros((k * k * c, f), dout.dtype)
-        dx = fast_dx = None
-        if input_grad and s == 1:  # dx chunk by chunk, beside the weight gradient
+        # Stride 1: dL/dx is a 'full' convolution of dout with the flipped kernel, built in the
+        # same chunks (its rows of dout windows may need smaller ones). Larger strides scatter
+        # the window gradients back instead (col2im).
+        full_convolution = input_grad and self.stride == 1
+        rows_per_image, width = out_h * out_w, k * k * c
+        if full_convolution:
             self._dout_padded = dp = zero_border(dout, k - 1 - self.padding, self._dout_padded)
             flipped = self.W.value[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, c)  # (k*k*F, C)
-            fast_dx = np.empty(self.input_shape, dout.dtype)
-        rows_per_image, width = out_h * out_w, k * k * c  # the forward's chunks...
-        if fast_dx is not None:  # ...unless the rows of dout windows need smaller ones
+            dx = np.empty(self.input_shape, dout.dtype)
             rows_per_image, width = max(rows_per_image, h * w), k * k * max(c, f)
+        grad_w = np.zeros((k * k * c, f), dout.dtype)
         for part in self._chunks(n, rows_per_image, width, dout.itemsize):
-            rows = self._forward_rows if part == slice(0, n) and self._forward_rows is not None else None
-            if rows is None:
-                rows = self._im2col(self._x_padded[part], s, out_h, out_w)
-            grad_w += rows.T @ grad_rows[part].reshape(-1, f)
-            if fast_dx is not None:
-                np.matmul(self._im2col(dp[part], 1, h, w), flipped, out=fast_dx[part].reshape(-1, c))
+            grad_w += self._input_rows(part, out_h, out_w).T @ grad_rows[part].reshape(-1, f)
+            if full_convolution:
+                np.matmul(self._im2col(dp[part], 1, h, w), flipped, out=dx[part].reshape(-1, c))
         self.W.grad = grad_w.reshape(self.W.value.shape)
-        if input_grad:
-            dx = fast_dx if fast_dx is not None else self._input_gradient_col2im(grad_rows.reshape(-1, f), dout.shape)
-        return dx
+        if not input_grad:
+            return None
+        return dx if full_convolution else self._input_gradient_col2im(grad_rows.reshape(-1, f), dout.shape)
+
+    def _input_rows(self, part: slice, out_h: int, out_w: int) -> np.ndarray:
+        """The forward's im2col rows for the images in `part`: still in the work buffer when
+        the batch was one chunk and nothing has overwritten them since, otherwise built again."""
+        if part == slice(0, len(self._x_padded)) and self._forward_rows is not None:
+            return self._forward_rows
+        return self._im2col(self._x_padded[part], self.stride, out_h, out_w)
 
     def _input_gradient_col2im(self, grad_rows, dout_shape):
         """Strides above 1: each window's gradient is added back where it was read from."""
@@ -248,7 +256,6 @@ class MaxPool2D(Pool2D):
             unclaimed ^= hit
             dx[:, rows, cols, :] += dout * hit
         return dx
-
 
     def _backward_tiles(self, dout):
         """Windows that tile the input (stride = size): each input gets its share written once,

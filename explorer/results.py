@@ -47,7 +47,8 @@ ARTICLES: tuple[Article, ...] = (
     Article("LeCun et al. 1998, *Gradient-Based Learning…*",
             "LeNet-5: two 5×5 conv + pool, dense 120-84", "lenet", 0.9905, "no distortions", "filters"),
     Article("Koki Saitoh, *Deep Learning from Scratch*, ch. 8",
-            "DeepConvNet: six 3×3 convs, dense 50, dropout", "deepconvnet", 0.9938, "", "receptive_fields"),
+            "DeepConvNet: six 3×3 convs, dense 50, dropout", "deepconvnet", 0.9938, "", "receptive_fields",
+            also=(("deepconvnet-article", "the article's protocol: Adam, 20 epochs, no augmentation"),)),
     Article("A TensorFlow CNN tutorial",
             "two 3×3 convs, SELU dense, batch norm, dropout", "tf-cnn-bn", 0.995, "", "filters"),
 )  # fmt: skip
