@@ -20,5 +20,5 @@ train --model lenet --epochs 12 --lr-decay 0.8 --keep-best --out pretrained/lene
 # rotations, and a decaying learning rate.
 train --model deepconvnet --epochs 20 --keep-best --out pretrained/deepconvnet-article.npz
 train --model deepconvnet --epochs 18 --lr-decay 0.88 --augment shift+rotate --keep-best --out pretrained/deepconvnet.npz
-# TensorFlow CNN with batch norm, dropout and shifted images.
-train --model tf-cnn-bn --epochs 30 --lr-decay 0.9 --augment shift --keep-best --out pretrained/tf-cnn-bn.npz
+# TensorFlow CNN with batch norm, dropout and shifted images; smaller batches, more epochs.
+train --model tf-cnn-bn --epochs 60 --lr 0.002 --lr-decay 0.93 --batch-size 50 --augment shift --keep-best --out pretrained/tf-cnn-bn.npz
