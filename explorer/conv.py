@@ -137,10 +137,11 @@ class Conv2D(Layer):
         self._x_padded = xp = zero_border(x, self.padding, self._x_padded)
         kernel = self.W.value.reshape(-1, f)
         out = np.empty((n, out_h, out_w, f), x.dtype)
-        for part in self._chunks(n, out_h * out_w, kernel.shape[0], x.itemsize):
+        parts = list(self._chunks(n, out_h * out_w, kernel.shape[0], x.itemsize))
+        for part in parts:
             rows = self._im2col(xp[part], self.stride, out_h, out_w)
             np.matmul(rows, kernel, out=out[part].reshape(-1, f))
-        if part == slice(0, n):  # one chunk: the backward pass can reuse these rows
+        if len(parts) == 1:  # the whole batch in one chunk: backward can reuse these rows
             self._forward_rows = rows
         out += self.b.value
         return out

@@ -116,7 +116,7 @@ class Flatten(Layer):
 
     def forward(self, x, train=False):
         self.input_shape = x.shape
-        return x.reshape(len(x), -1)
+        return x.reshape(len(x), int(np.prod(x.shape[1:])))  # not -1: an empty batch has no size to infer
 
     def backward(self, dout):
         return dout.reshape(self.input_shape)

@@ -176,6 +176,16 @@ def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, strid
         np.testing.assert_allclose(one_image, whole_batch, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_empty_batch(stride):
+    """No images in, no images out, and zero gradients (not an error)."""
+    layer = built_conv(3, 3, stride, 1, (7, 6, 2), seed=13)
+    out = layer.forward(np.zeros((0, 7, 6, 2)))
+    assert out.shape == (0, output_size(7, 3, stride, 1), output_size(6, 3, stride, 1), 3)
+    assert layer.backward(out).shape == (0, 7, 6, 2)
+    assert not layer.W.grad.any() and not layer.b.grad.any()
+
+
 @pytest.mark.parametrize("stride, filters, channels", [(1, 2, 4), (1, 3, 2), (2, 2, 4)])
 def test_conv_backward_twice_after_one_forward(stride, filters, channels):
     """Two backward passes after one forward pass (e.g. two units' input gradients): the

@@ -172,6 +172,15 @@ def test_layer_and_parameter_names():
 
 
 @pytest.mark.parametrize("name", ALL_MODELS)
+def test_an_empty_batch_passes_through(name):
+    """No images: no predictions and no error, forward and backward."""
+    net = build_model(name)
+    out = net.forward(net.prepare(np.zeros((0, 28, 28), np.uint8)))
+    assert out.shape == (0, 10)
+    assert net.backward(out, input_grad=True).shape == (0,) + net.input_shape
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
 def test_parameter_count_is_sum_of_array_sizes(name):
     net = build_model(name)
     total = sum(p.value.size for p in net.parameters().values())
