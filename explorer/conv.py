@@ -4,7 +4,8 @@ im2col copies, for every output position, the k x k x C input window into one ro
 matrix; the convolution is then a single matmul with the kernel reshaped to (k*k*C, F).
 The copy is one np.copyto from a strided *view* of all windows (no Python loop over
 kernel offsets), into a buffer the layer reuses from step to step, for a cache-sized chunk
-of the batch at a time: copy, multiply, next chunk.
+of the batch at a time: copy, multiply, next chunk - on both CPU cores, each with its own
+buffer (explorer.parallel).
 
 The input gradient of a stride-1 convolution is itself a convolution: of the output
 gradient, zero-padded by k-1-p, with the kernel flipped and its in/out channels swapped.
@@ -17,6 +18,7 @@ import numpy as np
 
 from explorer.inits import init_bias, init_weights
 from explorer.layers import Layer, Parameter, column_sums
+from explorer.parallel import WORKERS, batch_parts, map_chunks
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -39,6 +41,15 @@ def window_view(x: np.ndarray, kernel: int, stride: int, out_h: int, out_w: int)
     sn, sh, sw, sc = x.strides
     shape = (n, out_h, out_w, kernel, kernel, c)
     strides = (sn, sh * stride, sw * stride, sh, sw, sc)
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+
+def tap_view(x: np.ndarray, kernel: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
+    """The same windows for a one-channel NHWC `x`, arranged tap-major, (k, k, N, out_h, out_w):
+    for each kernel offset, every input pixel it meets (runs of whole image rows)."""
+    sn, sh, sw, _ = x.strides
+    shape = (kernel, kernel, len(x), out_h, out_w)
+    strides = (sh, sw, sn, sh * stride, sw * stride)
     return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
 
 
@@ -77,13 +88,14 @@ class Conv2D(Layer):
     """2-D convolution: F filters of size k x k x C_in, weights stored as (k, k, C_in, F)."""
 
     kind = "conv"
+    shares_matmuls = True
     summary = "Slides small learned filters over the image; each filter answers 'is my pattern here?'."
 
     def __init__(self, filters: int, kernel: int, stride: int = 1, padding="valid"):
         self.filters, self.kernel, self.stride = filters, kernel, stride
         self.padding = resolve_padding(padding, kernel)
         # Reused between steps while the batch shape stays (Network.release_buffers drops them):
-        self._work = None  # one chunk of im2col rows
+        self._work = None  # (WORKERS, size): one chunk of im2col rows per worker thread
         self._x_padded = None  # zero-framed input, kept for the backward pass
         self._dout_padded = None  # zero-framed output gradient
         self._forward_rows = None  # the forward's im2col rows, while the work buffer holds them
@@ -106,21 +118,28 @@ class Conv2D(Layer):
         k, s, p = self.kernel, self.stride, self.padding
         return output_size(h, k, s, p), output_size(w, k, s, p)
 
-    def _chunks(self, n: int, rows_per_image: int, width: int, itemsize: int):
-        """Slices of the batch whose im2col rows fill about CHUNK_BYTES."""
-        per_chunk = max(1, CHUNK_BYTES // (rows_per_image * width * itemsize))
-        for start in range(0, n, per_chunk):
-            yield slice(start, min(start + per_chunk, n))
+    def _chunks(self, n: int, rows_per_image: int, width: int, dtype) -> list[slice]:
+        """Slices of the batch whose im2col rows fill about CHUNK_BYTES, with a work buffer
+        that holds a chunk for each worker."""
+        per_chunk = max(1, CHUNK_BYTES // (rows_per_image * width * np.dtype(dtype).itemsize))
+        size = min(per_chunk, n) * rows_per_image * width
+        if self._work is None or self._work.shape[1] < size or self._work.dtype != dtype:
+            self._work = np.empty((WORKERS, size), dtype)
+        return [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
 
-    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int) -> np.ndarray:
+    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0) -> np.ndarray:
         """Rows of windows of the (already padded) xp, (N * out_h * out_w, k * k * C), copied
-        into the reused work buffer."""
+        into the worker's reused buffer (the chunk _chunks planned)."""
         n, k, c = len(xp), self.kernel, xp.shape[-1]
         rows, width = n * out_h * out_w, k * k * c
         self._forward_rows = None  # about to be overwritten
-        if self._work is None or self._work.size < rows * width or self._work.dtype != xp.dtype:
-            self._work = np.empty(rows * width, xp.dtype)
-        cols = self._work[: rows * width].reshape(rows, width)
+        work = self._work[worker, : rows * width]
+        if c == 1:
+            # One channel makes a window row only k numbers long, so copy tap by tap instead,
+            # whole image rows at once, and hand BLAS the transposed matrix (it reads either).
+            np.copyto(work.reshape(k, k, n, out_h, out_w), tap_view(xp, k, stride, out_h, out_w))
+            return work.reshape(width, rows).T
+        cols = work.reshape(rows, width)
         np.copyto(cols.reshape(n, out_h, out_w, k, k, c), window_view(xp, k, stride, out_h, out_w))
         return cols
 
@@ -128,7 +147,8 @@ class Conv2D(Layer):
         """Rows of input windows for the whole batch, (N * out_h * out_w, k * k * C): the matrix
         the convolution multiplies by the kernel (forward builds it a chunk at a time)."""
         out_h, out_w = self._output_size(x.shape[1], x.shape[2])
-        return self._im2col(zero_border(x, self.padding, None), self.stride, out_h, out_w).copy()
+        windows = window_view(zero_border(x, self.padding, None), self.kernel, self.stride, out_h, out_w)
+        return windows.reshape(-1, self.kernel**2 * x.shape[-1])  # a copy: the windows overlap
 
     def forward(self, x, train=False):
         n, h, w, c = self.input_shape = x.shape
@@ -137,13 +157,16 @@ class Conv2D(Layer):
         self._x_padded = xp = zero_border(x, self.padding, self._x_padded)
         kernel = self.W.value.reshape(-1, f)
         out = np.empty((n, out_h, out_w, f), x.dtype)
-        parts = list(self._chunks(n, out_h * out_w, kernel.shape[0], x.itemsize))
-        for part in parts:
-            rows = self._im2col(xp[part], self.stride, out_h, out_w)
+
+        def convolve(part, worker):
+            rows = self._im2col(xp[part], self.stride, out_h, out_w, worker)
             np.matmul(rows, kernel, out=out[part].reshape(-1, f))
-        if len(parts) == 1:  # the whole batch in one chunk: backward can reuse these rows
-            self._forward_rows = rows
-        out += self.b.value
+            out[part] += self.b.value
+            return rows
+
+        all_rows = map_chunks(convolve, self._chunks(n, out_h * out_w, kernel.shape[0], x.dtype))
+        if len(all_rows) == 1:  # the whole batch in one chunk: backward can reuse these rows
+            self._forward_rows = all_rows[0]
         return out
 
     def backward(self, dout):
@@ -170,22 +193,26 @@ class Conv2D(Layer):
             flipped = self.W.value[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, c)  # (k*k*F, C)
             dx = np.empty(self.input_shape, dout.dtype)
             rows_per_image, width = max(rows_per_image, h * w), k * k * max(c, f)
-        grad_w = np.zeros((k * k * c, f), dout.dtype)
-        for part in self._chunks(n, rows_per_image, width, dout.itemsize):
-            grad_w += self._input_rows(part, out_h, out_w).T @ grad_rows[part].reshape(-1, f)
+
+        def gradients(part, worker):
+            grad_w = self._input_rows(part, out_h, out_w, worker).T @ grad_rows[part].reshape(-1, f)
             if full_convolution:
-                np.matmul(self._im2col(dp[part], 1, h, w), flipped, out=dx[part].reshape(-1, c))
+                np.matmul(self._im2col(dp[part], 1, h, w, worker), flipped, out=dx[part].reshape(-1, c))
+            return grad_w
+
+        parts = self._chunks(n, rows_per_image, width, dout.dtype)
+        grad_w = sum(map_chunks(gradients, parts), np.zeros((k * k * c, f), dout.dtype))
         self.W.grad = grad_w.reshape(self.W.value.shape)
         if not input_grad:
             return None
         return dx if full_convolution else self._input_gradient_col2im(grad_rows.reshape(-1, f), dout.shape)
 
-    def _input_rows(self, part: slice, out_h: int, out_w: int) -> np.ndarray:
+    def _input_rows(self, part: slice, out_h: int, out_w: int, worker: int) -> np.ndarray:
         """The forward's im2col rows for the images in `part`: still in the work buffer when
         the batch was one chunk and nothing has overwritten them since, otherwise built again."""
         if part == slice(0, len(self._x_padded)) and self._forward_rows is not None:
             return self._forward_rows
-        return self._im2col(self._x_padded[part], self.stride, out_h, out_w)
+        return self._im2col(self._x_padded[part], self.stride, out_h, out_w, worker)
 
     def _input_gradient_col2im(self, grad_rows, dout_shape):
         """Strides above 1: each window's gradient is added back where it was read from."""
@@ -228,51 +255,58 @@ class MaxPool2D(Pool2D):
     summary = "Keeps the strongest response in each window: smaller maps, a little shift tolerance."
 
     def forward(self, x, train=False):
+        self.input_shape = x.shape
+        n, h, w, c = x.shape
+        out = np.empty((n, output_size(h, self.size, self.stride, 0), output_size(w, self.size, self.stride, 0), c), x.dtype)
+        map_chunks(lambda part, _: self._window_maxima(x[part], out[part]), batch_parts(x))
+        self.x, self.out = x, out  # references: backward finds the winners again
+        return out
+
+    def _window_maxima(self, x, out):
         # Separable: the max over k rows (strided slices), then over k columns of that:
         # 2(k-1) elementwise maxima instead of k*k, for overlapping windows too.
-        self.input_shape = x.shape
         k, s = self.size, self.stride
-        _, h, w, _ = x.shape
-        out_h, out_w = output_size(h, k, s, 0), output_size(w, k, s, 0)
+        out_h, out_w = out.shape[1:3]
         rows = x[:, : s * (out_h - 1) + 1 : s]
         for i in range(1, k):
             rows = np.maximum(rows, x[:, i : i + s * (out_h - 1) + 1 : s])
-        out = rows[:, :, : s * (out_w - 1) + 1 : s]
+        np.copyto(out, rows[:, :, : s * (out_w - 1) + 1 : s])
         for j in range(1, k):
-            out = np.maximum(out, rows[:, :, j : j + s * (out_w - 1) + 1 : s])
-        self.x, self.out = x, out  # references: backward finds the winners again
-        return out
+            np.maximum(out, rows[:, :, j : j + s * (out_w - 1) + 1 : s], out=out)
 
     def backward(self, dout):
         # Each window's gradient goes to exactly one input: its first maximum in row-major
         # order (as argmax picks it), even when ReLU zeros make whole windows tie.
         _, h, w, _ = self.input_shape
-        if self.size == self.stride and h % self.size == 0 and w % self.size == 0:
-            return self._backward_tiles(dout)
-        dx = np.zeros(self.input_shape, dout.dtype)
+        tiled = self.size == self.stride and h % self.size == 0 and w % self.size == 0
+        route = self._route_tiles if tiled else self._route_windows
+        dx = np.empty(self.input_shape, dout.dtype)
+        map_chunks(lambda part, _: route(dout[part], self.x[part], self.out[part], dx[part]), batch_parts(self.x))
+        return dx
+
+    def _route_windows(self, dout, x, out, dx):
+        dx.fill(0)
         unclaimed = np.ones(dout.shape, bool)
-        for _, _, rows, cols in self.windows(self.input_shape):
-            hit = self.x[:, rows, cols, :] == self.out
+        for _, _, rows, cols in self.windows(x.shape):
+            hit = x[:, rows, cols, :] == out
             hit &= unclaimed
             unclaimed ^= hit
             dx[:, rows, cols, :] += dout * hit
-        return dx
 
-    def _backward_tiles(self, dout):
+    def _route_tiles(self, dout, x, out, dx):
         """Windows that tile the input (stride = size): each input gets its share written once,
         with no zero fill and no adds. The same routing as the general case."""
-        n, h, w, c = self.input_shape
+        n, h, w, c = x.shape
         k = self.size
-        tiles = self.x.reshape(n, h // k, k, w // k, k, c)  # tiles[:, r, i, s, j] = window (r, s), offset (i, j)
-        dx = np.empty(tiles.shape, dout.dtype)
+        tiles = (n, h // k, k, w // k, k, c)  # [:, r, i, s, j] = window (r, s), offset (i, j)
+        x, dx = x.reshape(tiles), dx.reshape(tiles)
         unclaimed = np.ones(dout.shape, bool)
         for i in range(k):
             for j in range(k):
-                hit = tiles[:, :, i, :, j, :] == self.out
+                hit = x[:, :, i, :, j, :] == out
                 hit &= unclaimed
                 unclaimed ^= hit
                 np.multiply(dout, hit, out=dx[:, :, i, :, j, :])
-        return dx.reshape(self.input_shape)
 
 
 class AvgPool2D(Pool2D):

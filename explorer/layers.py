@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.inits import init_bias, init_weights
+from explorer.parallel import batch_parts, map_chunks
 
 
 def column_sums(rows: np.ndarray) -> np.ndarray:
@@ -46,6 +47,7 @@ class Layer:
 
     kind = "layer"
     summary = ""
+    shares_matmuls = False  # True: runs matrix products on both cores itself (explorer.parallel)
 
     def build(self, input_shape: tuple, rng: np.random.Generator, init: str, dtype) -> tuple:
         """Create parameters for `input_shape` (without batch axis); return the output shape."""
@@ -127,11 +129,15 @@ class ReLU(Layer):
     summary = "Keeps positive values and sets negative ones to zero: max(0, x)."
 
     def forward(self, x, train=False):
-        self.out = np.maximum(x, 0)  # not x * (x > 0): that gives -0.0, which displays as "-0"
-        return self.out
+        self.out = out = np.empty_like(x)
+        # max(x, 0), not x * (x > 0): that gives -0.0, which displays as "-0"
+        map_chunks(lambda part, _: np.maximum(x[part], 0, out=out[part]), batch_parts(x))
+        return out
 
     def backward(self, dout):
-        return dout * (self.out > 0)  # the gradient passes where the input was positive
+        dx = np.empty_like(dout)  # the gradient passes where the input was positive:
+        map_chunks(lambda part, _: np.multiply(dout[part], self.out[part] > 0, out=dx[part]), batch_parts(dout))
+        return dx
 
 
 class LeakyReLU(Layer):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from contextlib import nullcontext
 from functools import wraps
 
 import numpy as np
 
+from explorer import parallel
 from explorer.layers import Dropout, Layer, Parameter
 
 
@@ -41,6 +43,7 @@ class Network:
         # interleave passes through one network. They could: Streamlit starts a new script
         # thread on a click while the old one is still finishing its slice of training.
         self.lock = threading.RLock()
+        self._shares_matmuls = any(layer.shares_matmuls for layer in layers)
 
     def _layer_names(self) -> list[str]:
         counts: Counter = Counter()
@@ -118,21 +121,28 @@ class Network:
             x += self.dtype.type(low)
         return x.reshape((len(images),) + self.input_shape)
 
+    def _cores(self, batch_size: int):
+        """BLAS on one thread while layers share a batch out over the cores themselves
+        (explorer.parallel); single images are not shared out, and MLPs leave it to BLAS."""
+        return parallel.one_blas_thread() if self._shares_matmuls and batch_size > 1 else nullcontext()
+
     @exclusive
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x, train)
+        with self._cores(len(x)):
+            for layer in self.layers:
+                x = layer.forward(x, train)
         return x
 
     @exclusive
     def backward(self, dout: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate dL/d(output); return dL/d(input) only when asked (it costs a matmul)."""
-        for index in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[index]
-            if index == 0 and not input_grad and hasattr(layer, "backward_weights"):
-                layer.backward_weights(dout)
-                return None
-            dout = layer.backward(dout)
+        with self._cores(len(dout)):
+            for index in range(len(self.layers) - 1, -1, -1):
+                layer = self.layers[index]
+                if index == 0 and not input_grad and hasattr(layer, "backward_weights"):
+                    layer.backward_weights(dout)
+                    return None
+                dout = layer.backward(dout)
         return dout
 
     @exclusive

@@ -157,12 +157,14 @@ def test_conv_buffers_are_not_shared_between_calls():
     np.testing.assert_allclose(layer.W.grad, ref_layer.W.grad, rtol=1e-12)
 
 
+@pytest.mark.parametrize("channels", [3, 1])  # one channel: the tap-by-tap copy
 @pytest.mark.parametrize("stride, padding", [(1, 1), (1, 0), (2, 1)])
-def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, stride, padding):
-    """Forward and backward work on chunks of images (to stay in cache): one image per chunk
-    and the whole batch in one chunk must agree, and the forward must match the loops."""
+def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, stride, padding, channels):
+    """Forward and backward work on chunks of images (to stay in cache), shared out over the
+    worker threads: one image per chunk and the whole batch in one chunk must agree, and the
+    forward must match the loops."""
     rng = np.random.default_rng(11)
-    shape = (7, 6, 3)
+    shape = (7, 6, channels)
     x = rng.standard_normal((5,) + shape)
     results = []
     for chunk_bytes in (1, 1 << 30):

@@ -1,0 +1,86 @@
+"""Both CPU cores on one batch: layers share their work out over two threads.
+
+NumPy releases the GIL inside its copies, ufuncs and matrix products, so two Python threads,
+each on its own part of the batch, keep two cores busy - including for the im2col copies and
+the elementwise layers, which NumPy runs on one core. Meanwhile BLAS must stay on one thread:
+two threads each asking OpenBLAS for two would fight over the same two cores, and OpenBLAS's
+idle threads keep spinning for a while after every call they helped with.
+
+Handing work to another thread costs tens of microseconds, so only big work is shared out.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+MIN_SPLIT_BYTES = 1 << 20  # elementwise work on smaller arrays stays on one thread
+_helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix="explorer-worker") if WORKERS > 1 else None
+
+
+def map_chunks(work, parts: list) -> list:
+    """[work(part, worker) for part in parts], the parts dealt out over the workers in turn;
+    `worker` (0 .. WORKERS-1) lets each one use its own scratch buffers."""
+    if _helpers is None or len(parts) < 2:
+        return [work(part, 0) for part in parts]
+    runs = [parts[worker::WORKERS] for worker in range(WORKERS)]
+
+    def do_run(worker):
+        return [work(part, worker) for part in runs[worker]]
+
+    with one_blas_thread():
+        helpers = [_helpers.submit(do_run, worker) for worker in range(1, WORKERS)]
+        results = [do_run(0)] + [helper.result() for helper in helpers]
+    return [results[i % WORKERS][i // WORKERS] for i in range(len(parts))]
+
+
+def batch_parts(array: np.ndarray) -> list[slice]:
+    """The batch axis of `array` cut into WORKERS slices, or whole when the array is small."""
+    n = len(array)
+    if _helpers is None or array.nbytes < MIN_SPLIT_BYTES or n < WORKERS:
+        return [slice(0, n)]
+    bounds = [n * worker // WORKERS for worker in range(WORKERS + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+
+
+class _OneBlasThread:
+    """Context: BLAS on one thread inside. Nestable, and shared by threads (sessions of the app
+    train side by side): the first in sets one thread, the last out restores the count."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        self._saved = [lib.get_num_threads() for lib in self._blas]
+
+    def __enter__(self):
+        with self._lock:
+            if self._inside == 0:
+                self._saved = [lib.get_num_threads() for lib in self._blas]
+                self._set([1] * len(self._blas))
+            self._inside += 1
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                self._set(self._saved)
+
+    def _set(self, counts):
+        for lib, count in zip(self._blas, counts):
+            # threadpoolctl lets only one thread at a time set OpenBLAS's process-wide count and
+            # ignores the others; this class already serialises the changes, so claim it.
+            if hasattr(lib, "clear_controlling_thread"):
+                lib.clear_controlling_thread(force=True)
+            lib.set_num_threads(count)
+
+
+_one_blas_thread = _OneBlasThread()
+
+
+def one_blas_thread() -> _OneBlasThread:
+    return _one_blas_thread

@@ -1,0 +1,110 @@
+"""Sharing a batch out over the worker threads changes no number, only the speed."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from explorer import parallel
+from explorer.conv import MaxPool2D
+from explorer.layers import ReLU
+from explorer.models import build_model
+from explorer.optimizers import make_optimizer
+
+
+def test_map_chunks_returns_results_in_order_and_gives_each_worker_its_own_index():
+    seen = []
+
+    def work(part, worker):
+        seen.append((part, worker, threading.get_ident()))
+        return part * 10
+
+    parts = list(range(7))
+    assert parallel.map_chunks(work, parts) == [part * 10 for part in parts]
+    threads_of_worker = {}
+    for _, worker, thread in seen:
+        threads_of_worker.setdefault(worker, set()).add(thread)
+    assert sorted(threads_of_worker) == list(range(parallel.WORKERS))
+    assert all(len(threads) == 1 for threads in threads_of_worker.values())  # a worker is one thread
+
+
+def test_map_chunks_passes_errors_on():
+    def work(part, worker):
+        if part == 3:
+            raise ValueError("bad chunk")
+        return part
+
+    with pytest.raises(ValueError, match="bad chunk"):
+        parallel.map_chunks(work, list(range(5)))
+
+
+def test_batch_parts_cover_the_batch_once_and_keep_small_arrays_whole():
+    big = np.zeros((7, parallel.MIN_SPLIT_BYTES // 4), np.float32)
+    parts = parallel.batch_parts(big)
+    assert len(parts) == parallel.WORKERS
+    assert np.concatenate([np.arange(7)[part] for part in parts]).tolist() == list(range(7))
+    assert parallel.batch_parts(np.zeros((7, 3), np.float32)) == [slice(0, 7)]
+    assert parallel.batch_parts(np.zeros((0, 3), np.float32)) == [slice(0, 0)]
+
+
+def test_one_blas_thread_nests_and_restores_the_thread_count():
+    blas = parallel.one_blas_thread()._blas
+    if not blas:
+        pytest.skip("NumPy's BLAS is not one threadpoolctl can control")
+    before = [lib.get_num_threads() for lib in blas]
+    with parallel.one_blas_thread():
+        with parallel.one_blas_thread():
+            assert [lib.get_num_threads() for lib in blas] == [1] * len(blas)
+        assert [lib.get_num_threads() for lib in blas] == [1] * len(blas)  # still inside the outer one
+    assert [lib.get_num_threads() for lib in blas] == before
+
+
+@pytest.mark.parametrize("make_layer", [ReLU, lambda: MaxPool2D(2), lambda: MaxPool2D(3, 2)], ids=["relu", "pool2", "pool3s2"])
+def test_elementwise_layers_give_the_same_numbers_split_or_whole(monkeypatch, make_layer):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 8, 8, 3)).astype(np.float32)
+    x[:, :2] = 0  # ties, where max-pooling must still route each gradient to one input
+    dout = None
+    results = []
+    for min_split_bytes in (1 << 40, 0):  # whole, then split over the workers
+        monkeypatch.setattr(parallel, "MIN_SPLIT_BYTES", min_split_bytes)
+        layer = make_layer()
+        out = layer.forward(x, train=True)
+        if dout is None:
+            dout = rng.standard_normal(out.shape).astype(np.float32)
+        results.append((out, layer.backward(dout)))
+    (out_whole, dx_whole), (out_split, dx_split) = results
+    np.testing.assert_array_equal(out_whole, out_split)
+    np.testing.assert_array_equal(dx_whole, dx_split)
+    assert dx_whole.any()
+
+
+def _train(name: str, steps: int, seed: int = 0) -> dict[str, np.ndarray]:
+    net = build_model(name, seed=seed)
+    optimizer = make_optimizer("adam", net.parameters().values(), lr=1e-3)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        images = rng.integers(0, 256, (40, 28, 28), dtype=np.uint8)
+        net.train_step_gradients(net.prepare(images), rng.integers(0, 10, 40))
+        optimizer.step()
+    return net.state()
+
+
+def test_two_sessions_training_side_by_side_get_what_each_gets_alone():
+    """Sessions of the app train in their own threads, sharing the worker pool and BLAS's
+    thread count: neither may disturb the other's numbers."""
+    alone = [_train("lenet", 3, seed) for seed in (1, 2)]
+    together = [None, None]
+
+    def session(index):
+        together[index] = _train("lenet", 3, index + 1)
+
+    threads = [threading.Thread(target=session, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for mine, reference in zip(together, alone):
+        for name in reference:
+            np.testing.assert_array_equal(mine[name], reference[name], err_msg=name)
