@@ -19,14 +19,15 @@ from threadpoolctl import ThreadpoolController
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 MIN_SPLIT_BYTES = 1 << 20  # elementwise work on smaller arrays stays on one thread
-_helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix="explorer-worker") if WORKERS > 1 else None
+_HELPER_NAME = "explorer-worker"
+_helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix=_HELPER_NAME) if WORKERS > 1 else None
 
 
 def map_chunks(work, parts: list) -> list:
     """[work(part, worker) for part in parts], the parts dealt out over the workers in turn;
     `worker` (0 .. WORKERS-1) lets each one use its own scratch buffers."""
-    if _helpers is None or len(parts) < 2:
-        return [work(part, 0) for part in parts]
+    if _helpers is None or len(parts) < 2 or threading.current_thread().name.startswith(_HELPER_NAME):
+        return [work(part, 0) for part in parts]  # (a helper waiting on helpers could wait forever)
     runs = [parts[worker::WORKERS] for worker in range(WORKERS)]
 
     def do_run(worker):

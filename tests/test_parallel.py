@@ -29,6 +29,19 @@ def test_map_chunks_returns_results_in_order_and_gives_each_worker_its_own_index
     assert all(len(threads) == 1 for threads in threads_of_worker.values())  # a worker is one thread
 
 
+def test_map_chunks_inside_map_chunks_finishes():
+    """Work that shares out work of its own runs it in its own thread instead of waiting for
+    a helper that is busy running it."""
+
+    def inner(part, worker):
+        return part + 1
+
+    def outer(part, worker):
+        return sum(parallel.map_chunks(inner, [part, part]))
+
+    assert parallel.map_chunks(outer, [0, 1, 2, 3]) == [2, 4, 6, 8]
+
+
 def test_map_chunks_passes_errors_on():
     def work(part, worker):
         if part == 3:
