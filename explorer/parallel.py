@@ -19,19 +19,25 @@ from threadpoolctl import ThreadpoolController
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 MIN_SPLIT_BYTES = 1 << 20  # elementwise work on smaller arrays stays on one thread
-_HELPER_NAME = "explorer-worker"
-_helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix=_HELPER_NAME) if WORKERS > 1 else None
+_helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix="explorer-worker") if WORKERS > 1 else None
+_current = threading.local()  # .worker: which worker this thread is running as, inside map_chunks
 
 
 def map_chunks(work, parts: list) -> list:
     """[work(part, worker) for part in parts], the parts dealt out over the workers in turn;
     `worker` (0 .. WORKERS-1) lets each one use its own scratch buffers."""
-    if _helpers is None or len(parts) < 2 or threading.current_thread().name.startswith(_HELPER_NAME):
-        return [work(part, 0) for part in parts]  # (a helper waiting on helpers could wait forever)
+    running_as = getattr(_current, "worker", None)
+    if running_as is not None or _helpers is None or len(parts) < 2:
+        # Work inside work stays in its thread: a helper waiting for a helper could wait forever.
+        return [work(part, running_as or 0) for part in parts]
     runs = [parts[worker::WORKERS] for worker in range(WORKERS)]
 
     def do_run(worker):
-        return [work(part, worker) for part in runs[worker]]
+        _current.worker = worker
+        try:
+            return [work(part, worker) for part in runs[worker]]
+        finally:
+            _current.worker = None
 
     with one_blas_thread():
         helpers = [_helpers.submit(do_run, worker) for worker in range(1, WORKERS)]

@@ -34,10 +34,12 @@ def test_map_chunks_inside_map_chunks_finishes():
     a helper that is busy running it."""
 
     def inner(part, worker):
-        return part + 1
+        return (part + 1, worker)
 
     def outer(part, worker):
-        return sum(parallel.map_chunks(inner, [part, part]))
+        inner_results = parallel.map_chunks(inner, [part, part])
+        assert {inner_worker for _, inner_worker in inner_results} == {worker}  # its own buffers
+        return sum(value for value, _ in inner_results)
 
     assert parallel.map_chunks(outer, [0, 1, 2, 3]) == [2, 4, 6, 8]
 
