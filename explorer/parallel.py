@@ -17,7 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-WORKERS = max(1, min(2, os.cpu_count() or 1))
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may run on (Linux)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+WORKERS = max(1, min(2, _usable_cores()))  # at most two: tuned and measured on a 2-core server
 MIN_SPLIT_BYTES = 1 << 20  # elementwise work on smaller arrays stays on one thread
 _helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix="explorer-worker") if WORKERS > 1 else None
 _current = threading.local()  # .worker: which worker this thread is running as, inside map_chunks
