@@ -12,6 +12,7 @@ input shape is known, so models are declared with output sizes only.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,7 +119,7 @@ class Flatten(Layer):
 
     def forward(self, x, train=False):
         self.input_shape = x.shape
-        return x.reshape(len(x), int(np.prod(x.shape[1:])))  # not -1: an empty batch has no size to infer
+        return x.reshape(len(x), math.prod(x.shape[1:]))  # not -1: an empty batch has no size to infer
 
     def backward(self, dout):
         return dout.reshape(self.input_shape)
