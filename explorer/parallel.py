@@ -27,6 +27,7 @@ def _usable_cores() -> int:
 WORKERS = max(1, min(2, _usable_cores()))  # at most two: tuned and measured on a 2-core server
 MIN_SPLIT_BYTES = 1 << 20  # elementwise work on smaller arrays stays on one thread
 _helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix="explorer-worker") if WORKERS > 1 else None
+_helpers_free = threading.Lock()  # held by the one map_chunks the helpers are working for
 _current = threading.local()  # .worker: which worker this thread is running as, inside map_chunks
 
 
@@ -34,8 +35,10 @@ def map_chunks(work, parts: list) -> list:
     """[work(part, worker) for part in parts], the parts dealt out over the workers in turn;
     `worker` (0 .. WORKERS-1) lets each one use its own scratch buffers."""
     running_as = getattr(_current, "worker", None)
-    if running_as is not None or _helpers is None or len(parts) < 2:
-        # Work inside work stays in its thread: a helper waiting for a helper could wait forever.
+    # Work inside work stays in its thread (a helper waiting for a helper could wait forever),
+    # and so does work that finds the helpers busy: then another session is using the other
+    # core already, and queueing behind it would only make both wait.
+    if running_as is not None or _helpers is None or len(parts) < 2 or not _helpers_free.acquire(blocking=False):
         return [work(part, running_as or 0) for part in parts]
     runs = [parts[worker::WORKERS] for worker in range(WORKERS)]
 
@@ -46,9 +49,12 @@ def map_chunks(work, parts: list) -> list:
         finally:
             _current.worker = None
 
-    with one_blas_thread():
-        helpers = [_helpers.submit(do_run, worker) for worker in range(1, WORKERS)]
-        results = [do_run(0)] + [helper.result() for helper in helpers]
+    try:
+        with one_blas_thread():
+            helpers = [_helpers.submit(do_run, worker) for worker in range(1, WORKERS)]
+            results = [do_run(0)] + [helper.result() for helper in helpers]
+    finally:
+        _helpers_free.release()
     return [results[i % WORKERS][i // WORKERS] for i in range(len(parts))]
 
 

@@ -44,6 +44,14 @@ def test_map_chunks_inside_map_chunks_finishes():
     assert parallel.map_chunks(outer, [0, 1, 2, 3]) == [2, 4, 6, 8]
 
 
+def test_map_chunks_with_the_helpers_busy_runs_everything_in_the_calling_thread():
+    """Another session holds the helpers: no waiting in their queue, the caller does it all."""
+    calling_thread = threading.get_ident()
+    with parallel._helpers_free:
+        ran = parallel.map_chunks(lambda part, worker: (part, worker, threading.get_ident()), [0, 1, 2])
+    assert ran == [(part, 0, calling_thread) for part in (0, 1, 2)]
+
+
 def test_map_chunks_passes_errors_on():
     def work(part, worker):
         if part == 3:
