@@ -6,7 +6,9 @@ the elementwise layers, which NumPy runs on one core. Meanwhile BLAS must stay o
 two threads each asking OpenBLAS for two would fight over the same two cores, and OpenBLAS's
 idle threads keep spinning for a while after every call they helped with.
 
-Handing work to another thread costs tens of microseconds, so only big work is shared out.
+Handing work to another thread costs tens of microseconds, so only big work is shared out,
+and only when the helper is free: when several sessions of the app train at once, each already
+has a core's worth of work, and each runs its chunks in its own thread.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
+
 
 def _usable_cores() -> int:
     try:
@@ -75,7 +78,7 @@ class _OneBlasThread:
         self._lock = threading.Lock()
         self._inside = 0
         self._blas = ThreadpoolController().select(user_api="blas").lib_controllers
-        self._saved = [lib.get_num_threads() for lib in self._blas]
+        self._saved: list[int] = []  # the thread counts to restore
 
     def __enter__(self):
         with self._lock:
