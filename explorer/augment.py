@@ -6,10 +6,13 @@ longer a 6 - it is offered only so students can measure how much it hurts.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 AUGMENTATIONS = {
     "shift": "Move each digit up to 2 pixels in each direction.",
+    "shift1": "Move each digit up to 1 pixel in each direction (the TensorFlow article's shifts).",
     "rotate": "Rotate each digit by up to 10 degrees.",
     "flip": "Mirror half of the digits left-right (harmful for digits: try it and see).",
 }
@@ -75,7 +78,7 @@ def parse_augment(spec: str) -> list[str]:
 
 
 def augment(images: np.ndarray, names: list[str], rng: np.random.Generator) -> np.ndarray:
-    transforms = {"shift": shift, "rotate": rotate, "flip": flip}
+    transforms = {"shift": shift, "shift1": partial(shift, max_shift=1), "rotate": rotate, "flip": flip}
     for name in names:
         images = transforms[name](images, rng)
     return images

@@ -43,7 +43,7 @@ def parse_args(argv):
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--train-size", type=positive_int)
     parser.add_argument("--val-size", type=int, default=5000)
-    parser.add_argument("--augment", nargs="?", const="shift", help="none, shift, rotate, flip or a combination like shift+rotate")
+    parser.add_argument("--augment", nargs="?", const="shift", help="none, shift (up to 2 pixels), shift1 (up to 1), rotate, flip or a combination like shift+rotate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--weight-decay", type=float, default=0.0)
     for name in ("momentum", "beta1", "beta2", "rho", "eps"):

@@ -49,6 +49,14 @@ def test_shift_moves_a_single_pixel_by_the_drawn_amount():
     assert counts.min() >= 4  # roughly uniform (400 / 25 = 16 expected each)
 
 
+def test_one_pixel_shifts_draw_every_move_of_at_most_one_pixel():
+    images = np.zeros((200, 28, 28), np.uint8)
+    images[:, 13, 14] = 255
+    out = augment(images, ["shift1"], np.random.default_rng(3))
+    moves = {tuple(np.argwhere(image)[0] - [13, 14]) for image in out}
+    assert moves == {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+
+
 def test_shift_translates_the_whole_image_with_background_fill():
     rng = np.random.default_rng(1)
     images = rng.integers(1, 256, (30, 28, 28), dtype=np.uint8)
