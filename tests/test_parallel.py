@@ -131,3 +131,12 @@ def test_two_sessions_training_side_by_side_get_what_each_gets_alone():
     for mine, reference in zip(together, alone):
         for name in reference:
             np.testing.assert_array_equal(mine[name], reference[name], err_msg=name)
+
+
+def test_one_core_machine_gets_the_same_numbers(monkeypatch):
+    """With one usable core there is no helper thread: every chunk runs in the caller."""
+    two_workers = _train("lenet", 2, seed=4)
+    monkeypatch.setattr(parallel, "_helpers", None)
+    one_worker = _train("lenet", 2, seed=4)
+    for name in two_workers:
+        np.testing.assert_array_equal(one_worker[name], two_workers[name], err_msg=name)
