@@ -132,7 +132,6 @@ class Conv2D(Layer):
         into the worker's reused buffer (the chunk _chunks planned)."""
         n, k, c = len(xp), self.kernel, xp.shape[-1]
         rows, width = n * out_h * out_w, k * k * c
-        self._forward_rows = None  # about to be overwritten
         work = self._work[worker, : rows * width]
         if c == 1:
             # One channel makes a window row only k numbers long, so copy tap by tap instead,
@@ -165,8 +164,8 @@ class Conv2D(Layer):
             return rows
 
         all_rows = map_chunks(convolve, self._chunks(n, out_h * out_w, kernel.shape[0], x.dtype))
-        if len(all_rows) == 1:  # the whole batch in one chunk: backward can reuse these rows
-            self._forward_rows = all_rows[0]
+        # The whole batch in one chunk: backward can reuse these rows.
+        self._forward_rows = all_rows[0] if len(all_rows) == 1 else None
         return out
 
     def backward(self, dout):
@@ -202,6 +201,7 @@ class Conv2D(Layer):
 
         parts = self._chunks(n, rows_per_image, width, dout.dtype)
         grad_w = sum(map_chunks(gradients, parts), np.zeros((k * k * c, f), dout.dtype))
+        self._forward_rows = None  # the work buffer may hold other rows now
         self.W.grad = grad_w.reshape(self.W.value.shape)
         if not input_grad:
             return None
