@@ -10,7 +10,7 @@ buffer (explorer.parallel).
 The input gradient of a stride-1 convolution is itself a convolution: of the output
 gradient, zero-padded by k-1-p, with the kernel flipped and its in/out channels swapped.
 So backward reuses the same im2col + matmul instead of scattering k*k window gradients
-back (col2im); col2im by strided adds remains for strides above 1.
+back (col2im); col2im by shifted adds remains for strides above 1 and narrow inputs.
 """
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ def zero_border(x: np.ndarray, border: int, buffer: np.ndarray | None) -> np.nda
 # CPU's L2 cache between the copy and the matrix product, instead of a whole batch's rows
 # (45 MB for DeepConvNet's second layer) going out to memory and back.
 CHUNK_BYTES = 1 << 21
+FEW_CHANNELS = 8  # inputs with at most this many channels get dL/dx by col2im (measured: LeNet's 6)
 
 
 class Conv2D(Layer):
@@ -183,9 +184,10 @@ class Conv2D(Layer):
         grad_rows = dout.reshape(n, out_h * out_w, f)
         self.b.grad = column_sums(dout.reshape(-1, f))
         # Stride 1: dL/dx is a 'full' convolution of dout with the flipped kernel, built in the
-        # same chunks (its rows of dout windows may need smaller ones). Larger strides scatter
-        # the window gradients back instead (col2im).
-        full_convolution = input_grad and self.stride == 1
+        # same chunks (its rows of dout windows may need smaller ones). Larger strides, and
+        # inputs with few channels, scatter the window gradients back instead (col2im): the
+        # full convolution's product would have only C columns, which BLAS computes slowly.
+        full_convolution = input_grad and self.stride == 1 and c > FEW_CHANNELS
         rows_per_image, width = out_h * out_w, k * k * c
         if full_convolution:
             self._dout_padded = dp = zero_border(dout, k - 1 - self.padding, self._dout_padded)
@@ -205,7 +207,7 @@ class Conv2D(Layer):
         self.W.grad = grad_w.reshape(self.W.value.shape)
         if not input_grad:
             return None
-        return dx if full_convolution else self._input_gradient_col2im(grad_rows.reshape(-1, f), dout.shape)
+        return dx if full_convolution else self._input_gradient_col2im(dout)
 
     def _input_rows(self, part: slice, out_h: int, out_w: int, worker: int) -> np.ndarray:
         """The forward's im2col rows for the images in `part`: still in the work buffer when
@@ -214,16 +216,28 @@ class Conv2D(Layer):
             return self._forward_rows
         return self._im2col(self._x_padded[part], self.stride, out_h, out_w, worker)
 
-    def _input_gradient_col2im(self, grad_rows, dout_shape):
-        """Strides above 1: each window's gradient is added back where it was read from."""
+    def _input_gradient_col2im(self, dout):
+        """dL/dx by adding every window's gradient back where the window was read from (col2im).
+
+        Laid out channel-first on the padded input's grid, with each output's gradient at the
+        pixel where its window starts, one kernel offset's share for all windows is the same
+        grid shifted by that offset: k*k adds of long contiguous rows, one matrix product."""
         n, h, w, c = self.input_shape
-        k, s, p = self.kernel, self.stride, self.padding
-        _, out_h, out_w, _ = dout_shape
-        dcols = (grad_rows @ self.W.value.reshape(-1, self.filters).T).reshape(n, out_h, out_w, k, k, c)
-        dx_padded = np.zeros((n, h + 2 * p, w + 2 * p, c), grad_rows.dtype)
-        for i, j, rows, cols in offset_slices(k, s, out_h, out_w):
-            dx_padded[:, rows, cols, :] += dcols[:, :, :, i, j, :]
-        return dx_padded[:, p : p + h, p : p + w, :]
+        k, s, p, f = self.kernel, self.stride, self.padding, self.filters
+        _, out_h, out_w, _ = dout.shape
+        grid_h, grid_w = h + 2 * p, w + 2 * p
+        grid = np.zeros((f, n, grid_h, grid_w), dout.dtype)
+        grid[:, :, : s * (out_h - 1) + 1 : s, : s * (out_w - 1) + 1 : s] = dout.transpose(3, 0, 1, 2)
+        pixels = n * grid_h * grid_w
+        kernel = self.W.value.reshape(k * k * c, f)
+        offset_grads = (kernel @ grid.reshape(f, pixels)).reshape(k, k, c, pixels)
+        dx = np.zeros((c, pixels + (k - 1) * (grid_w + 1)), dout.dtype)  # room for the last shifts
+        for i in range(k):
+            for j in range(k):
+                shift = i * grid_w + j
+                dx[:, shift : shift + pixels] += offset_grads[i, j]
+        dx = dx[:, :pixels].reshape(c, n, grid_h, grid_w)[:, :, p : p + h, p : p + w]
+        return np.ascontiguousarray(dx.transpose(1, 2, 3, 0))  # back to NHWC
 
 
 class Pool2D(Layer):

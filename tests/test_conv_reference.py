@@ -159,7 +159,7 @@ def test_conv_buffers_are_not_shared_between_calls():
 
 @pytest.mark.parametrize("channels", [3, 1])  # one channel: the tap-by-tap copy
 @pytest.mark.parametrize("stride, padding", [(1, 1), (1, 0), (2, 1)])
-def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, stride, padding, channels):
+def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, stride, padding, channels, input_gradient_method):
     """Forward and backward work on chunks of images (to stay in cache), shared out over the
     worker threads: one image per chunk and the whole batch in one chunk must agree, and the
     forward must match the loops."""
@@ -179,7 +179,7 @@ def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, strid
 
 
 @pytest.mark.parametrize("stride", [1, 2])
-def test_conv_empty_batch(stride):
+def test_conv_empty_batch(stride, input_gradient_method):
     """No images in, no images out, and zero gradients (not an error)."""
     layer = built_conv(3, 3, stride, 1, (7, 6, 2), seed=13)
     out = layer.forward(np.zeros((0, 7, 6, 2)))
@@ -189,7 +189,7 @@ def test_conv_empty_batch(stride):
 
 
 @pytest.mark.parametrize("stride, filters, channels", [(1, 2, 4), (1, 3, 2), (2, 2, 4)])
-def test_conv_backward_twice_after_one_forward(stride, filters, channels):
+def test_conv_backward_twice_after_one_forward(stride, filters, channels, input_gradient_method):
     """Two backward passes after one forward pass (e.g. two units' input gradients): the
     second must still see the forward input, whatever buffers the first one reused (fewer
     filters than input channels: the input gradient's windows fit the forward's buffer)."""

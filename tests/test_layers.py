@@ -103,7 +103,7 @@ CONV_CASES = [
 
 @pytest.mark.parametrize("k, s, p, h, w, c_in, c_out", CONV_CASES, ids=[
     f"k{c[0]}-s{c[1]}-p{c[2]}-{c[3]}x{c[4]}x{c[5]}-to-{c[6]}" for c in CONV_CASES])
-def test_conv2d_gradients(k, s, p, h, w, c_in, c_out):
+def test_conv2d_gradients(k, s, p, h, w, c_in, c_out, input_gradient_method):
     rng = np.random.default_rng(k * 100 + s * 10 + h)
     layer = Conv2D(c_out, k, stride=s, padding=p)
     out_shape = build(layer, (h, w, c_in))
