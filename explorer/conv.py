@@ -96,7 +96,8 @@ class Conv2D(Layer):
         self.filters, self.kernel, self.stride = filters, kernel, stride
         self.padding = resolve_padding(padding, kernel)
         # Reused between steps while the batch shape stays (Network.release_buffers drops them):
-        self._work = None  # (WORKERS, size): one chunk of im2col rows per worker thread
+        self._work: list = [None] * WORKERS  # per worker thread: one chunk's im2col rows
+        self._work_size = 0  # the planned chunk's size (_chunks)
         self._x_padded = None  # zero-framed input, kept for the backward pass
         self._dout_padded = None  # zero-framed output gradient
         self._forward_rows = None  # the forward's im2col rows, while the work buffer holds them
@@ -120,20 +121,28 @@ class Conv2D(Layer):
         return output_size(h, k, s, p), output_size(w, k, s, p)
 
     def _chunks(self, n: int, rows_per_image: int, width: int, dtype) -> list[slice]:
-        """Slices of the batch whose im2col rows fill about CHUNK_BYTES, with a work buffer
-        that holds a chunk for each worker."""
+        """Slices of the batch whose im2col rows fill about CHUNK_BYTES."""
         per_chunk = max(1, CHUNK_BYTES // (rows_per_image * width * np.dtype(dtype).itemsize))
-        size = min(per_chunk, n) * rows_per_image * width
-        if self._work is None or self._work.shape[1] < size or self._work.dtype != dtype:
-            self._work = np.empty((WORKERS, size), dtype)
+        self._work_size = min(per_chunk, n) * rows_per_image * width
         return [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
+
+    def _work_buffer(self, worker: int, dtype) -> np.ndarray:
+        """The worker's buffer for a planned chunk, made on its first use and then reused."""
+        buffer = self._work[worker]
+        if buffer is None or buffer.size < self._work_size or buffer.dtype != dtype:
+            buffer = self._work[worker] = np.empty(self._work_size, dtype)
+        return buffer
+
+    def release_buffers(self):
+        super().release_buffers()
+        self._work = [None] * WORKERS
 
     def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0) -> np.ndarray:
         """Rows of windows of the (already padded) xp, (N * out_h * out_w, k * k * C), copied
         into the worker's reused buffer (the chunk _chunks planned)."""
         n, k, c = len(xp), self.kernel, xp.shape[-1]
         rows, width = n * out_h * out_w, k * k * c
-        work = self._work[worker, : rows * width]
+        work = self._work_buffer(worker, xp.dtype)[: rows * width]
         if c == 1:
             # One channel makes a window row only k numbers long, so copy tap by tap instead,
             # whole image rows at once, and hand BLAS the transposed matrix (it reads either).

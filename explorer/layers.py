@@ -12,6 +12,7 @@ input shape is known, so models are declared with output sizes only.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -49,6 +50,7 @@ class Layer:
     kind = "layer"
     summary = ""
     shares_matmuls = False  # True: runs matrix products on both cores itself (explorer.parallel)
+    couples_batch = False  # True: one image's output depends on the others in the batch
 
     def build(self, input_shape: tuple, rng: np.random.Generator, init: str, dtype) -> tuple:
         """Create parameters for `input_shape` (without batch axis); return the output shape."""
@@ -62,6 +64,24 @@ class Layer:
 
     def parameters(self) -> dict[str, Parameter]:
         return {name: p for name, p in vars(self).items() if isinstance(p, Parameter)}
+
+    def release_buffers(self) -> None:
+        """Drop the arrays kept from the last passes (caches, scratch space) to free memory;
+        parameters, buffers() and fixed dropout masks stay."""
+        keep = set(self.buffers()) | {"fixed_mask"}
+        for name, value in list(vars(self).items()):
+            if isinstance(value, np.ndarray) and name not in keep:
+                setattr(self, name, None)
+
+    def replica(self) -> Layer:
+        """A copy that computes with the same parameter arrays but keeps its own gradients
+        and caches (for data-parallel training, Network.train_step_gradients)."""
+        twin = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                setattr(twin, name, Parameter(value.value, value.decay))
+        twin.release_buffers()
+        return twin
 
     def buffers(self) -> dict[str, np.ndarray]:
         """Non-trainable state that must be saved with the weights (batch-norm statistics)."""
@@ -236,6 +256,7 @@ class BatchNorm(Layer):
     """Batch normalisation over every axis but the last (features, or channels of NHWC maps)."""
 
     kind = "batchnorm"
+    couples_batch = True  # the batch's own mean and variance
     summary = "Normalises each channel to zero mean and unit variance over the batch, then rescales."
 
     def __init__(self, momentum: float = 0.9, eps: float = 1e-5):

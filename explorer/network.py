@@ -6,6 +6,8 @@ the activations of every layer and the gradient of any unit with respect to the 
 """
 from __future__ import annotations
 
+import copy
+import math
 import threading
 from collections import Counter
 from contextlib import nullcontext
@@ -44,6 +46,7 @@ class Network:
         # thread on a click while the old one is still finishing its slice of training.
         self.lock = threading.RLock()
         self._shares_matmuls = any(layer.shares_matmuls for layer in layers)
+        self._twin: Network | None = None  # trains the second half of a split batch
 
     def _layer_names(self) -> list[str]:
         counts: Counter = Counter()
@@ -66,6 +69,7 @@ class Network:
             self.shapes.append(shape)
             if isinstance(layer, Dropout):
                 layer.rng = np.random.default_rng([seed, index])
+        self._twin = None
         return self
 
     # --- parameters -------------------------------------------------------------------
@@ -148,10 +152,55 @@ class Network:
     @exclusive
     def train_step_gradients(self, x: np.ndarray, labels: np.ndarray) -> float:
         """Forward in training mode, the loss, and the gradients of every parameter."""
+        if not self._splits(len(x)):
+            return self._train_step(x, labels)
+        # Data parallel: each half of the batch goes through its own copy of the network (the
+        # same weights), one per core, and the halves' gradients are added up.
+        copies = (self, self._replica())
+
+        def train_half(numbered_half, _worker):
+            number, half = numbered_half
+            share = (half.stop - half.start) / len(x)
+            return copies[number]._train_step(x[half], labels[half], share)
+
+        losses = parallel.map_chunks(train_half, list(enumerate(parallel.halves(len(x)))))
+        for mine, twins in zip(self.parameters().values(), copies[1].parameters().values()):
+            mine.grad += twins.grad
+        return sum(losses)
+
+    def _train_step(self, x, labels, share: float = 1.0) -> float:
+        """One step's gradients, scaled to `share` of the batch (the fraction x makes up)."""
         outputs = self.forward(x, train=True)
         loss = self.loss.forward(outputs, labels)
-        self.backward(self.loss.backward())
-        return loss
+        dout = self.loss.backward()
+        if share != 1.0:
+            dout *= dout.dtype.type(share)
+        self.backward(dout)
+        return loss * share
+
+    def _splits(self, batch_size: int) -> bool:
+        """Whether a training step splits the batch over two network copies: convolutional
+        networks with enough work per image to outweigh the hand-over, and no layer (batch norm)
+        that needs the whole batch at once. Decided by the network and batch size alone, never by
+        the machine, so every machine computes the same numbers."""
+        if not self._shares_matmuls or any(layer.couples_batch for layer in self.layers) or batch_size < 2:
+            return False
+        largest = max(math.prod(shape) for shape in self.shapes)
+        return batch_size * largest * self.dtype.itemsize >= parallel.MIN_SPLIT_BYTES
+
+    def _replica(self) -> Network:
+        """The twin that trains the second half of a split batch: the same parameter arrays,
+        its own gradients, caches and dropout draws. Made once, kept until the next build."""
+        if self._twin is None:
+            twin = copy.copy(self)
+            twin.layers = [layer.replica() for layer in self.layers]
+            twin.loss = copy.copy(self.loss)
+            twin.lock = threading.RLock()
+            for index, layer in enumerate(twin.layers):
+                if isinstance(layer, Dropout):
+                    layer.rng = np.random.default_rng([self.seed, index, 1])
+            self._twin = twin
+        return self._twin
 
     # --- prediction -------------------------------------------------------------------
     @exclusive
@@ -198,11 +247,9 @@ class Network:
     @exclusive
     def release_buffers(self) -> None:
         """Drop cached forward-pass arrays (im2col buffers, masks) to free memory between runs."""
-        keep = {"rng", "fixed_mask"}
         for layer in self.layers:
-            for attr, value in list(vars(layer).items()):
-                if isinstance(value, np.ndarray) and attr not in keep and attr not in layer.buffers():
-                    setattr(layer, attr, None)
+            layer.release_buffers()
+        self._twin = None
 
     def describe(self) -> list[dict]:
         """One row per layer, for tables: name, type, config, output shape, parameter count."""

@@ -6,6 +6,10 @@ the elementwise layers, which NumPy runs on one core. Meanwhile BLAS must stay o
 two threads each asking OpenBLAS for two would fight over the same two cores, and OpenBLAS's
 idle threads keep spinning for a while after every call they helped with.
 
+A training step of a convolutional network shares out whole halves of its batch instead: each
+half goes through its own copy of the network (Network.train_step_gradients), with no hand-over
+per layer, and the layers inside each half run on their own thread.
+
 Handing work to another thread costs tens of microseconds, so only big work is shared out,
 and only when the helper is free: when several sessions of the app train at once, each already
 has a core's worth of work, and each runs its chunks in its own thread.
@@ -59,6 +63,11 @@ def map_chunks(work, parts: list) -> list:
     finally:
         _helpers_free.release()
     return [results[i % WORKERS][i // WORKERS] for i in range(len(parts))]
+
+
+def halves(n: int) -> list[slice]:
+    """A batch of n cut in two (on every machine: the cut decides the arithmetic)."""
+    return [slice(0, n // 2), slice(n // 2, n)]
 
 
 def batch_parts(array: np.ndarray) -> list[slice]:

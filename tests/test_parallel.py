@@ -10,7 +10,10 @@ from explorer import parallel
 from explorer.conv import MaxPool2D
 from explorer.layers import ReLU
 from explorer.models import build_model
+from explorer.network import Network
 from explorer.optimizers import make_optimizer
+
+SPLIT_BATCH = 64  # lenet splits a batch this big over two network copies (and 40 not)
 
 
 def test_map_chunks_returns_results_in_order_and_gives_each_worker_its_own_index():
@@ -103,15 +106,69 @@ def test_elementwise_layers_give_the_same_numbers_split_or_whole(monkeypatch, ma
     assert dx_whole.any()
 
 
-def _train(name: str, steps: int, seed: int = 0) -> dict[str, np.ndarray]:
+def _train(name: str, steps: int, seed: int = 0, batch: int = SPLIT_BATCH, optimizer="adam") -> dict[str, np.ndarray]:
     net = build_model(name, seed=seed)
-    optimizer = make_optimizer("adam", net.parameters().values(), lr=1e-3)
+    optimizer = make_optimizer(optimizer, net.parameters().values(), lr=1e-3)
     rng = np.random.default_rng(seed)
     for _ in range(steps):
-        images = rng.integers(0, 256, (40, 28, 28), dtype=np.uint8)
-        net.train_step_gradients(net.prepare(images), rng.integers(0, 10, 40))
+        images = rng.integers(0, 256, (batch, 28, 28), dtype=np.uint8)
+        net.train_step_gradients(net.prepare(images), rng.integers(0, 10, batch))
         optimizer.step()
     return net.state()
+
+
+def _gradients(net: Network, batch: int, seed: int = 5) -> tuple[float, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (batch, 28, 28), dtype=np.uint8)
+    loss = net.train_step_gradients(net.prepare(images), rng.integers(0, 10, batch))
+    return loss, {name: p.grad.copy() for name, p in net.parameters().items()}
+
+
+@pytest.mark.parametrize("name, batch", [("lenet", SPLIT_BATCH), ("lenet", SPLIT_BATCH + 1), ("zhou-cnn", 200)])
+def test_a_split_batch_gives_the_whole_batch_gradients(monkeypatch, name, batch):
+    """Two copies of the network on two halves of the batch (one per core), their gradients
+    added up, are the gradients of the whole batch - odd batches and unequal halves included."""
+    net = build_model(name, seed=3)
+    assert net._splits(batch) and not net._splits(2)
+    split_loss, split = _gradients(net, batch)
+    assert net._twin is not None
+    monkeypatch.setattr(Network, "_splits", lambda self, batch_size: False)
+    whole_loss, whole = _gradients(build_model(name, seed=3), batch)
+    assert split_loss == pytest.approx(whole_loss, rel=1e-6)
+    for key in whole:
+        np.testing.assert_allclose(split[key], whole[key], rtol=2e-4, atol=1e-6, err_msg=key)
+        assert np.abs(whole[key]).max() > 0, key
+
+
+def test_split_training_follows_the_weight_updates(monkeypatch):
+    """The second copy computes with the same weight arrays, so it sees every optimizer step."""
+    split = _train("lenet", 3, seed=6, optimizer="sgd")
+    monkeypatch.setattr(Network, "_splits", lambda self, batch_size: False)
+    whole = _train("lenet", 3, seed=6, optimizer="sgd")
+    for key in whole:
+        np.testing.assert_allclose(split[key], whole[key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def test_batch_norm_networks_and_small_batches_do_not_split():
+    """Batch norm needs the whole batch's statistics; small batches are not worth a hand-over."""
+    assert not build_model("tf-cnn-bn", seed=0)._splits(100)
+    assert not build_model("lenet", seed=0)._splits(40)
+    assert not build_model("keras-mlp", seed=0)._splits(1000)  # BLAS shares an MLP's products itself
+    assert build_model("deepconvnet", seed=0)._splits(100)
+
+
+def test_the_second_copy_draws_its_own_dropout_masks_and_release_drops_it():
+    net = build_model("deepconvnet", seed=2)
+    _gradients(net, 100)
+    twin = net._twin
+    mine = [layer for layer in net.layers if type(layer).__name__ == "Dropout"]
+    twins = [layer for layer in twin.layers if type(layer).__name__ == "Dropout"]
+    assert mine and all(a.rng is not b.rng for a, b in zip(mine, twins))
+    assert not np.array_equal(mine[0].mask, twins[0].mask)
+    net.release_buffers()
+    assert net._twin is None
+    _gradients(net, 100)  # and trains on
+    assert net._twin is not None
 
 
 def test_two_sessions_training_side_by_side_get_what_each_gets_alone():
@@ -134,7 +191,9 @@ def test_two_sessions_training_side_by_side_get_what_each_gets_alone():
 
 
 def test_one_core_machine_gets_the_same_numbers(monkeypatch):
-    """With one usable core there is no helper thread: every chunk runs in the caller."""
+    """With one usable core there is no helper thread: every chunk and both halves of a split
+    batch run in the caller."""
+    assert build_model("lenet")._splits(SPLIT_BATCH)
     two_workers = _train("lenet", 2, seed=4)
     monkeypatch.setattr(parallel, "_helpers", None)
     one_worker = _train("lenet", 2, seed=4)
