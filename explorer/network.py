@@ -127,8 +127,13 @@ class Network:
 
     def _cores(self, batch_size: int):
         """BLAS on one thread while layers share a batch out over the cores themselves
-        (explorer.parallel); single images are not shared out, and MLPs leave it to BLAS."""
-        return parallel.one_blas_thread() if self._shares_matmuls and batch_size > 1 else nullcontext()
+        (explorer.parallel); small batches are not shared out, and MLPs leave it to BLAS."""
+        return parallel.one_blas_thread() if self._shares_out(batch_size) else nullcontext()
+
+    def _shares_out(self, batch_size: int) -> bool:
+        """Whether a batch is big enough for convolutional layers to share its work out."""
+        largest = max(math.prod(shape) for shape in self.shapes)
+        return self._shares_matmuls and batch_size * largest * self.dtype.itemsize >= parallel.MIN_SPLIT_BYTES
 
     @exclusive
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
@@ -183,10 +188,7 @@ class Network:
         networks with enough work per image to outweigh the hand-over, and no layer (batch norm)
         that needs the whole batch at once. Decided by the network and batch size alone, never by
         the machine, so every machine computes the same numbers."""
-        if not self._shares_matmuls or any(layer.couples_batch for layer in self.layers) or batch_size < 2:
-            return False
-        largest = max(math.prod(shape) for shape in self.shapes)
-        return batch_size * largest * self.dtype.itemsize >= parallel.MIN_SPLIT_BYTES
+        return self._shares_out(batch_size) and batch_size > 1 and not any(layer.couples_batch for layer in self.layers)
 
     def _replica(self) -> Network:
         """The twin that trains the second half of a split batch: the same parameter arrays,
