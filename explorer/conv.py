@@ -166,15 +166,16 @@ class Conv2D(Layer):
         self._x_padded = xp = zero_border(x, self.padding, self._x_padded)
         kernel = self.W.value.reshape(-1, f)
         out = np.empty((n, out_h, out_w, f), x.dtype)
-        # The bias of a whole output image, added image by image: added pixel by pixel, NumPy's
-        # inner loop would run only F numbers long (5x slower for 8 filters).
-        image_bias = np.tile(self.b.value, out_h * out_w)
+        # The bias of a whole row of output pixels, added row by row: added pixel by pixel,
+        # NumPy's inner loop would run only F numbers long (5x slower for 8 filters). Not worth
+        # the tiling for a single image.
+        row_bias = np.tile(self.b.value, out_w) if n > 1 else self.b.value
 
         def convolve(part, worker):
             rows = self._im2col(xp[part], self.stride, out_h, out_w, worker)
             np.matmul(rows, kernel, out=out[part].reshape(-1, f))
-            images = out[part].reshape(-1, image_bias.size)  # a view: one row per image
-            images += image_bias
+            pixel_rows = out[part].reshape(-1, row_bias.size)  # a view
+            pixel_rows += row_bias
             return rows
 
         all_rows = map_chunks(convolve, self._chunks(n, out_h * out_w, kernel.shape[0], x.dtype))

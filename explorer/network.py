@@ -47,6 +47,7 @@ class Network:
         self.lock = threading.RLock()
         self._shares_matmuls = any(layer.shares_matmuls for layer in layers)
         self._twin: Network | None = None  # trains the second half of a split batch
+        self._largest_output = 0
 
     def _layer_names(self) -> list[str]:
         counts: Counter = Counter()
@@ -69,6 +70,7 @@ class Network:
             self.shapes.append(shape)
             if isinstance(layer, Dropout):
                 layer.rng = np.random.default_rng([seed, index])
+        self._largest_output = max(math.prod(shape) for shape in self.shapes)  # numbers per image
         self._twin = None
         return self
 
@@ -132,8 +134,7 @@ class Network:
 
     def _shares_out(self, batch_size: int) -> bool:
         """Whether a batch is big enough for convolutional layers to share its work out."""
-        largest = max(math.prod(shape) for shape in self.shapes)
-        return self._shares_matmuls and batch_size * largest * self.dtype.itemsize >= parallel.MIN_SPLIT_BYTES
+        return self._shares_matmuls and batch_size * self._largest_output * self.dtype.itemsize >= parallel.MIN_SPLIT_BYTES
 
     @exclusive
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
