@@ -216,7 +216,7 @@ class Conv2D(Layer):
             return grad_w
 
         parts = self._chunks(n, rows_per_image, width, dout.dtype)
-        grad_w = sum(map_chunks(gradients, parts), np.zeros((k * k * c, f), dout.dtype))
+        grad_w = sum(map_chunks(gradients, parts)) if parts else np.zeros((k * k * c, f), dout.dtype)
         self._forward_rows = None  # the work buffer may hold other rows now
         self.W.grad = grad_w.reshape(self.W.value.shape)
         if not input_grad:
@@ -328,12 +328,15 @@ class MaxPool2D(Pool2D):
         k = self.size
         tiles = (n, h // k, k, w // k, k, c)  # [:, r, i, s, j] = window (r, s), offset (i, j)
         x, dx = x.reshape(tiles), dx.reshape(tiles)
-        unclaimed = np.ones(dout.shape, bool)
+        unclaimed = None  # the windows whose maximum no earlier offset held
         for i in range(k):
             for j in range(k):
                 hit = x[:, :, i, :, j, :] == out
-                hit &= unclaimed
-                unclaimed ^= hit
+                if unclaimed is None:
+                    unclaimed = ~hit
+                else:
+                    hit &= unclaimed
+                    unclaimed ^= hit
                 np.multiply(dout, hit, out=dx[:, :, i, :, j, :])
 
 

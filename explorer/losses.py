@@ -36,7 +36,7 @@ class SoftmaxCrossEntropy:
         self.probs = softmax(outputs)
         self.labels = labels
         true_class = self.probs[np.arange(len(labels)), labels]
-        return float(-np.log(np.maximum(true_class, 1e-12)).mean())
+        return float(-np.log(np.maximum(true_class, 1e-12)).sum() / len(labels))
 
     def backward(self):
         grad = self.probs.copy()
