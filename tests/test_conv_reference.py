@@ -178,6 +178,27 @@ def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, strid
         np.testing.assert_allclose(one_image, whole_batch, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("kernel, padding", [(3, 0), (5, 2)])
+def test_one_channel_products_in_small_blocks_give_the_whole_product(monkeypatch, kernel, padding):
+    """A one-channel layer multiplies in blocks of rows (SMALL_PRODUCT): a block of a few rows
+    and a single block must give the same output and gradients, and match the loops."""
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((3, 8, 7, 1))
+    results = []
+    for small_product in (kernel * kernel * 4 * 3, 1 << 40):  # three rows per block; one block
+        monkeypatch.setattr(conv_module, "SMALL_PRODUCT", small_product)
+        layer = built_conv(4, kernel, 1, padding, (8, 7, 1), seed=15)
+        out = layer.forward(x)
+        dx = layer.backward(np.cos(out))
+        results.append((out, dx, layer.W.grad, layer.b.grad))
+    assert len(conv_module.blocks_of_rows(len(layer.im2col(x)), kernel * kernel, 4)) == 1
+    monkeypatch.setattr(conv_module, "SMALL_PRODUCT", kernel * kernel * 4 * 3)
+    assert len(conv_module.blocks_of_rows(len(layer.im2col(x)), kernel * kernel, 4)) > 10
+    np.testing.assert_allclose(results[0][0], reference_conv(x, layer.W.value, layer.b.value, 1, padding), rtol=1e-12, atol=1e-12)
+    for blocked, whole in zip(*results):
+        np.testing.assert_allclose(blocked, whole, rtol=1e-12, atol=1e-13)
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_conv_empty_batch(stride, input_gradient_method):
     """No images in, no images out, and zero gradients (not an error)."""
