@@ -148,17 +148,20 @@ class Conv2D(Layer):
         super().release_buffers()
         self._work = [None] * WORKERS
 
-    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0) -> np.ndarray:
+    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0, ones=False) -> np.ndarray:
         """Rows of windows of the (already padded) xp, (N * out_h * out_w, k * k * C), copied
-        into the worker's reused buffer (the chunk _chunks planned)."""
+        into the worker's reused buffer (the chunk _chunks planned); with a last column of ones
+        if asked (one channel only, see forward)."""
         n, k, c = len(xp), self.kernel, xp.shape[-1]
         rows, width = n * out_h * out_w, k * k * c
-        work = self._work_buffer(worker, xp.dtype)[: rows * width]
         if c == 1:
             # One channel makes a window row only k numbers long, so copy tap by tap instead,
             # whole image rows at once, and hand BLAS the transposed matrix (it reads either).
-            np.copyto(work.reshape(k, k, n, out_h, out_w), tap_view(xp, k, stride, out_h, out_w))
-            return work.reshape(width, rows).T
+            work = self._work_buffer(worker, xp.dtype)[: rows * (width + ones)]
+            np.copyto(work[: rows * width].reshape(k, k, n, out_h, out_w), tap_view(xp, k, stride, out_h, out_w))
+            work[rows * width :] = 1
+            return work.reshape(width + ones, rows).T
+        work = self._work_buffer(worker, xp.dtype)[: rows * width]
         cols = work.reshape(rows, width)
         np.copyto(cols.reshape(n, out_h, out_w, k, k, c), window_view(xp, k, stride, out_h, out_w))
         return cols
@@ -175,20 +178,28 @@ class Conv2D(Layer):
         f = self.filters
         out_h, out_w = self._output_size(h, w)
         self._x_padded = xp = zero_border(x, self.padding, self._x_padded)
-        kernel = self.W.value.reshape(-1, f)
         out = np.empty((n, out_h, out_w, f), x.dtype)
-        # The bias of a whole row of output pixels, added row by row: added pixel by pixel,
-        # NumPy's inner loop would run only F numbers long (5x slower for 8 filters). Not worth
-        # the tiling for a single image.
-        row_bias = np.tile(self.b.value, out_w) if n > 1 else self.b.value
+        kernel = self.W.value.reshape(-1, f)
+        # One channel: the rows of windows end with a 1 and the kernel with the bias - the weight
+        # of an input that is always 1 - so the product adds the bias, and backward's product
+        # gives the bias gradient as its last row: one product instead of three passes.
+        # Otherwise the bias is added a row of output pixels at a time: pixel by pixel, NumPy's
+        # inner loop would run only F numbers long (5x slower for 8 filters; for one image, the
+        # tiling costs what it saves).
+        bias_in_product = c == 1
+        if bias_in_product:
+            kernel = np.concatenate((kernel, self.b.value[None]))
+        else:
+            row_bias = np.tile(self.b.value, out_w) if n > 1 else self.b.value
 
         def convolve(part, worker):
-            rows = self._im2col(xp[part], self.stride, out_h, out_w, worker)
+            rows = self._im2col(xp[part], self.stride, out_h, out_w, worker, ones=bias_in_product)
             flat_out = out[part].reshape(-1, f)
             for block in self._blocks(len(rows)):
                 np.matmul(rows[block], kernel, out=flat_out[block])
-            pixel_rows = out[part].reshape(-1, row_bias.size)  # a view
-            pixel_rows += row_bias
+            if not bias_in_product:
+                pixel_rows = out[part].reshape(-1, row_bias.size)  # a view
+                pixel_rows += row_bias
             return rows
 
         all_rows = map_chunks(convolve, self._chunks(n, out_h * out_w, kernel.shape[0], x.dtype))
@@ -209,13 +220,14 @@ class Conv2D(Layer):
         k, f = self.kernel, self.filters
         _, out_h, out_w, _ = dout.shape
         grad_rows = dout.reshape(n, out_h * out_w, f)
-        self.b.grad = column_sums(dout.reshape(-1, f))
         # Stride 1: dL/dx is a 'full' convolution of dout with the flipped kernel, built in the
         # same chunks (its rows of dout windows may need smaller ones). Larger strides, and
         # inputs with few channels, scatter the window gradients back instead (col2im): the
         # full convolution's product would have only C columns, which BLAS computes slowly.
         full_convolution = input_grad and self.stride == 1 and c > FEW_CHANNELS
-        rows_per_image, width = out_h * out_w, k * k * c
+        bias_in_product = c == 1
+        weight_rows = k * k * c + bias_in_product  # rows of the weight gradient
+        rows_per_image, width = out_h * out_w, weight_rows
         if full_convolution:
             self._dout_padded = dp = zero_border(dout, k - 1 - self.padding, self._dout_padded)
             flipped = self.W.value[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, c)  # (k*k*F, C)
@@ -230,8 +242,12 @@ class Conv2D(Layer):
             return grad_w
 
         parts = self._chunks(n, rows_per_image, width, dout.dtype)
-        grad_w = sum(map_chunks(gradients, parts)) if parts else np.zeros((k * k * c, f), dout.dtype)
+        grad_w = sum(map_chunks(gradients, parts)) if parts else np.zeros((weight_rows, f), dout.dtype)
         self._forward_rows = None  # the work buffer may hold other rows now
+        if bias_in_product:  # the last row, the gradient of the ones' weights, is the bias's
+            grad_w, self.b.grad = grad_w[:-1], grad_w[-1].copy()
+        else:
+            self.b.grad = column_sums(dout.reshape(-1, f))
         self.W.grad = grad_w.reshape(self.W.value.shape)
         if not input_grad:
             return None
@@ -242,14 +258,15 @@ class Conv2D(Layer):
         (SMALL_PRODUCT; measured slower for wider inputs, whose products are less skinny)."""
         if self.W.value.shape[2] > 1:
             return [slice(0, rows)]
-        return blocks_of_rows(rows, self.kernel**2, self.filters)
+        return blocks_of_rows(rows, self.kernel**2 + 1, self.filters)
 
     def _input_rows(self, part: slice, out_h: int, out_w: int, worker: int) -> np.ndarray:
         """The forward's im2col rows for the images in `part`: still in the work buffer when
         the batch was one chunk and nothing has overwritten them since, otherwise built again."""
         if part == slice(0, len(self._x_padded)) and self._forward_rows is not None:
             return self._forward_rows
-        return self._im2col(self._x_padded[part], self.stride, out_h, out_w, worker)
+        ones = self.input_shape[-1] == 1
+        return self._im2col(self._x_padded[part], self.stride, out_h, out_w, worker, ones)
 
     def _input_gradient_col2im(self, dout):
         """dL/dx by adding every window's gradient back where the window was read from (col2im).
