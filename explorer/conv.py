@@ -82,6 +82,9 @@ def zero_border(x: np.ndarray, border: int, buffer: np.ndarray | None) -> np.nda
 # CPU's L2 cache between the copy and the matrix product, instead of a whole batch's rows
 # (45 MB for DeepConvNet's second layer) going out to memory and back.
 CHUNK_BYTES = 1 << 21
+# A one-channel layer's rows are cheap to copy and multiplied in small blocks anyway (below), so
+# its chunks may be bigger: LeNet's half batches then stay whole and backward reuses the rows.
+ONE_CHANNEL_CHUNK_BYTES = 1 << 22
 FEW_CHANNELS = 8  # inputs with at most this many channels get dL/dx by col2im (measured: LeNet's 6)
 
 # OpenBLAS multiplies matrices with m*n*k up to about a million by kernels that read them in
@@ -133,7 +136,8 @@ class Conv2D(Layer):
 
     def _chunks(self, n: int, rows_per_image: int, width: int, dtype) -> list[slice]:
         """Slices of the batch whose im2col rows fill about CHUNK_BYTES."""
-        per_chunk = max(1, CHUNK_BYTES // (rows_per_image * width * np.dtype(dtype).itemsize))
+        budget = ONE_CHANNEL_CHUNK_BYTES if self.W.value.shape[2] == 1 else CHUNK_BYTES
+        per_chunk = max(1, budget // (rows_per_image * width * np.dtype(dtype).itemsize))
         self._work_size = min(per_chunk, n) * rows_per_image * width
         return [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
 

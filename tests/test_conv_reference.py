@@ -169,6 +169,7 @@ def test_conv_chunks_of_the_batch_give_the_whole_batch_result(monkeypatch, strid
     results = []
     for chunk_bytes in (1, 1 << 30):
         monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(conv_module, "ONE_CHANNEL_CHUNK_BYTES", chunk_bytes)
         layer = built_conv(4, 3, stride, padding, shape, seed=12)
         out = layer.forward(x)
         dx = layer.backward(np.cos(out))
