@@ -200,6 +200,18 @@ def test_one_channel_products_in_small_blocks_give_the_whole_product(monkeypatch
         np.testing.assert_allclose(blocked, whole, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_conv_of_a_strided_input_view_matches_its_copy(channels):
+    """Windows are views over the input's memory: a non-contiguous input (every other column
+    of a wider array) must give what its contiguous copy gives."""
+    wide = np.random.default_rng(16).standard_normal((2, 7, 12, channels))
+    x = wide[:, :, ::2]
+    assert not x.flags.c_contiguous
+    layer = built_conv(3, 3, 1, 0, (7, 6, channels), seed=17)
+    np.testing.assert_array_equal(layer.forward(x), layer.forward(np.ascontiguousarray(x)))
+    np.testing.assert_allclose(layer.forward(x), reference_conv(x, layer.W.value, layer.b.value, 1, 0), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_conv_empty_batch(stride, input_gradient_method):
     """No images in, no images out, and zero gradients (not an error)."""
