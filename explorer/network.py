@@ -31,8 +31,9 @@ def exclusive(method):
     return locked
 
 
-def training_order(layers: list[Layer]) -> list[Layer]:
-    """The layers in the order training runs them: max-pooling moved before the ReLU it follows.
+def running_order(layers: list[Layer]) -> list[Layer]:
+    """The layers in the order forward and backward run them: max-pooling moved before the ReLU
+    it follows (trace, which shows every layer's output, keeps the model's own order).
 
     The two commute - the maximum of clipped numbers is the clipped maximum, and the gradient
     reaches the same input either way (windows whose maximum is not positive get none) - so
@@ -62,7 +63,7 @@ class Network:
         self._shares_matmuls = any(layer.shares_matmuls for layer in layers)
         self._twin: Network | None = None  # trains the second half of a split batch
         self._largest_output = 0
-        self._order = layers  # the order of the last forward pass
+        self._running_order = running_order(layers)
 
     def _layer_names(self) -> list[str]:
         counts: Counter = Counter()
@@ -153,16 +154,15 @@ class Network:
 
     @exclusive
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        self._order = training_order(self.layers) if train else self.layers  # backward retraces it
         with self._cores(len(x)):
-            for layer in self._order:
+            for layer in self._running_order:
                 x = layer.forward(x, train)
         return x
 
     @exclusive
     def backward(self, dout: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate dL/d(output); return dL/d(input) only when asked (it costs a matmul)."""
-        layers = self._order
+        layers = self._running_order
         with self._cores(len(dout)):
             for index in range(len(layers) - 1, -1, -1):
                 layer = layers[index]
@@ -216,7 +216,7 @@ class Network:
             twin.layers = [layer.replica() for layer in self.layers]
             twin.loss = copy.copy(self.loss)
             twin.lock = threading.RLock()
-            twin._order = twin.layers
+            twin._running_order = running_order(twin.layers)
             for index, layer in enumerate(twin.layers):
                 if isinstance(layer, Dropout):
                     layer.rng = np.random.default_rng([self.seed, index, 1])

@@ -322,9 +322,10 @@ def test_release_buffers_keeps_the_model_working():
 
 
 @pytest.mark.parametrize("name", ["lenet", "deepconvnet", "tf-cnn"])
-def test_training_pools_before_relu_with_exactly_the_same_numbers(monkeypatch, name):
-    """Training runs max-pooling before the ReLU it follows (on 4x fewer numbers); the loss and
-    every gradient are bit for bit those of the layers' own order, ties at zero included."""
+def test_pooling_before_relu_gives_exactly_the_same_numbers(monkeypatch, name):
+    """Forward and backward run max-pooling before the ReLU it follows (on 4x fewer numbers);
+    the outputs, the loss and every gradient are bit for bit those of the layers' own order,
+    ties at zero included."""
     import explorer.network as network_module
 
     rng = np.random.default_rng(8)
@@ -332,16 +333,18 @@ def test_training_pools_before_relu_with_exactly_the_same_numbers(monkeypatch, n
     images[:, :10] = 0  # blank rows: windows whose values tie
     labels = rng.integers(0, 10, 6)
     results = []
-    for order in (network_module.training_order, list):
-        monkeypatch.setattr(network_module, "training_order", order)
+    for order in (network_module.running_order, list):
+        monkeypatch.setattr(network_module, "running_order", order)
         net = build_model(name, seed=2)
         for layer in net.layers:
             if isinstance(layer, Dropout):
                 layer.rate = 0.0
+        outputs = net.forward(net.prepare(images))
         loss = net.train_step_gradients(net.prepare(images), labels)
-        results.append((loss, {key: p.grad for key, p in net.parameters().items()}, net._order))
-    (swapped_loss, swapped, swapped_order), (loss, grads, order) = results
+        results.append((outputs, loss, {key: p.grad for key, p in net.parameters().items()}, net._running_order))
+    (swapped_outputs, swapped_loss, swapped, swapped_order), (outputs, loss, grads, order) = results
     assert [type(layer) for layer in swapped_order] != [type(layer) for layer in order]
+    np.testing.assert_array_equal(swapped_outputs, outputs)
     assert swapped_loss == loss
     for key in grads:
         np.testing.assert_array_equal(swapped[key], grads[key], err_msg=key)
