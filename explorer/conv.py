@@ -143,7 +143,7 @@ class Conv2D(Layer):
         return output_size(h, k, s, p), output_size(w, k, s, p)
 
     def _chunks(self, n: int, rows_per_image: int, width: int, dtype) -> list[slice]:
-        """Slices of the batch whose im2col rows fill about CHUNK_BYTES."""
+        """Slices of the batch whose im2col rows fill about CHUNK_BYTES (one channel: twice that)."""
         budget = ONE_CHANNEL_CHUNK_BYTES if self.W.value.shape[2] == 1 else CHUNK_BYTES
         per_chunk = max(1, budget // (rows_per_image * width * np.dtype(dtype).itemsize))
         self._work_size = min(per_chunk, n) * rows_per_image * width
@@ -160,7 +160,7 @@ class Conv2D(Layer):
         super().release_buffers()
         self._work = [None] * WORKERS
 
-    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0, ones=False) -> np.ndarray:
+    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0, ones=False):
         """Rows of windows of the (already padded) xp, (N * out_h * out_w, k * k * C), copied
         into the worker's reused buffer (the chunk _chunks planned); with a last column of ones
         if asked (one channel only, see forward)."""
@@ -169,10 +169,12 @@ class Conv2D(Layer):
         if c == 1:
             # One channel makes a window row only k numbers long, so copy tap by tap instead,
             # whole image rows at once, and hand BLAS the transposed matrix (it reads either).
-            work = self._work_buffer(worker, xp.dtype)[: rows * (width + ones)]
-            np.copyto(work[: rows * width].reshape(k, k, n, out_h, out_w), tap_view(xp, k, stride, out_h, out_w))
+            columns = width + 1 if ones else width
+            work = self._work_buffer(worker, xp.dtype)[: rows * columns]
+            taps = work[: rows * width].reshape(k, k, n, out_h, out_w)
+            np.copyto(taps, tap_view(xp, k, stride, out_h, out_w))
             work[rows * width :] = 1
-            return work.reshape(width + ones, rows).T
+            return work.reshape(columns, rows).T
         work = self._work_buffer(worker, xp.dtype)[: rows * width]
         cols = work.reshape(rows, width)
         np.copyto(cols.reshape(n, out_h, out_w, k, k, c), window_view(xp, k, stride, out_h, out_w))

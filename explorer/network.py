@@ -150,7 +150,8 @@ class Network:
 
     def _shares_out(self, batch_size: int) -> bool:
         """Whether a batch is big enough for convolutional layers to share its work out."""
-        return self._shares_matmuls and batch_size * self._largest_output * self.dtype.itemsize >= parallel.MIN_SPLIT_BYTES
+        largest_batch_output = batch_size * self._largest_output * self.dtype.itemsize
+        return self._shares_matmuls and largest_batch_output >= parallel.MIN_SPLIT_BYTES
 
     @exclusive
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
@@ -206,11 +207,13 @@ class Network:
         networks with enough work per image to outweigh the hand-over, and no layer (batch norm)
         that needs the whole batch at once. Decided by the network and batch size alone, never by
         the machine, so every machine computes the same numbers."""
-        return self._shares_out(batch_size) and batch_size > 1 and not any(layer.couples_batch for layer in self.layers)
+        whole_batch_needed = any(layer.couples_batch for layer in self.layers)
+        return self._shares_out(batch_size) and batch_size > 1 and not whole_batch_needed
 
     def _replica(self) -> Network:
         """The twin that trains the second half of a split batch: the same parameter arrays,
-        its own gradients, caches and dropout draws. Made once, kept until the next build."""
+        its own gradients, caches and dropout draws. Made once, kept until the next build or
+        release_buffers."""
         if self._twin is None:
             twin = copy.copy(self)
             twin.layers = [layer.replica() for layer in self.layers]

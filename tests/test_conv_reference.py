@@ -195,7 +195,8 @@ def test_one_channel_products_in_small_blocks_give_the_whole_product(monkeypatch
     assert len(conv_module.blocks_of_rows(len(layer.im2col(x)), kernel * kernel, 4)) == 1
     monkeypatch.setattr(conv_module, "SMALL_PRODUCT", kernel * kernel * 4 * 3)
     assert len(conv_module.blocks_of_rows(len(layer.im2col(x)), kernel * kernel, 4)) > 10
-    np.testing.assert_allclose(results[0][0], reference_conv(x, layer.W.value, layer.b.value, 1, padding), rtol=1e-12, atol=1e-12)
+    expected = reference_conv(x, layer.W.value, layer.b.value, 1, padding)
+    np.testing.assert_allclose(results[0][0], expected, rtol=1e-12, atol=1e-12)
     for blocked, whole in zip(*results):
         np.testing.assert_allclose(blocked, whole, rtol=1e-12, atol=1e-13)
 
@@ -209,7 +210,8 @@ def test_conv_of_a_strided_input_view_matches_its_copy(channels):
     assert not x.flags.c_contiguous
     layer = built_conv(3, 3, 1, 0, (7, 6, channels), seed=17)
     np.testing.assert_array_equal(layer.forward(x), layer.forward(np.ascontiguousarray(x)))
-    np.testing.assert_allclose(layer.forward(x), reference_conv(x, layer.W.value, layer.b.value, 1, 0), rtol=1e-12, atol=1e-12)
+    expected = reference_conv(x, layer.W.value, layer.b.value, 1, 0)
+    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("stride", [1, 2])

@@ -106,13 +106,13 @@ def test_elementwise_layers_give_the_same_numbers_split_or_whole(monkeypatch, ma
     assert dx_whole.any()
 
 
-def _train(name: str, steps: int, seed: int = 0, batch: int = SPLIT_BATCH, optimizer="adam") -> dict[str, np.ndarray]:
+def _train(name: str, steps: int, seed: int = 0, optimizer: str = "adam") -> dict[str, np.ndarray]:
     net = build_model(name, seed=seed)
     optimizer = make_optimizer(optimizer, net.parameters().values(), lr=1e-3)
     rng = np.random.default_rng(seed)
     for _ in range(steps):
-        images = rng.integers(0, 256, (batch, 28, 28), dtype=np.uint8)
-        net.train_step_gradients(net.prepare(images), rng.integers(0, 10, batch))
+        images = rng.integers(0, 256, (SPLIT_BATCH, 28, 28), dtype=np.uint8)
+        net.train_step_gradients(net.prepare(images), rng.integers(0, 10, SPLIT_BATCH))
         optimizer.step()
     return net.state()
 
