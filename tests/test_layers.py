@@ -402,3 +402,24 @@ def test_init_seed_reproducibility():
 def test_unknown_init_raises():
     with pytest.raises(ValueError, match="glorot"):
         init_weights("glorot", (3, 3), 3, 3, np.random.default_rng(0), F64)
+
+
+def test_dense_reads_only_the_weight_rows_of_a_blank_images_inked_pixels(monkeypatch):
+    """One mostly blank input (a drawn digit) takes the sparse path; it computes what the full
+    product computes, and the gradients stay exact."""
+    import explorer.layers as layers_module
+
+    monkeypatch.setattr(layers_module, "BIG_WEIGHTS", 0)
+    rng = np.random.default_rng(21)
+    layer = Dense(7)
+    build(layer, (40,))
+    x = np.zeros((1, 40))
+    x[0, [3, 17, 18, 30]] = rng.standard_normal(4)  # 10% inked
+    expected = x @ layer.W.value + layer.b.value
+    calls = []
+    monkeypatch.setattr(layers_module.np, "flatnonzero", lambda a: calls.append(1) or np.nonzero(np.ravel(a))[0])
+    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
+    assert calls, "the sparse path was not taken"
+    check_layer(layer, x, expect_params={"W", "b"})
+    dense_input = rng.standard_normal((1, 40))  # mostly inked: the full product
+    np.testing.assert_allclose(layer.forward(dense_input), dense_input @ layer.W.value + layer.b.value, rtol=1e-12)
