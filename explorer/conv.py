@@ -138,13 +138,19 @@ class Conv2D(Layer):
             raise ValueError(f"a {k}x{k} convolution does not fit a {h}x{w} input")
         return (out_h, out_w, f)
 
+    @property
+    def _one_channel(self) -> bool:
+        """A one-channel input (a first layer) gets its own row layout, chunk size, product
+        blocks and bias handling (see _im2col, _chunks, _blocks and forward)."""
+        return self.W.value.shape[2] == 1
+
     def _output_size(self, h: int, w: int) -> tuple[int, int]:
         k, s, p = self.kernel, self.stride, self.padding
         return output_size(h, k, s, p), output_size(w, k, s, p)
 
     def _chunks(self, n: int, rows_per_image: int, width: int, dtype) -> list[slice]:
         """Slices of the batch whose im2col rows fill about CHUNK_BYTES (one channel: twice that)."""
-        budget = ONE_CHANNEL_CHUNK_BYTES if self.W.value.shape[2] == 1 else CHUNK_BYTES
+        budget = ONE_CHANNEL_CHUNK_BYTES if self._one_channel else CHUNK_BYTES
         per_chunk = max(1, budget // (rows_per_image * width * np.dtype(dtype).itemsize))
         self._work_size = min(per_chunk, n) * rows_per_image * width
         return [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
@@ -200,7 +206,7 @@ class Conv2D(Layer):
         # Otherwise the bias is added a row of output pixels at a time: pixel by pixel, NumPy's
         # inner loop would run only F numbers long (5x slower for 8 filters; for one image, the
         # tiling costs what it saves).
-        bias_in_product = c == 1
+        bias_in_product = self._one_channel
         if bias_in_product:
             kernel = np.concatenate((kernel, self.b.value[None]))
         else:
@@ -239,7 +245,7 @@ class Conv2D(Layer):
         # inputs with few channels, scatter the window gradients back instead (col2im): the
         # full convolution's product would have only C columns, which BLAS computes slowly.
         full_convolution = input_grad and self.stride == 1 and c > FEW_CHANNELS
-        bias_in_product = c == 1
+        bias_in_product = self._one_channel
         weight_rows = k * k * c + bias_in_product  # rows of the weight gradient
         rows_per_image, width = out_h * out_w, weight_rows
         if full_convolution:
@@ -270,7 +276,7 @@ class Conv2D(Layer):
     def _blocks(self, rows: int) -> list[slice]:
         """The rows of a chunk's product with the kernel, in small blocks for a one-channel input
         (SMALL_PRODUCT; measured slower for wider inputs, whose products are less skinny)."""
-        if self.W.value.shape[2] > 1:
+        if not self._one_channel:
             return [slice(0, rows)]
         return blocks_of_rows(rows, self.kernel**2 + 1, self.filters)
 
@@ -279,8 +285,7 @@ class Conv2D(Layer):
         the batch was one chunk and nothing has overwritten them since, otherwise built again."""
         if part == slice(0, len(self._x_padded)) and self._forward_rows is not None:
             return self._forward_rows
-        ones = self.input_shape[-1] == 1
-        return self._im2col(self._x_padded[part], self.stride, out_h, out_w, worker, ones)
+        return self._im2col(self._x_padded[part], self.stride, out_h, out_w, worker, ones=self._one_channel)
 
     def _input_gradient_col2im(self, dout):
         """dL/dx by adding every window's gradient back where the window was read from (col2im).
