@@ -109,18 +109,21 @@ class LiveTrainer(Trainer):
 
 
 def footprint_bytes(trainer: Trainer) -> dict[str, int]:
-    """Memory one run holds: parameters, gradients, optimizer state, cached forward buffers."""
+    """Memory one run holds: parameters, gradients, optimizer state, cached forward buffers
+    (of both copies of the network when it trains its batches in halves)."""
     params = trainer.net.parameters().values()
     held = {}  # each block of memory once, however many views of it the layers keep
-    for layer in trainer.net.layers:
+    for layer in (layer for net in trainer.net.copies() for layer in net.layers):
         for value in vars(layer).values():
-            if isinstance(value, np.ndarray):
-                owner = value if value.base is None else value.base
-                held[id(owner)] = getattr(owner, "nbytes", value.nbytes)
+            for array in value if isinstance(value, list) else [value]:  # a list: one buffer per worker
+                if isinstance(array, np.ndarray):
+                    owner = array if array.base is None else array.base
+                    held[id(owner)] = getattr(owner, "nbytes", array.nbytes)
     buffers = sum(held.values())
+    gradients = [p.grad for net in trainer.net.copies() for p in net.parameters().values() if p.grad is not None]
     return {
         "parameters": sum(p.value.nbytes for p in params),
-        "gradients": sum(p.grad.nbytes for p in params if p.grad is not None),
+        "gradients": sum(g.nbytes for g in gradients),
         "optimizer state": sum(a.nbytes for state in trainer.optimizer.state for a in state.values()),
         "buffers": buffers,
     }

@@ -275,6 +275,10 @@ class Network:
             layer.release_buffers()
         self._twin = None
 
+    def copies(self) -> list[Network]:
+        """This network and, once a split batch has made it, its twin: every copy holding memory."""
+        return [self] if self._twin is None else [self, self._twin]
+
     def describe(self) -> list[dict]:
         """One row per layer, for tables: name, type, config, output shape, parameter count."""
         counts = dict(self.parameter_counts())

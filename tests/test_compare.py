@@ -94,6 +94,28 @@ def test_live_run_finishes_with_test_evaluation_and_footprint(data):
     assert sizes["buffers"] == 0  # released at the end
 
 
+def test_footprint_counts_both_copies_of_a_network_that_trains_in_halves():
+    """A batch split over two copies of the network: the twin's caches and gradients and every
+    worker's im2col buffer count too."""
+    from explorer.models import build_model
+    from explorer.optimizers import make_optimizer
+
+    net = build_model("lenet", seed=0)
+    trainer = SimpleNamespace(net=net, optimizer=make_optimizer("adam", net.parameters().values()))
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    net.train_step_gradients(net.prepare(images), rng.integers(0, 10, 64))
+    assert len(net.copies()) == 2
+    twin = net.copies()[1]
+    sizes = footprint_bytes(trainer)
+    assert sizes["gradients"] == 2 * 4 * net.parameter_count()
+    twin_arrays = [a for layer in twin.layers for a in vars(layer).values() if isinstance(a, np.ndarray)]
+    twin_buffers = sum(a.nbytes for a in twin_arrays if a.base is None)
+    work = [b for layer in net.layers + twin.layers for b in getattr(layer, "_work", []) if b is not None]
+    work_buffers = sum(b.nbytes for b in work)
+    assert work_buffers > 0 and sizes["buffers"] >= twin_buffers + work_buffers
+
+
 # Streamlit can run two script threads of one session at once for a moment: a click starts a
 # new run while the old thread still trains. These tests play both threads.
 def test_pausing_from_another_thread_ends_the_slice_early(data):
