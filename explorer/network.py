@@ -31,6 +31,13 @@ def exclusive(method):
     return locked
 
 
+def seed_dropout(layers: list[Layer], seed: int, *stream: int) -> None:
+    """Give every dropout layer its own random masks, fixed by the seed (and the stream)."""
+    for index, layer in enumerate(layers):
+        if isinstance(layer, Dropout):
+            layer.rng = np.random.default_rng([seed, index, *stream])
+
+
 def running_order(layers: list[Layer]) -> list[Layer]:
     """The layers in the order forward and backward run them: max-pooling moved before the ReLU
     it follows (trace, which shows every layer's output, keeps the model's own order).
@@ -81,11 +88,10 @@ class Network:
         rng = np.random.default_rng(seed)
         shape = self.input_shape
         self.shapes = []
-        for index, layer in enumerate(self.layers):
+        for layer in self.layers:
             shape = layer.build(shape, rng, init, self.dtype)
             self.shapes.append(shape)
-            if isinstance(layer, Dropout):
-                layer.rng = np.random.default_rng([seed, index])
+        seed_dropout(self.layers, seed)
         self._largest_output = max(math.prod(shape) for shape in self.shapes)  # numbers per image
         self._twin = None
         return self
@@ -220,9 +226,7 @@ class Network:
             twin.loss = copy.copy(self.loss)
             twin.lock = threading.RLock()
             twin._running_order = running_order(twin.layers)
-            for index, layer in enumerate(twin.layers):
-                if isinstance(layer, Dropout):
-                    layer.rng = np.random.default_rng([self.seed, index, 1])
+            seed_dropout(twin.layers, self.seed, 1)  # its own stream of masks
             self._twin = twin
         return self._twin
 
