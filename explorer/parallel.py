@@ -79,6 +79,17 @@ def batch_parts(array: np.ndarray) -> list[slice]:
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
 
+def map_batch(work, *arrays: np.ndarray) -> np.ndarray:
+    """work(*arrays, out=None) for an elementwise `work`, on both cores when the arrays are big:
+    each worker computes its part of the batch axis into its part of one output array."""
+    parts = batch_parts(arrays[0])
+    if len(parts) == 1:
+        return work(*arrays)  # small: handing out would cost more than it saves
+    out = np.empty_like(arrays[0])
+    map_chunks(lambda part, _: work(*(array[part] for array in arrays), out=out[part]), parts)
+    return out
+
+
 class _OneBlasThread:
     """Context: BLAS on one thread inside. Nestable, and shared by threads (sessions of the app
     train side by side): the first in sets one thread, the last out restores the count."""

@@ -74,6 +74,22 @@ def test_batch_parts_cover_the_batch_once_and_keep_small_arrays_whole():
     assert parallel.batch_parts(np.zeros((0, 3), np.float32)) == [slice(0, 0)]
 
 
+def test_map_batch_computes_each_part_of_a_big_batch_into_its_place(monkeypatch):
+    a = np.arange(10.0).reshape(5, 2)
+    b = -np.arange(10.0).reshape(5, 2) ** 2
+    part_sizes = []
+
+    def add(a, b, out=None):
+        part_sizes.append(len(a))
+        return np.add(a, b, out=out)
+
+    assert parallel.map_batch(add, a, b).tolist() == (a + b).tolist() and part_sizes == [5]  # small: whole
+    monkeypatch.setattr(parallel, "MIN_SPLIT_BYTES", 0)
+    part_sizes.clear()
+    assert parallel.map_batch(add, a, b).tolist() == (a + b).tolist()
+    assert len(part_sizes) == parallel.WORKERS and sum(part_sizes) == 5
+
+
 def test_one_blas_thread_nests_and_restores_the_thread_count():
     blas = parallel.one_blas_thread()._blas
     if not blas:
