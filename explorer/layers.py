@@ -136,7 +136,8 @@ class Dense(Layer):
 
     def backward_weights(self, dout):
         """The parameter gradients only (the first layer needs no input gradient)."""
-        self.W.grad = np.dot(self.x.T, dout)  # np.dot, not @: 3x faster for one image (an outer product)
+        # For one image (an outer product) np.dot is 3-5x faster than @; for a batch, 1.3x slower.
+        self.W.grad = np.dot(self.x.T, dout) if len(dout) == 1 else self.x.T @ dout
         self.b.grad = column_sums(dout)
 
 
