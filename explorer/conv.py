@@ -14,6 +14,8 @@ back (col2im); col2im by shifted adds remains for strides above 1 and narrow inp
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from explorer.inits import init_bias, init_weights
@@ -100,6 +102,11 @@ FEW_CHANNELS = 8  # inputs with at most this many channels get dL/dx by col2im (
 # pixels by 9 or 25 taps by a few filters - run 1.3-2.8x faster cut into blocks of that size.
 SMALL_PRODUCT = 1_000_000
 
+# The im2col rows of a pass that keeps nothing for backward (evaluation) go to one buffer per
+# thread, which every layer reuses in turn: one image's pass through DeepConvNet then touches
+# 0.5 MB of rows instead of 1.1 MB, and stays in the L2 cache (measured 5% faster).
+_passing_rows = threading.local()
+
 
 def blocks_of_rows(rows: int, inner: int, columns: int) -> list[slice]:
     """Blocks of `rows` whose products with an (inner x columns) matrix count as small."""
@@ -155,33 +162,39 @@ class Conv2D(Layer):
         self._work_size = min(per_chunk, n) * rows_per_image * width
         return [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
 
-    def _work_buffer(self, worker: int, dtype) -> np.ndarray:
-        """The worker's buffer for a planned chunk, made on its first use and then reused."""
-        buffer = self._work[worker]
+    def _work_buffer(self, worker: int, dtype, keep: bool) -> np.ndarray:
+        """The buffer for a planned chunk's rows, made on its first use and then reused: the
+        layer's own, one per worker, for rows that backward may reuse (`keep`); otherwise the
+        calling thread's, shared by all layers."""
+        if keep:
+            buffers, slot = self._work, worker
+        else:
+            buffers, slot = _passing_rows.__dict__.setdefault("buffers", [None]), 0
+        buffer = buffers[slot]
         if buffer is None or buffer.size < self._work_size or buffer.dtype != dtype:
-            buffer = self._work[worker] = np.empty(self._work_size, dtype)
+            buffer = buffers[slot] = np.empty(self._work_size, dtype)
         return buffer
 
     def release_buffers(self):
         super().release_buffers()
         self._work = [None] * WORKERS
 
-    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0, ones=False):
+    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0, ones=False, keep=True):
         """Rows of windows of the (already padded) xp, (N * out_h * out_w, k * k * C), copied
-        into the worker's reused buffer (the chunk _chunks planned); with a last column of ones
-        if asked (one channel only, see forward)."""
+        into a reused buffer (the chunk _chunks planned; see _work_buffer for `keep`); with a
+        last column of ones if asked (one channel only, see forward)."""
         n, k, c = len(xp), self.kernel, xp.shape[-1]
         rows, width = n * out_h * out_w, k * k * c
         if c == 1:
             # One channel makes a window row only k numbers long, so copy tap by tap instead,
             # whole image rows at once, and hand BLAS the transposed matrix (it reads either).
             columns = width + 1 if ones else width
-            work = self._work_buffer(worker, xp.dtype)[: rows * columns]
+            work = self._work_buffer(worker, xp.dtype, keep)[: rows * columns]
             taps = work[: rows * width].reshape(k, k, n, out_h, out_w)
             np.copyto(taps, tap_view(xp, k, stride, out_h, out_w))
             work[rows * width :] = 1
             return work.reshape(columns, rows).T
-        work = self._work_buffer(worker, xp.dtype)[: rows * width]
+        work = self._work_buffer(worker, xp.dtype, keep)[: rows * width]
         cols = work.reshape(rows, width)
         np.copyto(cols.reshape(n, out_h, out_w, k, k, c), window_view(xp, k, stride, out_h, out_w))
         return cols
@@ -213,7 +226,7 @@ class Conv2D(Layer):
             row_bias = np.tile(self.b.value, out_w) if n > 1 else self.b.value
 
         def convolve(part, worker):
-            rows = self._im2col(xp[part], self.stride, out_h, out_w, worker, ones=bias_in_product)
+            rows = self._im2col(xp[part], self.stride, out_h, out_w, worker, ones=bias_in_product, keep=train)
             flat_out = out[part].reshape(-1, f)
             for block in self._blocks(len(rows)):
                 np.matmul(rows[block], kernel, out=flat_out[block])
@@ -223,8 +236,8 @@ class Conv2D(Layer):
             return rows
 
         all_rows = map_chunks(convolve, self._chunks(n, out_h * out_w, kernel.shape[0], x.dtype))
-        # The whole batch in one chunk: backward can reuse these rows.
-        self._forward_rows = all_rows[0] if len(all_rows) == 1 else None
+        # The whole batch in one chunk of training: backward can reuse these rows.
+        self._forward_rows = all_rows[0] if train and len(all_rows) == 1 else None
         return out
 
     def backward(self, dout):

@@ -206,6 +206,30 @@ def test_two_sessions_training_side_by_side_get_what_each_gets_alone():
             np.testing.assert_array_equal(mine[name], reference[name], err_msg=name)
 
 
+def test_evaluation_rows_are_shared_by_the_layers_of_a_thread_and_not_across_threads():
+    """An evaluation pass writes its im2col rows into one buffer per thread, which every layer
+    reuses: the layers keep none of their own, and two sessions predicting at the same time in
+    their own threads still get what each gets alone."""
+    nets = [build_model("deepconvnet", seed=seed) for seed in (1, 2)]
+    images = np.random.default_rng(3).integers(0, 256, (2, 7, 28, 28), dtype=np.uint8)
+    alone = [net.predict_proba(batch) for net, batch in zip(nets, images)]
+    assert all(buffer is None for layer in nets[0].layers for buffer in getattr(layer, "_work", []))
+    together = [[], []]
+
+    def session(index):
+        for _ in range(20):
+            together[index].append(nets[index].predict_proba(images[index]))
+
+    threads = [threading.Thread(target=session, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for results, reference in zip(together, alone):
+        for result in results:
+            np.testing.assert_array_equal(result, reference)
+
+
 def test_one_core_machine_gets_the_same_numbers(monkeypatch):
     """With one usable core there is no helper thread: every chunk and both halves of a split
     batch run in the caller."""
