@@ -193,9 +193,10 @@ class Sigmoid(Layer):
     summary = "Squashes every value into (0, 1): 1 / (1 + exp(-x))."
 
     def forward(self, x, train=False):
-        # exp of a negative number never overflows, so split by sign.
+        # exp of a negative number never overflows, so split by sign: with z = exp(-|x|),
+        # 1 / (1 + z) for x >= 0 and z / (1 + z) below.
         z = np.exp(-np.abs(x))
-        self.out = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+        self.out = np.where(x >= 0, 1, z) / (1 + z)
         return self.out
 
     def backward(self, dout):
