@@ -102,10 +102,16 @@ FEW_CHANNELS = 8  # inputs with at most this many channels get dL/dx by col2im (
 # pixels by 9 or 25 taps by a few filters - run 1.3-2.8x faster cut into blocks of that size.
 SMALL_PRODUCT = 1_000_000
 
-# The im2col rows of a pass that keeps nothing for backward (evaluation) go to one buffer per
-# thread, which every layer reuses in turn: one image's pass through DeepConvNet then touches
-# 0.5 MB of rows instead of 1.1 MB, and stays in the L2 cache (measured 5% faster).
-_passing_rows = threading.local()
+class _PassingRows(threading.local):
+    """The im2col rows of a pass that keeps nothing for backward (evaluation) go to one buffer
+    per thread, which every layer reuses in turn: one image's pass through DeepConvNet then
+    touches 0.5 MB of rows instead of 1.1 MB, and stays in the L2 cache (measured 5% faster)."""
+
+    def __init__(self):  # runs in each thread on its first use
+        self.buffers = [None]
+
+
+_passing_rows = _PassingRows()
 
 
 def blocks_of_rows(rows: int, inner: int, columns: int) -> list[slice]:
@@ -169,7 +175,7 @@ class Conv2D(Layer):
         if keep:
             buffers, slot = self._work, worker
         else:
-            buffers, slot = _passing_rows.__dict__.setdefault("buffers", [None]), 0
+            buffers, slot = _passing_rows.buffers, 0
         buffer = buffers[slot]
         if buffer is None or buffer.size < self._work_size or buffer.dtype != dtype:
             buffer = buffers[slot] = np.empty(self._work_size, dtype)
