@@ -187,6 +187,15 @@ def test_the_second_copy_draws_its_own_dropout_masks_and_release_drops_it():
     assert net._twin is not None
 
 
+def _in_two_threads(session) -> None:
+    """session(0) and session(1) at the same time, each in its own thread, as two app sessions."""
+    threads = [threading.Thread(target=session, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_two_sessions_training_side_by_side_get_what_each_gets_alone():
     """Sessions of the app train in their own threads, sharing the worker pool and BLAS's
     thread count: neither may disturb the other's numbers."""
@@ -196,11 +205,7 @@ def test_two_sessions_training_side_by_side_get_what_each_gets_alone():
     def session(index):
         together[index] = _train("lenet", 3, index + 1)
 
-    threads = [threading.Thread(target=session, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_two_threads(session)
     for mine, reference in zip(together, alone):
         for name in reference:
             np.testing.assert_array_equal(mine[name], reference[name], err_msg=name)
@@ -220,11 +225,7 @@ def test_evaluation_rows_are_shared_by_the_layers_of_a_thread_and_not_across_thr
         for _ in range(20):
             together[index].append(nets[index].predict_proba(images[index]))
 
-    threads = [threading.Thread(target=session, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_two_threads(session)
     # Not bit for bit: while one session shares work out, BLAS runs on one thread for both,
     # which may round the last bit differently. Rows from another pass would be far off.
     for results, reference in zip(together, alone):
