@@ -117,6 +117,20 @@ def torch_setup():
     return torch
 
 
+def flush_denormals(torch, on: bool) -> None:
+    """Flushing denormals to zero is a CPU flag of each thread: on in this thread for PyTorch's
+    turns (its pool's threads inherit it when they start), off for ours - our core handles
+    denormals itself and gets no help from the CPU."""
+    if torch is not None:
+        torch.set_flush_denormal(on)
+        assert cpu_flushes_denormals() == on
+
+
+def cpu_flushes_denormals() -> bool:
+    tiny = np.array([1e-39], np.float32)  # a float32 denormal
+    return bool((tiny * np.float32(1))[0] == 0)
+
+
 def bench_torch(torch, name: str, batch: int, seconds: float, reps: int) -> dict:
     from benchmarks import torch_models
 
@@ -212,22 +226,27 @@ def main(argv=None) -> int:
     seconds, reps = (0.5, 3) if args.quick else (1.5, 5)
     cases = [c for c in CASES if not args.models or c[0] in args.models]
 
-    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-                           "matmul_gflops_numpy": matmul_gflops(seconds)}, "cases": []}  # fmt: skip
-    for name, batch in cases:
-        results["cases"].append({"model": name, "batch": batch, "ours": bench_ours(name, batch, seconds, reps)})
-        print(f"ours   {name} b{batch}: {results['cases'][-1]['ours']['train']['median']:,.0f} img/s", file=sys.stderr)
-    if not args.no_textbook and any(c[0] == "deepconvnet" for c in cases):
-        results["textbook_deepconvnet"] = bench_textbook(seconds * 2, 3)
     torch = None if args.no_torch else torch_setup()
+    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}, "cases": []}
     if torch is not None:
-        results["machine"]["torch"] = torch.__version__
-        results["machine"]["torch_threads"] = torch.get_num_threads()
+        results["machine"].update(torch=torch.__version__, torch_threads=torch.get_num_threads())
         a = torch.randn(1024, 1024)
         results["machine"]["matmul_gflops_torch"] = statistics.median(measure(lambda: a @ a, seconds, 3)) * 2 * 1024**3 / 1e9
-        for case in results["cases"]:
-            case["torch"] = bench_torch(torch, case["model"], case["batch"], seconds, reps)
-            print(f"torch  {case['model']} b{case['batch']}: {case['torch']['train']['median']:,.0f} img/s", file=sys.stderr)
+    flush_denormals(torch, False)
+    results["machine"]["matmul_gflops_numpy"] = matmul_gflops(seconds)
+    # Each model's two sides back to back, so a drift in the machine's speed moves both.
+    for name, batch in cases:
+        flush_denormals(torch, False)
+        case = {"model": name, "batch": batch, "ours": bench_ours(name, batch, seconds, reps)}
+        print(f"ours   {name} b{batch}: {case['ours']['train']['median']:,.0f} img/s", file=sys.stderr)
+        if torch is not None:
+            flush_denormals(torch, True)
+            case["torch"] = bench_torch(torch, name, batch, seconds, reps)
+            print(f"torch  {name} b{batch}: {case['torch']['train']['median']:,.0f} img/s", file=sys.stderr)
+        results["cases"].append(case)
+    flush_denormals(torch, False)
+    if not args.no_textbook and any(c[0] == "deepconvnet" for c in cases):
+        results["textbook_deepconvnet"] = bench_textbook(seconds * 2, 3)
     if args.long:
         results["long_run"] = long_run()
         results["deepconvnet_epoch"] = epoch_seconds(seconds * 2)
