@@ -102,6 +102,7 @@ FEW_CHANNELS = 8  # inputs with at most this many channels get dL/dx by col2im (
 # pixels by 9 or 25 taps by a few filters - run 1.3-2.8x faster cut into blocks of that size.
 SMALL_PRODUCT = 1_000_000
 
+
 class _PassingRows(threading.local):
     """The im2col rows of a pass that keeps nothing for backward (evaluation) go to one buffer
     per thread, which every layer reuses in turn: one image's pass through DeepConvNet then

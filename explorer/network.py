@@ -68,6 +68,7 @@ class Network:
         # thread on a click while the old one is still finishing its slice of training.
         self.lock = threading.RLock()
         self._shares_matmuls = any(layer.shares_matmuls for layer in layers)
+        self._couples_batch = any(layer.couples_batch for layer in layers)  # batch norm
         self._twin: Network | None = None  # trains the second half of a split batch
         self._largest_output = 0
         self._running_order = running_order(layers)
@@ -213,8 +214,7 @@ class Network:
         networks with enough work per image to outweigh the hand-over, and no layer (batch norm)
         that needs the whole batch at once. Decided by the network and batch size alone, never by
         the machine, so every machine computes the same numbers."""
-        whole_batch_needed = any(layer.couples_batch for layer in self.layers)
-        return self._shares_out(batch_size) and batch_size > 1 and not whole_batch_needed
+        return self._shares_out(batch_size) and batch_size > 1 and not self._couples_batch
 
     def _replica(self) -> Network:
         """The twin that trains the second half of a split batch: the same parameter arrays,
