@@ -8,7 +8,12 @@ if _REPO_ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from explorer.ui.warmup import prepare_process  # noqa: E402
+
+prepare_process()  # heavy imports once per process, before any session draws (concurrent first imports break plotly)
+
 from explorer.theme import use_theme  # noqa: E402
+from explorer.ui import url_state  # noqa: E402
 from explorer.ui.charts import chart  # noqa: E402
 from explorer.ui.app_setup import (  # noqa: E402
     APP_ICON,
@@ -148,4 +153,8 @@ def home() -> None:
     show_data_status("home_data")
 
 
-st.navigation([st.Page(home, title=HOME_TITLE, icon=HOME_ICON, default=True), *_pages]).run()
+url_state.begin_run()
+try:
+    st.navigation([st.Page(home, title=HOME_TITLE, icon=HOME_ICON, default=True), *_pages]).run()
+finally:  # also when the page stops early (st.stop, st.rerun): the URL keeps up with its widgets
+    url_state.publish()
