@@ -213,7 +213,8 @@ class Network:
         """Whether a training step splits the batch over two network copies: convolutional
         networks with enough work per image to outweigh the hand-over, and no layer (batch norm)
         that needs the whole batch at once. Decided by the network and batch size alone, never by
-        the machine, so every machine computes the same numbers."""
+        the machine, so every machine computes the same numbers (to rounding: BLAS may sum in
+        another order on one thread than on two)."""
         return self._shares_out(batch_size) and batch_size > 1 and not self._couples_batch
 
     def _replica(self) -> Network:

@@ -187,6 +187,14 @@ def test_the_second_copy_draws_its_own_dropout_masks_and_release_drops_it():
     assert net._twin is not None
 
 
+def _assert_same_to_rounding(actual, expected, name) -> None:
+    """The promise is the same numbers to rounding, not bit for bit: OpenBLAS may pick another
+    kernel, with another summation order, when it runs on one thread instead of two (seen on an
+    AVX2-only AMD EPYC: 1.5e-8 apart after a few steps). Rows from another pass, or a gradient
+    added twice, would be off by far more than this."""
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 def _in_two_threads(session) -> None:
     """session(0) and session(1) at the same time, each in its own thread, as two app sessions."""
     threads = [threading.Thread(target=session, args=(index,)) for index in range(2)]
@@ -208,7 +216,7 @@ def test_two_sessions_training_side_by_side_get_what_each_gets_alone():
     _in_two_threads(session)
     for mine, reference in zip(together, alone):
         for name in reference:
-            np.testing.assert_array_equal(mine[name], reference[name], err_msg=name)
+            _assert_same_to_rounding(mine[name], reference[name], name)
 
 
 def test_evaluation_rows_are_shared_by_the_layers_of_a_thread_and_not_across_threads():
@@ -241,4 +249,4 @@ def test_one_core_machine_gets_the_same_numbers(monkeypatch):
     monkeypatch.setattr(parallel, "_helpers", None)
     one_worker = _train("lenet", 2, seed=4)
     for name in two_workers:
-        np.testing.assert_array_equal(one_worker[name], two_workers[name], err_msg=name)
+        _assert_same_to_rounding(one_worker[name], two_workers[name], name)
