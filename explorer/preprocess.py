@@ -15,9 +15,12 @@ Nothing here touches the disk: uploads are decoded from bytes in memory.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +35,10 @@ MNIST_SIZE = 28
 BOX_SIZE = 20  # MNIST digits fit a 20x20 box inside the 28x28 frame
 FRAME_CENTRE = 14.0  # MNIST puts the centre of mass at pixel (14, 14)
 WORK_MAX_SIDE = 1024  # larger images are reduced first, to keep things fast
-THUMB_SIDE = 140  # longest side of the step images shown in the app
+THUMB_SIDE = 140  # side of the (square) step images shown in the app
+LINK_LEVELS = 16  # grey levels of a digit carried in a link (4 bits per pixel)
+MAX_LINK_CHARS = 600
+THUMB_MARGIN = 0.06  # blank margin around a step image, as a fraction of its longest side
 
 MIN_CONTRAST = 0.15  # ink must differ this much (0..1) from the background
 INK_THRESHOLD = 0.2  # fraction of the brightest ink that counts as ink when cropping
@@ -282,7 +288,7 @@ def preprocess_digit(
 
     # 1. Grayscale
     gray = _limit_size(to_grayscale(image), notes)
-    steps.append((STEP_NAMES[0], _thumbnail(gray)))
+    steps.append((STEP_NAMES[0], _thumbnail(gray, _border_median(gray))))
 
     # 2. Invert (and level the background, so it is exactly black)
     light_background = _border_median(gray) > 0.5
@@ -290,8 +296,9 @@ def preprocess_digit(
     ink = _normalise_contrast(ink, empty_message)
     invert = {"auto": light_background, "always": True, "never": False}[options.invert]
     working = ink if invert == light_background else 1.0 - ink
+    background = 0.0 if invert == light_background else 1.0  # forced wrong polarity: light
     notes.append(_invert_note(options.invert, light_background, invert))
-    steps.append((_title(1, True), _thumbnail(working)))
+    steps.append((_title(1, True), _thumbnail(working, background)))
 
     # 3. Crop to the ink's bounding box
     if options.crop:
@@ -300,16 +307,15 @@ def preprocess_digit(
         notes.append(f"Cropped to the ink's bounding box ({working.shape[0]}x{working.shape[1]} px).")
     else:
         notes.append("Crop is off: the whole image is scaled, empty margins and all, so the digit ends up small.")
-    steps.append((_title(2, options.crop), _thumbnail(working)))
+    steps.append((_title(2, options.crop), _thumbnail(working, background)))
 
     # 4. Scale to fit 20x20, keeping the aspect ratio
     box = _scale(working, options.fit_20, notes)
     if box.max() <= 0:
         raise ImageError(empty_message)
-    steps.append((_title(3, options.fit_20), _to_uint8(box)))
+    steps.append((_title(3, options.fit_20), _thumbnail(box, background)))
 
     # 5. Paste into 28x28 with the centre of mass at (14, 14)
-    background = 0.0 if invert == light_background else 1.0  # forced wrong polarity: light
     frame = _place_in_frame(box, options.center_of_mass, notes, background)
     digit = _to_uint8(frame)
     steps.append((_title(4, options.center_of_mass), digit))
@@ -481,11 +487,51 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     return np.round(np.clip(values, 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def _thumbnail(values: np.ndarray) -> np.ndarray:
-    """A small uint8 copy for display."""
+def _thumbnail(values: np.ndarray, background: float) -> np.ndarray:
+    """A square uint8 picture of a step for display: the image centred on its own background
+    with a thin margin, then shrunk to THUMB_SIDE.
+
+    Thin crops (a '1' is tall and narrow) must stay thin when shown in a square box: padding
+    with the background, never by repeating the edge pixels, which would smear the ink that
+    touches a crop's edge into streaks across the margin."""
     height, width = values.shape
-    if max(height, width) > THUMB_SIDE:
-        scale = THUMB_SIDE / max(height, width)
-        size = (max(1, round(height * scale)), max(1, round(width * scale)))
-        values = _resize(values, size, Image.Resampling.BILINEAR)
-    return _to_uint8(values)
+    side = max(height, width)
+    margin = max(1, round(THUMB_MARGIN * side))
+    top, left = margin + (side - height) // 2, margin + (side - width) // 2
+    framed = np.full((side + 2 * margin, side + 2 * margin), background, dtype=np.float32)
+    framed[top : top + height, left : left + width] = values
+    if framed.shape[0] > THUMB_SIDE:
+        framed = _resize(framed, (THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
+    return _to_uint8(framed)
+
+
+# --- a digit in a link -------------------------------------------------------
+
+
+def encode_digit(digit: np.ndarray) -> str:
+    """A 28x28 uint8 digit as a short URL-safe text: 16 grey levels (two pixels per byte),
+    zlib-compressed (a digit is mostly black), base64url without padding."""
+    digit = np.asarray(digit)
+    if digit.shape != (MNIST_SIZE, MNIST_SIZE):
+        raise ValueError(f"a digit is {MNIST_SIZE}x{MNIST_SIZE}, not {digit.shape}")
+    levels = np.round(np.clip(digit, 0, 255).astype(np.float32) * (LINK_LEVELS - 1) / 255).astype(np.uint8).ravel()
+    packed = (levels[0::2] << 4) | levels[1::2]
+    return base64.urlsafe_b64encode(zlib.compress(packed.tobytes(), 9)).decode("ascii").rstrip("=")
+
+
+def decode_digit(text: str) -> np.ndarray:
+    """The 28x28 uint8 digit of `encode_digit`'s text; ValueError for anything else."""
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_LINK_CHARS:
+        raise ValueError("the digit in the link is empty or too long")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        decompressor = zlib.decompressobj()
+        packed = decompressor.decompress(raw, MNIST_SIZE * MNIST_SIZE)  # never inflate more than a digit
+    except (binascii.Error, ValueError, zlib.error) as error:
+        raise ValueError("the digit in the link is not readable") from error
+    if len(packed) != MNIST_SIZE * MNIST_SIZE // 2 or decompressor.unconsumed_tail or not decompressor.eof:
+        raise ValueError("the digit in the link has the wrong size")
+    packed = np.frombuffer(packed, dtype=np.uint8)
+    levels = np.empty(MNIST_SIZE * MNIST_SIZE, dtype=np.uint8)
+    levels[0::2], levels[1::2] = packed >> 4, packed & 0x0F
+    return (levels * (255 // (LINK_LEVELS - 1))).astype(np.uint8).reshape(MNIST_SIZE, MNIST_SIZE)

@@ -15,6 +15,8 @@ from explorer.preprocess import (
     PreprocessOptions,
     Preprocessed,
     centre_of_mass,
+    decode_digit,
+    encode_digit,
     open_upload,
     preprocess_digit,
     to_grayscale,
@@ -396,3 +398,65 @@ def test_uniform_uploads_have_no_digit(level):
     image = open_upload(encode(Image.new("RGB", (64, 64), (level,) * 3), "PNG"))
     with pytest.raises(ImageError, match="no visible digit"):
         preprocess_digit(image)
+
+
+# --- step thumbnails ---------------------------------------------------------
+
+
+def border(picture):
+    return np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
+
+
+@pytest.mark.parametrize("shape", ["one", "seven", "dash"])
+def test_thumbnails_of_a_drawing_with_blank_borders_have_blank_borders(shape):
+    """A tall '1' or a flat '-' crops to a thin strip whose ink touches its edges: the square
+    thumbnail must pad it with background, not smear the edge ink into streaks."""
+    canvas = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))  # the canvas: transparent outside the strokes
+    draw = ImageDraw.Draw(canvas)
+    lines = {"one": [(140, 50), (140, 230)], "seven": [(60, 60), (150, 60), (95, 210)], "dash": [(60, 140), (220, 140)]}
+    draw.line(lines[shape], fill=(255, 255, 255, 255), width=22)
+    result = preprocess_digit(np.asarray(canvas))
+    for title, picture in result.steps:
+        assert picture.shape[0] == picture.shape[1], title  # square, so the page needs no padding of its own
+        assert border(picture).max() == 0, f"{title}: ink on the border"
+        assert picture.max() > 0, title
+
+
+def test_thumbnails_of_black_ink_on_paper_keep_the_paper_colour_at_the_border():
+    result = preprocess_digit(draw_seven(ink=0, background=255), PreprocessOptions(invert="never"))
+    grayscale, *rest = [picture for _, picture in result.steps[:4]]
+    assert border(grayscale).min() == 255
+    for picture in rest:  # forced to stay dark on light: the margin is light too
+        assert border(picture).min() == 255
+
+
+# --- a digit in a link -------------------------------------------------------
+
+
+def test_digit_link_round_trip_keeps_16_grey_levels():
+    digit = preprocess_digit(draw_seven()).digit
+    text = encode_digit(digit)
+    assert len(text) < 600 and set(text) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    back = decode_digit(text)
+    assert back.dtype == np.uint8 and back.shape == (28, 28)
+    assert np.abs(back.astype(int) - digit.astype(int)).max() <= 8  # half a grey step of 17
+    assert set(np.unique(back)) <= set(range(0, 256, 17))
+    assert decode_digit(encode_digit(back)).tolist() == back.tolist()
+
+
+def test_digit_link_stays_short_even_for_noise():
+    noise = np.random.default_rng(0).integers(0, 256, (28, 28)).astype(np.uint8)
+    assert len(encode_digit(noise)) < 600
+    assert np.abs(decode_digit(encode_digit(noise)).astype(int) - noise).max() <= 8
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "!!!not base64!!!", "abc", "A" * 601,
+     encode_digit(np.zeros((28, 28), np.uint8))[:-4],  # cut short
+     "eJwLAQAAAQAAAAA",  # valid zlib of the wrong length
+     __import__("base64").urlsafe_b64encode(zlib.compress(bytes(392) + bytes(50))).decode().rstrip("=")],
+)
+def test_malformed_digit_link_is_rejected(text):
+    with pytest.raises(ValueError):
+        decode_digit(text)
