@@ -15,16 +15,18 @@ prepare_process()  # heavy imports once per process, before any session draws (c
 from explorer.theme import use_theme  # noqa: E402
 from explorer.ui import url_state  # noqa: E402
 from explorer.ui.charts import chart  # noqa: E402
+from explorer.ui.lesson_card import current_lesson, show_lesson_card  # noqa: E402
+from explorer.ui.presenter import presenting, use_presenter_style  # noqa: E402
 from explorer.ui.app_setup import (  # noqa: E402
     APP_ICON,
     APP_TITLE,
-    HOME_ICON,
-    HOME_TITLE,
     PAGES,
+    home_page,
     make_st_pages,
 )
 
 st.set_page_config(page_title=APP_TITLE, page_icon=APP_ICON, layout="wide")
+use_presenter_style()
 use_theme()
 
 _pages = make_st_pages()
@@ -35,7 +37,46 @@ INTRO = (
     "from code you can read. Train a network yourself, see what its filters detect, and find which pixels a "
     "neuron can see."
 )
-HERO_SOURCES = ("Draw", "Test digit")
+HERO_SOURCES = {"draw": "Draw", "test": "Test digit"}  # URL id -> label
+ANY_DIGIT = "any digit"
+
+# The answer sits above the canvas, in a box of fixed height: on a phone (columns stacked) it is on
+# screen while drawing, and the canvas does not jump when the answer appears.
+_HERO_CSS = """
+<style>
+.st-key-home_verdict { min-height: 5.6rem; gap: 0.2rem; }
+.st-key-home_verdict p { margin: 0; }
+@media (max-width: 640px) {
+  .st-key-home_verdict { min-height: 5rem; }
+  [data-testid="stMain"] h1 { font-size: 2rem; }
+  [data-testid="stMain"] h2 { font-size: 1.5rem; }
+}
+</style>
+"""
+
+
+def a_or_an(number: int) -> str:
+    """The article English puts before a number said aloud: "an 8", "an 11", "an 18", "an 80", "a 7"."""
+    digits = str(abs(int(number)))
+    leading_group = digits[: len(digits) % 3 or 3]  # 11 in 11,000; 8 in 8,500; 180 in 180,000
+    return "an" if leading_group.startswith("8") or leading_group in ("11", "18") else "a"
+
+
+def verdict_html(predicted: int, label: int | None) -> str:
+    """The big answer line, e.g. "It's a <b>7</b> — right"."""
+    verdict = f"It's {a_or_an(predicted)} <b>{predicted}</b>"
+    if label is not None:
+        verdict += " — right" if label == predicted else f" — wrong: the label says {label}"
+    return f"<p style='font-size:2.6rem;font-weight:700;line-height:1.15;margin:0'>{verdict}</p>"
+
+
+def runner_up_text(probabilities) -> str:
+    """ "97% sure" and, when the second guess has at least 1%, "next: 9 (2%)"."""
+    order = probabilities.argsort()[::-1]
+    text = f"**{probabilities[order[0]]:.0%} sure**"
+    if probabilities[order[1]] >= 0.01:
+        text += f"; next: {order[1]} ({probabilities[order[1]]:.0%})"
+    return text
 
 
 def _hero_network():
@@ -70,15 +111,19 @@ def _hero() -> None:
     from explorer.ui.digit_input import draw_digit, empty_hint, pick_test_digit
     from explorer.ui.resources import mnist_or_none
 
+    st.html(_HERO_CSS)
     st.header("Draw a digit: the network answers", anchor="hero")
     left, right = st.columns([0.9, 1.6], gap="large")
     with left:
-        source = st.segmented_control("Where the digit comes from", HERO_SOURCES, default=HERO_SOURCES[0],
-                                      key="home_source", label_visibility="collapsed") or HERO_SOURCES[0]  # fmt: skip
-        if source == "Draw":
-            digit = draw_digit("home")
-        else:
+        url_state.bind("home_source", "draw", options=list(HERO_SOURCES))
+        source = st.segmented_control("Where the digit comes from", list(HERO_SOURCES), format_func=HERO_SOURCES.get,
+                                      key="home_source", required=True, label_visibility="collapsed")  # fmt: skip
+        verdict_box = st.container(key="home_verdict")  # filled once the network has answered
+        if source == "test":
+            url_state.bind("home_class", ANY_DIGIT, options=[ANY_DIGIT, *range(10)])
             digit = pick_test_digit(mnist_or_none(), "home")
+        else:
+            digit = draw_digit("home")
     with right:
         hero = _hero_network()
         if hero is None:
@@ -91,18 +136,16 @@ def _hero() -> None:
         accuracy = card.get("test_accuracy")
         known = f", {accuracy:.2%} right on the 10,000 test digits" if isinstance(accuracy, (int, float)) else ""
         if digit is None:
-            if source == "Draw":
+            if source == "draw":
                 empty_hint()
+                verdict_box.caption("The network's answer appears here.")
             st.caption(f"Answering: **{title}** (`{name}`{known}).")
             return
         probabilities = net.predict_proba(digit.image[None])[0]
         predicted = int(probabilities.argmax())
-        verdict = f"It's a <b>{predicted}</b>"
-        if digit.label is not None:
-            verdict += " — right" if digit.label == predicted else f" — wrong: the label says {digit.label}"
-        st.markdown(f"<p style='font-size:2.6rem;font-weight:700;line-height:1.15;margin:0'>{verdict}</p>",
-                    unsafe_allow_html=True)  # fmt: skip
-        st.markdown(f"{probabilities[predicted]:.0%} sure. Answering: **{title}** (`{name}`{known}).")
+        verdict_box.markdown(verdict_html(predicted, digit.label), unsafe_allow_html=True)
+        verdict_box.markdown(runner_up_text(probabilities))
+        st.markdown(f"Answering: **{title}** (`{name}`{known}).")
         inputs, bars = st.columns([1, 2], vertical_alignment="top")
         with inputs:
             figure = digit_figure(digit.image, "Its input: 28×28", size=250)
@@ -145,16 +188,24 @@ def home() -> None:
     from explorer.ui.data_status import show_data_status
 
     st.title(APP_TITLE)
-    st.markdown(INTRO)
+    lesson = current_lesson()
+    results_first = lesson is not None and lesson.id == "results"  # the lesson is about the table
+    if results_first:
+        _results_table()
+    if not presenting():
+        st.markdown(INTRO)
     _hero()
     _cards()
-    _results_table()
+    if not results_first:
+        _results_table()
     st.header("The MNIST data", anchor="data")
     show_data_status("home_data")
 
 
 url_state.begin_run()
 try:
-    st.navigation([st.Page(home, title=HOME_TITLE, icon=HOME_ICON, default=True), *_pages]).run()
+    _page = st.navigation([home_page(home), *_pages])
+    show_lesson_card()
+    _page.run()
 finally:  # also when the page stops early (st.stop, st.rerun): the URL keeps up with its widgets
     url_state.publish()

@@ -30,13 +30,18 @@ class Lesson:
     answer: str = ""  # folded away until asked
 
 
-def lesson_link(lesson: Lesson, present: bool = True) -> str:
-    """The link relative to the app's root, e.g. `train?lesson=inits&tr_mode=compare&cmp_preset=inits&present=1`
-    (Home's lessons start with `?`)."""
+def lesson_query(lesson: Lesson, present: bool = True) -> dict[str, str]:
+    """The URL parameters of the lesson's link: the lesson id, the page's preset, presenter mode."""
     query = {LESSON_PARAM: lesson.id, **lesson.params}
     if present:
         query[PRESENT_PARAM] = "1"
-    return f"{lesson.page}?{urlencode(query)}"
+    return query
+
+
+def lesson_link(lesson: Lesson, present: bool = True) -> str:
+    """The link relative to the app's root, e.g. `train?lesson=inits&tr_mode=compare&cmp_preset=inits&present=1`
+    (Home's lessons start with `?`)."""
+    return f"{lesson.page}?{urlencode(lesson_query(lesson, present))}"
 
 
 def lesson_url(lesson: Lesson, base: str = LOCAL_SERVER, present: bool = True) -> str:

@@ -52,15 +52,15 @@ def test_home_renders_with_hint_cards_and_table():
 def test_hero_answers_for_a_test_digit(mnist_dir, monkeypatch):
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     at = run_home()
-    hero_source(at).set_value("Test digit").run()
+    hero_source(at).set_value("test").run()
     assert not at.exception
     at.selectbox(key="home_class").set_value(4).run()
     assert not at.exception
 
     page = texts(at)
     index = int(re.search(r"Test digit #(\d+) of", page).group(1))
-    verdict = next(m.value for m in at.markdown if "It's a <b>" in m.value)
-    shown = int(re.search(r"It's a <b>(\d)</b>", verdict).group(1))
+    verdict = next(m.value for m in at.markdown if "It's a" in m.value)
+    shown = int(re.search(r"It's an? <b>(\d)</b>", verdict).group(1))
     model = re.search(r"Answering: \*\*.*?\*\* \(`([\w-]+)`", page).group(1)
 
     # the best available CNN answers
@@ -96,5 +96,5 @@ def test_data_status_download_fills_the_cache(mnist_dir, monkeypatch, tmp_path):
     assert "MNIST is ready" in texts(at)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(f + ".gz" for f in mnist_data.FILES)
     # the hero can now use test digits
-    hero_source(at).set_value("Test digit").run()
-    assert not at.exception and any("It's a <b>" in m.value for m in at.markdown)
+    hero_source(at).set_value("test").run()
+    assert not at.exception and any("It's a" in m.value for m in at.markdown)

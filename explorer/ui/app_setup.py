@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import streamlit as st
 
@@ -57,15 +58,43 @@ PAGES: tuple[PageInfo, ...] = (
         description="Find which input pixels a neuron deep in the network can actually see.",
         url_path="receptive_fields",
     ),
+    PageInfo(
+        file="pages/lessons.py",
+        title="Lessons",
+        icon=":material/school:",
+        description="Ready-made lessons for a class: each one link that opens its page preset, with a lesson card.",
+        url_path="lessons",
+    ),
 )
+
+
+HOME_URL_PATH = "home"  # Home is the default page, served at "/": this names it for st.page_link
+
+
+def _home_placeholder() -> None:
+    """Stands in for the Home page's function in links (a link needs only the page's URL path)."""
+
+
+def home_page(run: Callable[[], None] | None = None) -> st.Page:
+    """Home as an st.Page: the entrypoint passes its page function; a page that links to Home passes nothing."""
+    return st.Page(run or _home_placeholder, title=HOME_TITLE, icon=HOME_ICON, url_path=HOME_URL_PATH, default=True)
+
+
+def st_page(info: PageInfo) -> st.Page:
+    """The st.Page of one entry of PAGES (for the navigation, and for st.page_link from any page)."""
+    return st.Page(info.entrypoint_relative, title=info.title, icon=info.icon, url_path=info.url_path)
+
+
+def page_for_link(url_path: str) -> st.Page:
+    """The st.Page to hand st.page_link for a URL path ("" is Home)."""
+    if not url_path:
+        return home_page()
+    return st_page(next(info for info in PAGES if info.url_path == url_path))
 
 
 def make_st_pages() -> list[st.Page]:
     """One st.Page per entry of PAGES (must be called from the running entrypoint script)."""
-    return [
-        st.Page(p.entrypoint_relative, title=p.title, icon=p.icon, url_path=p.url_path)
-        for p in PAGES
-    ]
+    return [st_page(p) for p in PAGES]
 
 
 # --- page thumbnails for the Home page's cards (drawn in code: no binary files to keep in sync) ---
@@ -168,7 +197,21 @@ def _thumb_receptive(draw, image) -> None:
         draw.text((274, y + 12), text, fill=_INK, font=_font(24), anchor="lm")
 
 
-_THUMBS = {"train": _thumb_train, "filters": _thumb_filters, "receptive_fields": _thumb_receptive}
+def _thumb_lessons(draw, image) -> None:
+    """A lesson card: a title bar, numbered steps and a folded answer."""
+    w, h = THUMB_SIZE
+    draw.rounded_rectangle([24, 20, w - 24, h - 20], radius=14, outline=_BLUE, width=4)
+    draw.text((44, 36), "Lesson: initialisation", fill=_INK, font=_font(28))
+    for number, width in enumerate((300, 250, 330), start=1):
+        y = 84 + (number - 1) * 36
+        draw.text((48, y), f"{number}.", fill=_BLUE, font=_font(24))
+        draw.rounded_rectangle([84, y + 6, 84 + width, y + 20], radius=6, fill=_GREY)
+    draw.polygon([(50, 184), (64, 193), (50, 202)], fill=_VERMILLION)  # an expander's arrow
+    draw.text((76, 180), "Answer", fill=_VERMILLION, font=_font(24))
+
+
+_THUMBS = {"train": _thumb_train, "filters": _thumb_filters, "receptive_fields": _thumb_receptive,
+           "lessons": _thumb_lessons}  # fmt: skip
 
 
 def page_thumbnail(url_path: str):

@@ -1,0 +1,76 @@
+"""The lesson card: when the URL names a lesson (`lesson=<id>`), a bordered card at the top of the page.
+
+The entrypoint calls `show_lesson_card()` before the page runs. In presenter mode the card stays
+short (goal and steps side by side, the rest folded away) so the page's key chart still fits a
+1280x720 projector window.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.lessons import LESSON_PARAM, Lesson, lesson_by_id
+from explorer.ui.presenter import presenting
+
+LESSONS_PAGE = "lessons"  # url_path of the Lessons page
+
+
+def current_lesson_id() -> str | None:
+    """The lesson id in the URL, or None."""
+    return st.query_params.get(LESSON_PARAM) or None
+
+
+def current_lesson() -> Lesson | None:
+    """The lesson named in the URL, or None (also for an unknown id)."""
+    return lesson_by_id(current_lesson_id())
+
+
+def show_lesson_card() -> Lesson | None:
+    """Draw the card of the lesson in the URL and return the lesson; an unknown id gets a quiet note."""
+    lesson_id = current_lesson_id()
+    if lesson_id is None:
+        return None
+    lesson = lesson_by_id(lesson_id)
+    if lesson is None:
+        st.caption(f"There is no lesson called “{lesson_id}”, so this page opens as usual. "
+                   f"The [Lessons]({LESSONS_PAGE}) page lists them all.")  # fmt: skip
+        return None
+    with st.container(border=True, key="lesson_card"):
+        if presenting():
+            _compact_card(lesson)
+        else:
+            _full_card(lesson)
+    return lesson
+
+
+def _heading(lesson: Lesson) -> None:
+    st.markdown(f"**:material/school: Lesson, {lesson.minutes} min: {lesson.title}**")
+
+
+def _steps_markdown(lesson: Lesson) -> str:
+    return "\n".join(f"{number}. {step}" for number, step in enumerate(lesson.steps, start=1))
+
+
+def _full_card(lesson: Lesson) -> None:
+    _heading(lesson)
+    goal, steps = st.columns([2, 3], gap="medium")
+    goal.markdown(f"**Goal.** {lesson.goal}")
+    steps.markdown("**What to do**\n\n" + _steps_markdown(lesson))
+    notice, question = st.columns([2, 3], gap="medium")
+    notice.markdown(f"**What to notice.** {lesson.notice}")
+    question.markdown(f"**Question for the class.** {lesson.question}")
+    with st.expander("Answer"):
+        st.markdown(lesson.answer)
+
+
+def _compact_card(lesson: Lesson) -> None:
+    goal, steps = st.columns([2, 3], gap="medium")
+    with goal:
+        _heading(lesson)
+        st.markdown(lesson.goal)
+    steps.markdown(_steps_markdown(lesson))
+    for_class, answer = st.columns(2, gap="small")
+    with for_class.expander("For the class"):
+        st.markdown(f"**What to notice.** {lesson.notice}\n\n**Question.** {lesson.question}")
+    with answer.expander("Answer"):
+        st.markdown(lesson.answer)
