@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -127,3 +128,16 @@ _one_blas_thread = _OneBlasThread()
 
 def one_blas_thread() -> _OneBlasThread:
     return _one_blas_thread
+
+
+@contextmanager
+def single_threaded():
+    """Inside, this thread's work stays in this thread and BLAS runs on one thread: for a session
+    that trains while other sessions need the other core (explorer/scheduler.py)."""
+    running_as = getattr(_current, "worker", None)
+    _current.worker = running_as or 0  # map_chunks keeps work inside work in its thread
+    try:
+        with one_blas_thread():
+            yield
+    finally:
+        _current.worker = running_as

@@ -1,0 +1,156 @@
+"""explorer/scheduler.py: sessions that train share the training slots fairly, clicks never wait."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from explorer import parallel
+from explorer.scheduler import MIN_SLICE, STALE, TrainingScheduler
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_free_slot_goes_to_the_session_that_trained_least():
+    clock = FakeClock()
+    s = TrainingScheduler(slots=1, clock=clock)
+    assert s.request("a") > 0  # the only one: its turn
+    assert s.request("b") == 0.0  # the slot is taken: b does not wait, it asks again later
+    s.release("a", 0.4)
+    assert s.request("a") == 0.0  # a is a whole turn ahead of b
+    assert s.request("b") > 0
+    s.release("b", 0.4)
+    assert s.request("a") > 0  # level again
+
+
+def test_a_newcomer_starts_level_with_the_least_served_not_at_zero():
+    s = TrainingScheduler(slots=1, clock=FakeClock())
+    for _ in range(5):
+        s.request("old")
+        s.release("old", 0.4)
+    assert s.request("new") > 0
+    s.release("new", 0.4)
+    assert s.request("old") > 0  # the newcomer did not get five turns in a row
+
+
+def test_turns_get_shorter_when_many_train():
+    clock = FakeClock()
+    s = TrainingScheduler(slots=1, slice_seconds=0.4, clock=clock)
+    assert s.slice_for(1) == 0.4
+    assert MIN_SLICE <= s.slice_for(10) < s.slice_for(3) < 0.4
+    assert TrainingScheduler(slots=1, slice_seconds=0.01).slice_for(10) == 0.01  # never longer than asked
+
+
+def test_a_session_that_stops_asking_leaves_the_rotation():
+    clock = FakeClock()
+    s = TrainingScheduler(slots=1, clock=clock)
+    s.request("a")
+    s.release("a", 0.4)
+    s.request("b")
+    s.release("b", 0.4)
+    assert s.training_count() == 2 and s.share("a") == 0.5
+    clock.now = STALE + 1
+    s.request("b")
+    assert s.training_count() == 1
+
+
+def test_the_slots_leave_a_core_for_clicks():
+    cores = parallel._usable_cores()
+    assert TrainingScheduler().slots == max(1, cores - 1)
+
+
+def test_a_request_never_waits_while_the_slots_are_busy():
+    s = TrainingScheduler(slots=1)
+    answers = []
+    with s.turn("trainer") as seconds:
+        assert seconds > 0
+        asker = threading.Thread(target=lambda: answers.append(s.request("clicker")))
+        asker.start()
+        asker.join(timeout=5)  # would hang here if a request queued behind the running turn
+        assert not asker.is_alive() and answers == [0.0]
+
+
+def test_ten_sessions_training_at_once_get_fair_shares_and_never_exceed_the_slots():
+    s = TrainingScheduler(slots=1, slice_seconds=0.01)
+    turns = {f"s{i}": 0 for i in range(10)}
+    trained = dict.fromkeys(turns, 0.0)
+    running, most_running = [0], [0]
+    guard = threading.Lock()
+    stop = time.monotonic() + 1.5
+
+    def session(name):
+        while time.monotonic() < stop:
+            with s.turn(name) as seconds:
+                if seconds:
+                    with guard:
+                        running[0] += 1
+                        most_running[0] = max(most_running[0], running[0])
+                    start = time.perf_counter()
+                    time.sleep(seconds)  # training
+                    trained[name] += time.perf_counter() - start
+                    with guard:
+                        running[0] -= 1
+                    turns[name] += 1
+            time.sleep(0.002)  # the next live update
+
+    threads = [threading.Thread(target=session, args=(name,)) for name in turns]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most_running[0] == 1
+    assert min(trained.values()) >= max(trained.values()) / 2, trained
+    assert min(turns.values()) > 0
+
+
+def test_alone_a_session_trains_on_every_core_and_with_company_on_one(monkeypatch):
+    clock = FakeClock()
+    s = TrainingScheduler(slots=1, clock=clock)
+    calls = []
+    monkeypatch.setattr("explorer.scheduler.single_threaded", lambda: _Recorder(calls))
+    s.visit("teacher")
+    with s.turn("teacher"):
+        pass
+    assert calls == []
+    s.visit("student")
+    clock.now = 1.0
+    with s.turn("teacher"):
+        pass
+    assert calls == ["entered"]
+
+
+class _Recorder:
+    def __init__(self, calls):
+        self.calls = calls
+
+    def __enter__(self):
+        self.calls.append("entered")
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_single_threaded_hands_nothing_to_the_helper_threads_and_gives_the_same_numbers(monkeypatch):
+    from explorer.models import build_model
+
+    x = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)
+    y = np.arange(64) % 10
+    shared_out = build_model("lenet", seed=0).train_step_gradients(x, y)
+
+    class NoHelpers:
+        def submit(self, *args):
+            raise AssertionError("work was handed to a helper thread")
+
+    monkeypatch.setattr(parallel, "_helpers", NoHelpers())
+    with parallel.single_threaded():
+        in_one_thread = build_model("lenet", seed=0).train_step_gradients(x, y)
+    assert in_one_thread == pytest.approx(shared_out, rel=1e-5)
+    with pytest.raises(AssertionError, match="helper thread"):  # outside, a big batch is shared out
+        build_model("lenet", seed=0).train_step_gradients(x, y)
