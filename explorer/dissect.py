@@ -218,6 +218,27 @@ def convolution_at(net: Network, layer_index: int, x: np.ndarray, out_row: int, 
     )  # fmt: skip
 
 
+def strongest_position(feature_map: np.ndarray) -> tuple[int, int]:
+    """The (row, col) whose value differs most from the map's typical value.
+
+    Most of a digit is background, so the median is the background's response; the position
+    furthest from it is a window that sees ink (the plain maximum can be a blank spot when
+    the filter punishes ink)."""
+    values = np.asarray(feature_map, dtype=np.float64)
+    deviation = np.abs(values - np.median(values))
+    row, col = np.unravel_index(int(np.argmax(deviation)), values.shape)
+    return int(row), int(col)
+
+
+def activation_after(view: Dissection, conv_index: int) -> tuple[LayerView | None, bool]:
+    """The activation that follows conv layer `conv_index` in its stage (None when the network
+    has none there, as zhou-cnn), and whether a batch norm sits in between."""
+    stage = next((item for item in view.stages if item.head.index == conv_index), None)
+    if stage is None:
+        return None, False
+    return stage.find("activation"), stage.find("batchnorm") is not None
+
+
 def output_size_numbers(size: int, kernel: int, stride: int, padding: int) -> dict:
     """The pieces of (W - K + 2P)/S + 1 for display, with the result."""
     return {"W": size, "K": kernel, "P": padding, "S": stride, "out": output_size(size, kernel, stride, padding)}
@@ -291,6 +312,7 @@ __all__ = [
     "Dissection",
     "LayerView",
     "Stage",
+    "activation_after",
     "colour_limits",
     "conv_indices",
     "convolution_at",
@@ -300,4 +322,5 @@ __all__ = [
     "layer_colour_limits",
     "output_size_numbers",
     "saliency",
+    "strongest_position",
 ]

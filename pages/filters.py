@@ -5,6 +5,8 @@ explorer.figures.filters for the pictures, and draws them.
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import streamlit as st
 
@@ -12,6 +14,7 @@ from explorer.checkpoints import ModelFileError
 from explorer.dissect import (
     COLOUR_MODE_LABELS,
     COLOUR_MODES,
+    activation_after,
     conv_indices,
     convolution_at,
     dissect,
@@ -19,6 +22,7 @@ from explorer.dissect import (
     is_cnn,
     layer_colour_limits,
     saliency,
+    strongest_position,
 )
 from explorer.figures.common import digit_figure, probability_bars
 from explorer.figures.filters import (
@@ -33,8 +37,10 @@ from explorer.figures.filters import (
 from explorer.models import MODELS, build_model
 from explorer.network import Network
 from explorer.preprocess import EMPTY_DRAWING, ImageError, PreprocessOptions, open_upload, preprocess_digit
+from explorer.ui import url_state
 from explorer.ui.charts import chart
-from explorer.ui.digit_input import canvas
+from explorer.ui.digit_input import DIGIT_PARAM, LINK_DIGIT_TEXT, canvas, digit_from_link, put_digit_in_link
+from explorer.ui.presenter import presenting
 from explorer.ui.resources import (
     CNN_MODELS,
     mnist_or_none,
@@ -44,10 +50,29 @@ from explorer.ui.resources import (
     show_missing_data,
 )
 
-SOURCES = ("Test-set digit", "Draw", "Upload")
+SOURCES = {"test": "Test-set digit", "draw": "Draw", "upload": "Upload"}  # URL id -> label
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 SESSION_CHOICE = "session"
-TRAINED, RANDOM = "Trained", "Random (same architecture)"
+TRAINED, RANDOM = "trained", "random"
+WEIGHTS = {TRAINED: "Trained", RANDOM: "Random (same architecture)"}
+PICK_MODES = {"index": "by index", "class": "by class", "random": "random"}
+PENS = {"white": "White on black (like MNIST)", "black": "Black on white (like paper)"}
+
+
+def bind_number(key: str, default: int, low: int, high: int) -> int:
+    """url_state.bind for an integer widget, kept inside low..high: the session may hold a value
+    from another model or digit, which the widget would refuse."""
+    url_state.bind(key, default, valid=lambda value: low <= value <= high)
+    st.session_state[key] = int(min(max(int(st.session_state[key]), low), high))
+    return st.session_state[key]
+
+
+def bind_choice(key: str, default, options) -> None:
+    """url_state.bind for a choice widget; a value that is no longer offered falls back to `default`."""
+    options = list(options)
+    url_state.bind(key, default, options=options)
+    if st.session_state[key] not in options:
+        st.session_state[key] = default
 
 
 # --- model ---------------------------------------------------------------------------------
@@ -62,11 +87,9 @@ def session_cnn() -> Network | None:
     return None
 
 
-def model_label(choice: str, shipped: list[str]) -> str:
-    if choice == SESSION_CHOICE:
-        return "Your model (trained on the Train page)"
-    title = MODELS[choice].title
-    return f"{choice} — {title}" if choice in shipped else f"{choice} — {title} (no trained weights yet)"
+def model_label(choice: str) -> str:
+    """Short enough for the sidebar's selectbox; the title is written below it."""
+    return "Your model (Train page)" if choice == SESSION_CHOICE else choice
 
 
 def random_twin(name: str, activation: str | None, seed: int) -> Network:
@@ -80,23 +103,33 @@ def random_twin(name: str, activation: str | None, seed: int) -> Network:
 
 
 def choose_model() -> tuple[Network, str, bool]:
-    """Sidebar: model, weights and colour range. Returns (net, description, trained?)."""
+    """Sidebar: model, weights and colour range. Returns (net, description, trained?).
+
+    Only models with trained weights are offered (each also runs with random weights); when
+    none has been trained yet, every CNN is offered with random weights."""
     shipped = pretrained_models(CNN_MODELS)
     own = session_cnn()
-    choices = ([SESSION_CHOICE] if own is not None else []) + list(shipped) + [m for m in CNN_MODELS if m not in shipped]
+    choices = ([SESSION_CHOICE] if own is not None else []) + (list(shipped) or list(CNN_MODELS))
+    default = "deepconvnet" if "deepconvnet" in choices else choices[0]
+    bind_choice("filters_model", default, choices)
+    bind_choice("filters_weights", TRAINED, WEIGHTS)
+    bind_number("filters_seed", 0, 0, 9999)
+    bind_choice("filters_colour", "layer", COLOUR_MODES)
     with st.sidebar:
         st.header("Model")
-        choice = st.selectbox("CNN to look inside", choices, format_func=lambda c: model_label(c, shipped), key="filters_model")
+        choice = st.selectbox("CNN to look inside", choices, format_func=model_label, key="filters_model")
+        st.caption("A CNN you trained on the Train page in this session." if choice == SESSION_CHOICE
+                   else MODELS[choice].title)  # fmt: skip
         has_trained = choice == SESSION_CHOICE or choice in shipped
         weights = st.radio(
-            "Weights", (TRAINED, RANDOM), key="filters_weights", disabled=not has_trained,
+            "Weights", list(WEIGHTS), format_func=WEIGHTS.get, key="filters_weights", disabled=not has_trained,
             help="Random weights have the same architecture, but nothing learned: compare the filters and maps.",
         )  # fmt: skip
         if not has_trained:
             weights = RANDOM
         seed = 0
         if weights == RANDOM:
-            seed = int(st.number_input("Random seed", 0, 9999, 0, key="filters_seed"))
+            seed = int(st.number_input("Random seed", 0, 9999, key="filters_seed"))
         st.header("Colour range")
         st.radio(
             "Colour range of the maps", COLOUR_MODES, format_func=COLOUR_MODE_LABELS.get, key="filters_colour",
@@ -110,9 +143,6 @@ def choose_model() -> tuple[Network, str, bool]:
             "Meanwhile you can look at random weights, or train a CNN on the Train page.",
             icon=":material/hourglass_top:",
         )
-    elif choice not in shipped and choice != SESSION_CHOICE:
-        st.info(f"There are no trained weights for **{choice}** yet, so it runs with **random weights**. "
-                f"Trained now: {', '.join(shipped)}.", icon=":material/hourglass_top:")  # fmt: skip
 
     if choice == SESSION_CHOICE:
         net, name = own, "your model"
@@ -143,28 +173,24 @@ def choose_model() -> tuple[Network, str, bool]:
 def preprocessing_options(key: str) -> PreprocessOptions:
     st.caption("MNIST-style preprocessing. Switch a step off to see why it matters: "
                "an off-centre or tiny digit is easily misread.")  # fmt: skip
+    bind_choice(f"{key}_invert", "auto", ("auto", "always", "never"))
+    for step in ("crop", "fit", "centre"):
+        url_state.bind(f"{key}_{step}", True)
     c1, c2, c3, c4 = st.columns(4)
     invert = c1.selectbox("Invert", ("auto", "always", "never"), key=f"{key}_invert",
                           help="MNIST digits are white ink on black; 'auto' inverts a light background.")  # fmt: skip
-    crop = c2.toggle("Crop", True, key=f"{key}_crop", help="Crop to the ink's bounding box.")
-    fit = c3.toggle("Fit 20×20", True, key=f"{key}_fit", help="Scale to fit a 20×20 box, keeping the aspect ratio.")
-    centre = c4.toggle("Centre", True, key=f"{key}_centre", help="Put the centre of mass at (14, 14) of the 28×28 frame.")
+    crop = c2.toggle("Crop", key=f"{key}_crop", help="Crop to the ink's bounding box.")
+    fit = c3.toggle("Fit 20×20", key=f"{key}_fit", help="Scale to fit a 20×20 box, keeping the aspect ratio.")
+    centre = c4.toggle("Centre", key=f"{key}_centre", help="Put the centre of mass at (14, 14) of the 28×28 frame.")
     return PreprocessOptions(invert=invert, crop=crop, fit_20=fit, center_of_mass=centre)
 
 
-def square(image: np.ndarray) -> np.ndarray:
-    """Pad a step image to a square with its own edge colour, so thin crops stay small."""
-    h, w = image.shape[:2]
-    side = max(h, w)
-    top, left = (side - h) // 2, (side - w) // 2
-    return np.pad(image, ((top, side - h - top), (left, side - w - left)), mode="edge")
-
-
 def show_steps(result) -> None:
-    cols = st.columns(len(result.steps))
-    for col, (title, image) in zip(cols, result.steps):
-        with col:
-            st.image(square(np.asarray(image)), caption=title, width="stretch", clamp=True)
+    """The step pictures (square, made by explorer.preprocess), three per row on a phone too."""
+    steps = result.steps
+    for start in range(0, len(steps), 3):
+        for col, (title, image) in zip(st.columns(3), steps[start : start + 3]):
+            col.image(np.asarray(image), caption=title, width="stretch", clamp=True)
     st.caption(" ".join(result.notes))
 
 
@@ -190,14 +216,18 @@ def test_set_digit() -> tuple[np.ndarray | None, int | None, str]:
         st.info("You can still draw a digit or upload a picture of one.")
         return None, None, ""
     count = len(data.test_images)
-    how = st.radio("Pick a test digit", ("by index", "by class", "random"), horizontal=True, key="filters_pick")
-    if how == "by index":
-        index = int(st.number_input("Index in the 10,000 test digits", 0, count - 1, 0, key="filters_index"))
-    elif how == "by class":
+    bind_choice("filters_pick", "index", PICK_MODES)
+    how = st.radio("Pick a test digit", list(PICK_MODES), format_func=PICK_MODES.get, horizontal=True, key="filters_pick")
+    if how == "index":
+        index = bind_number("filters_index", 0, 0, count - 1)
+        index = int(st.number_input(f"Index in the {count:,} test digits", 0, count - 1, key="filters_index"))
+    elif how == "class":
+        bind_choice("filters_class", 7, range(10))
         c1, c2 = st.columns(2)
-        digit_class = c1.selectbox("Digit", range(10), index=7, key="filters_class")
+        digit_class = c1.selectbox("Digit", list(range(10)), key="filters_class")
         members = np.flatnonzero(data.test_labels == digit_class)
-        nth = int(c2.number_input(f"Which {digit_class} (of {len(members)})", 0, len(members) - 1, 0, key="filters_nth"))
+        bind_number("filters_nth", 0, 0, len(members) - 1)
+        nth = int(c2.number_input(f"Which {digit_class} (of {len(members)})", 0, len(members) - 1, key="filters_nth"))
         index = int(members[nth])
     else:
         if st.button("New random digit", icon=":material/casino:") or "filters_random_index" not in st.session_state:
@@ -208,17 +238,27 @@ def test_set_digit() -> tuple[np.ndarray | None, int | None, str]:
     return np.asarray(data.test_images[index]), label, f"test digit #{index}"
 
 
-def drawn_digit() -> np.ndarray | None:
+def drawn_digit() -> tuple[np.ndarray | None, str]:
+    """(digit, description): a new drawing, else the digit a link carries, else (None, "")."""
+    bind_choice("filters_pen", "white", PENS)
     left, right = st.columns([1, 2])
     with left:
-        ink = st.radio("Pen", ("White on black (like MNIST)", "Black on white (like paper)"), key="filters_pen")
-        image = canvas("filters", white_ink=ink.startswith("White"))
+        ink = st.radio("Pen", list(PENS), format_func=PENS.get, key="filters_pen")
+        image = canvas("filters", white_ink=ink == "white")
     with right:
         options = preprocessing_options("draw")
-    if image is None:
-        st.info(EMPTY_DRAWING, icon=":material/draw:")
-        return None
-    return run_pipeline(image, options)
+    if image is not None:
+        digit = run_pipeline(image, options)
+        put_digit_in_link("filters", digit)  # a reload or a shared link brings this 28x28 digit back
+        return digit, "your drawing"
+    linked = digit_from_link("filters")
+    if linked is not None:
+        st.info(f"Showing **{LINK_DIGIT_TEXT}** (its 28×28 input, already preprocessed). "
+                "Draw on the canvas to replace it.", icon=":material/link:")  # fmt: skip
+        return linked, LINK_DIGIT_TEXT
+    put_digit_in_link("filters", None)
+    st.info(EMPTY_DRAWING, icon=":material/draw:")
+    return None, ""
 
 
 def uploaded_digit() -> np.ndarray | None:
@@ -353,8 +393,8 @@ def signed_terms(values: np.ndarray, per_line: int) -> str:
     return r" \\ &".join(lines)
 
 
-def apply_click(key: str, row_key: str, col_key: str, out_h: int, out_w: int) -> None:
-    """A click on the output map (plotly selection) moves the position sliders there."""
+def apply_click(key: str, out_h: int, out_w: int) -> None:
+    """A click on the output map (plotly selection) moves the row and column sliders there."""
     state = st.session_state.get(key)
     try:
         points = state["selection"]["points"] if state else []
@@ -366,33 +406,66 @@ def apply_click(key: str, row_key: str, col_key: str, out_h: int, out_w: int) ->
             continue
         where = (int(round(y)), int(round(x)))
         if st.session_state.get(f"{key}_applied") != where and 0 <= where[0] < out_h and 0 <= where[1] < out_w:
-            st.session_state[row_key], st.session_state[col_key] = where
+            st.session_state["filters_row"], st.session_state["filters_col"] = where
             st.session_state[f"{key}_applied"] = where
         break
 
 
-def one_convolution(net: Network, view, x: np.ndarray, map_limits: dict, model_key: str) -> None:
+def start_on_ink(start: tuple[int, int], token: tuple) -> None:
+    """Move the window to `start` (where the digit has ink) when the digit, model or layer changed.
+
+    On the first run the bound default does it (or the link's position wins); after that the
+    user's position is kept until one of those changes."""
+    if st.session_state.get("_filters_position_for", token) != token:
+        st.session_state["filters_row"], st.session_state["filters_col"] = start
+    st.session_state["_filters_position_for"] = token
+
+
+def activation_lines(view, index: int, step, conv_name: str) -> None:
+    """What the network does next with the value: only the activation this network really has."""
+    activation, batchnorm = activation_after(view, index)
+    if batchnorm:
+        st.caption("In this network a batch norm sits between the convolution and the activation, "
+                   "so the activation sees the normalised value, not this one.")  # fmt: skip
+    elif activation is None:
+        st.caption(f"This network has no activation after {conv_name}: the value goes on as it is "
+                   "(to the pooling layer, if there is one).")  # fmt: skip
+    elif activation.type == "ReLU":
+        st.latex(r"\mathrm{ReLU}(" + fmt(step.output) + r") = \max(0,\ " + fmt(step.output) + r") = " + fmt(step.relu))
+    else:
+        st.caption(f"Next, {activation.name} ({activation.type}) turns this value into the one its map shows.")
+
+
+def one_convolution(net: Network, view, x: np.ndarray, map_limits: dict, digit_key: tuple) -> None:
     indices = conv_indices(net)
+    names = [net.names[i] for i in indices]
+    bind_choice("filters_conv", names[0], names)
     c1, c2 = st.columns([1, 2])
-    index = c1.selectbox("Conv layer", indices, format_func=lambda i: f"{net.names[i]} ({view.layers[i].shape_text})", key=f"{model_key}_conv")
+    conv_name = c1.selectbox("Conv layer", names, format_func=lambda n: f"{n} ({view.layers[net.names.index(n)].shape_text})",
+                             key="filters_conv")  # fmt: skip
+    index = net.names.index(conv_name)
     layer = net.layers[index]
     out_h, out_w, filters = view.layers[index].shape
     c_in = layer.W.value.shape[2]
-    key = f"{model_key}_{net.names[index]}_step"
-    row_key, col_key = f"{key}_row", f"{key}_col"
-    apply_click(f"{key}_pick", row_key, col_key, out_h, out_w)
+    channel = bind_number("filters_channel", 0, 0, filters - 1)
+    start = strongest_position(view.layers[index].output[:, :, channel])
+    bind_number("filters_row", start[0], 0, out_h - 1)
+    bind_number("filters_col", start[1], 0, out_w - 1)
+    start_on_ink(start, (digit_key, conv_name))
+    apply_click("filters_position_chart", out_h, out_w)
     with c2:
         s1, s2, s3 = st.columns(3)
-        channel = s1.slider("Output channel", 0, filters - 1, 0, key=f"{key}_channel") if filters > 1 else 0
-        row = s2.slider("Row", 0, out_h - 1, out_h // 2, key=row_key)
-        col = s3.slider("Column", 0, out_w - 1, out_w // 2, key=col_key)
-        in_ch = int(st.slider("Input channel to show", 0, c_in - 1, 0, key=f"{key}_inch")) if c_in > 1 else 0
+        channel = s1.slider("Output channel", 0, filters - 1, key="filters_channel") if filters > 1 else 0
+        row = s2.slider("Row", 0, out_h - 1, key="filters_row")
+        col = s3.slider("Column", 0, out_w - 1, key="filters_col")
+        in_ch = int(st.slider("Input channel to show", 0, c_in - 1, 0, key=f"filters_{conv_name}_inch")) if c_in > 1 else 0
     step = convolution_at(net, index, x, row, col, channel)
     feature = view.layers[index].output[:, :, channel]
-    chart(position_figure(step, in_ch, feature, float(map_limits[index][channel])), key=f"{key}_pick", on_select="rerun", selection_mode="points")
+    chart(position_figure(step, in_ch, feature, float(map_limits[index][channel])), key="filters_position_chart",
+          on_select="rerun", selection_mode="points")  # fmt: skip
     st.caption(f"Left: the input of {net.names[index]}; the orange square is the {step.kernel_size}×{step.kernel_size} window. "
                "Right: the feature map it produces; the orange cell is the value computed below. Click a cell to move there.")  # fmt: skip
-    chart(convolution_figure(step, in_ch), key=f"{key}_numbers")
+    chart(convolution_figure(step, in_ch), key="filters_numbers")
     st.caption("Multiply each input value by the weight in the same place, then add everything up. "
                + ("Cells marked (pad) lie outside the image: padding adds zeros there." if step.padded.any() else ""))  # fmt: skip
 
@@ -411,17 +484,13 @@ def one_convolution(net: Network, view, x: np.ndarray, map_limits: dict, model_k
                          height=220, hide_index=True)  # fmt: skip
     else:
         st.latex(fmt(step.total) + r" + \underbrace{(" + fmt(step.bias) + r")}_{\text{bias}} = " + fmt(step.output))
-    st.latex(r"\mathrm{ReLU}(" + fmt(step.output) + r") = \max(0,\ " + fmt(step.output) + r") = " + fmt(step.relu))
+    activation_lines(view, index, step, conv_name)
     network_value = float(feature[row, col])
     if abs(network_value - step.output) <= 1e-4 * max(1.0, abs(step.output)):
         st.success(f"Same as the network's own {net.names[index]} map at row {row}, column {col}, channel {channel}: "
                    f"{network_value:.4f} (computed there with im2col and one matrix product).", icon=":material/check_circle:")  # fmt: skip
     else:
         st.error(f"Mismatch: the network's map has {network_value:.4f} here.")
-    after = [item for item in view.stages if item.head.index == index]
-    if after and after[0].find("batchnorm") is not None:
-        st.caption("In this network a batch norm sits between the convolution and the ReLU, "
-                   "so the ReLU of the network sees the normalised value, not this one.")  # fmt: skip
 
     h = step.input_size[1]
     st.markdown(f"**Output size**: input W = {h}, kernel K = {k}, padding P = {step.padding}, stride S = {step.stride}.")
@@ -442,14 +511,18 @@ colour_mode = st.session_state.get("filters_colour", "layer")
 model_key = f"m_{net.model_name}_{'t' if trained else 'r'}"
 
 st.header("1. A digit")
-source = st.segmented_control("Where the digit comes from", SOURCES, default=SOURCES[0], key="filters_source") or SOURCES[0]
+url_state.claim(DIGIT_PARAM)  # a drawing's digit: read and written by the Draw source
+default_source = "test" if mnist_or_none() is not None else "draw"  # test digits need MNIST
+bind_choice("filters_source", default_source, SOURCES)
+source = st.segmented_control("Where the digit comes from", list(SOURCES), format_func=SOURCES.get,
+                              key="filters_source") or default_source  # fmt: skip
 true_label = None
-if source == SOURCES[0]:
-    digit, true_label, digit_text = test_set_digit()
-elif source == SOURCES[1]:
-    digit, digit_text = drawn_digit(), "your drawing"
-else:
+if source == "draw":
+    digit, digit_text = drawn_digit()
+elif source == "upload":
     digit, digit_text = uploaded_digit(), "your picture"
+else:
+    digit, true_label, digit_text = test_set_digit()
 
 if digit is None:
     st.stop()
@@ -481,7 +554,7 @@ layer_by_layer(net, view, colour_mode, true_label, model_key)
 
 st.header("4. One convolution, number by number")
 st.markdown("Every value of a feature map is a window of the input, multiplied by the filter and added up, plus a bias.")
-one_convolution(net, view, x, layer_colour_limits(view, colour_mode), model_key)
+one_convolution(net, view, x, layer_colour_limits(view, colour_mode), (model_key, hashlib.sha1(digit.tobytes()).hexdigest()))
 
 st.header("5. Which pixels matter: saliency")
 gradient, target = saliency(net, x, view.predicted)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.preprocess import EMPTY_DRAWING, ImageError, Preprocessed, preprocess_digit
+from explorer.preprocess import EMPTY_DRAWING, ImageError, Preprocessed, decode_digit, encode_digit, preprocess_digit
+from explorer.ui import url_state
 
 try:  # a custom component: if it cannot register, drawing is off but the page still works
     from streamlit_drawable_canvas import st_canvas
@@ -22,7 +23,7 @@ else:
 
 CANVAS_SIDE = 280  # px: fits a phone screen, large enough to draw with a finger
 STROKE_WIDTH = 22  # px: after scaling to 20x20, about as thick as MNIST's pen
-DRAW_HINT = "Draw one digit, large, in the middle of the black square. The bin icon under it clears it."
+DRAW_HINT = "Draw one digit, large, in the middle of the black square. The bin icon just above it clears it."
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,58 @@ def pick_test_digit(data, key: str) -> Digit | None:
     return Digit(np.asarray(data.test_images[index]), f"test digit #{index}", label=label, index=index)
 
 
+# --- a drawing in the link ---------------------------------------------------------------
+# Strokes cannot go into a URL, but the 28x28 digit they make can (about 100-500 characters):
+# a reload or a shared link brings the digit back while the canvas starts empty.
+
+DIGIT_PARAM = "digit"
+LINK_DIGIT_TEXT = "the digit from the link"
+
+
+def digit_from_link(key: str) -> np.ndarray | None:
+    """The 28x28 digit the link carries (parameter `digit`), or None.
+
+    Read once per new link value and kept for the session; a malformed value gets a quiet
+    note, never a traceback."""
+    url_state.claim(DIGIT_PARAM)
+    text = st.query_params.get(DIGIT_PARAM)
+    state = st.session_state.setdefault(f"{key}_link_digit", {"text": None, "digit": None})
+    if text is None:
+        state.update(text=None, digit=None)
+        return None
+    if text != state["text"]:  # a link opened or reloaded (our own writes are recorded below)
+        state["text"] = text
+        try:
+            state["digit"] = decode_digit(text)
+        except ValueError as error:
+            state["digit"] = None
+            st.caption(f":material/link_off: The digit in the link was ignored ({error}).")
+            del st.query_params[DIGIT_PARAM]
+    return state["digit"]
+
+
+def put_digit_in_link(key: str, digit: np.ndarray | None) -> None:
+    """Write the digit of a new drawing into the link (None removes it): it replaces a link's digit."""
+    url_state.claim(DIGIT_PARAM)
+    state = st.session_state.setdefault(f"{key}_link_digit", {"text": None, "digit": None})
+    if digit is None:
+        if DIGIT_PARAM in st.query_params:
+            del st.query_params[DIGIT_PARAM]
+        state.update(text=None, digit=None)
+        return
+    text = encode_digit(digit)
+    if st.query_params.get(DIGIT_PARAM) != text:
+        st.query_params[DIGIT_PARAM] = text
+    state.update(text=text, digit=None)  # our own drawing: not a digit "from the link"
+
+
 def empty_hint() -> None:
     """The friendly message shown while the canvas is empty."""
     st.info(EMPTY_DRAWING.replace("—", "–") + " The network answers as soon as you lift the pen.",
             icon=":material/draw:")  # fmt: skip
 
 
-__all__ = ["CANVAS_SIDE", "Digit", "canvas", "canvas_image", "draw_digit", "empty_hint", "pick_test_digit"]
+__all__ = [
+    "CANVAS_SIDE", "DIGIT_PARAM", "LINK_DIGIT_TEXT", "Digit", "canvas", "canvas_image", "digit_from_link", "draw_digit",
+    "empty_hint", "pick_test_digit", "put_digit_in_link",
+]  # fmt: skip
