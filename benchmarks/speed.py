@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from explorer.machine import cpu_description  # noqa: E402
 from explorer.models import MODELS, build_model  # noqa: E402
 from explorer.optimizers import make_optimizer  # noqa: E402
 from explorer.training import TrainConfig, Trainer  # noqa: E402
@@ -227,7 +228,8 @@ def main(argv=None) -> int:
     cases = [c for c in CASES if not args.models or c[0] in args.models]
 
     torch = None if args.no_torch else torch_setup()
-    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}, "cases": []}
+    results = {"machine": {"cpus": os.cpu_count(), "cpu": cpu_description(), "python": platform.python_version(),
+                           "numpy": np.__version__}, "cases": []}  # fmt: skip
     if torch is not None:
         results["machine"].update(torch=torch.__version__, torch_threads=torch.get_num_threads())
         a = torch.randn(1024, 1024)
@@ -260,6 +262,7 @@ def main(argv=None) -> int:
 def report(results: dict) -> str:
     m = results["machine"]
     lines = [
+        f"CPU: {m.get('cpu', 'not recorded')}",
         f"Machine: {m['cpus']} CPUs, Python {m['python']}, NumPy {m['numpy']}"
         + (f", PyTorch {m['torch']} ({m['torch_threads']} threads, denormals flushed)" if "torch" in m else ", PyTorch not installed"),
         f"float32 matmul ceiling (1024^3): NumPy {m['matmul_gflops_numpy']:.0f} GFLOP/s"

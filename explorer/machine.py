@@ -1,0 +1,66 @@
+"""What this CPU offers that the speed work depends on, read from the operating system.
+
+Sizes tuned to one CPU's cache do not carry to another (an AMD EPYC core has a quarter of the
+L2 cache of the Xeon the chunk sizes were first measured on), so they are derived from the L2
+size of the machine the code runs on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_L2_BYTES = 1 << 21  # 2 MB, when the OS does not say
+_SYSFS_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+VECTOR_EXTENSIONS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def parse_size(text: str) -> int:
+    """'2048K' -> 2097152 (sysfs writes cache sizes like this)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([KMG]?)i?B?\s*", text, re.IGNORECASE)
+    if not match:
+        raise ValueError(f"not a cache size: {text!r}")
+    return int(match[1]) * _UNITS[match[2].upper()]
+
+
+def l2_from_sysfs(cache_dir: Path) -> int | None:
+    for index in sorted(cache_dir.glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            if level == "2" and kind in ("Unified", "Data"):
+                return parse_size((index / "size").read_text())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+@lru_cache(maxsize=None)
+def l2_cache_bytes() -> int:
+    """One core's L2 cache in bytes: from sysfs (Linux), else sysconf, else 2 MB."""
+    size = l2_from_sysfs(_SYSFS_CACHE)
+    if not size:
+        try:
+            size = os.sysconf("SC_LEVEL2_CACHE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            size = None
+    return size if size and size > 0 else DEFAULT_L2_BYTES
+
+
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """'Intel(R) Xeon(R) Processor; avx2 avx512f ...; L2 2 MB per core' for benchmark reports."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown CPU":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    vectors = " ".join(name for name in VECTOR_EXTENSIONS if name in flags) or "no AVX"
+    return f"{model}; {vectors}; L2 {l2_cache_bytes() / 2**20:g} MB per core"

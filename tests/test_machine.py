@@ -1,0 +1,50 @@
+"""explorer/machine.py: cache sizes and the CPU's description come from the OS."""
+
+import pytest
+
+from explorer import conv, machine, optimizers
+
+
+def _cache_index(root, number, level, kind, size):
+    index = root / f"index{number}"
+    index.mkdir(parents=True)
+    (index / "level").write_text(f"{level}\n")
+    (index / "type").write_text(f"{kind}\n")
+    (index / "size").write_text(f"{size}\n")
+
+
+@pytest.mark.parametrize("text, size", [("2048K", 2 << 20), ("512K", 512 << 10), ("1M", 1 << 20), ("32768", 32768)])
+def test_parse_size_reads_what_sysfs_writes(text, size):
+    assert machine.parse_size(text) == size
+
+
+def test_parse_size_refuses_anything_else():
+    with pytest.raises(ValueError):
+        machine.parse_size("lots")
+
+
+def test_l2_is_read_from_the_level_2_cache_not_l1_or_l3(tmp_path):
+    _cache_index(tmp_path, 0, 1, "Data", "48K")
+    _cache_index(tmp_path, 1, 1, "Instruction", "32K")
+    _cache_index(tmp_path, 2, 2, "Unified", "512K")  # an AMD EPYC core
+    _cache_index(tmp_path, 3, 3, "Unified", "32768K")
+    assert machine.l2_from_sysfs(tmp_path) == 512 << 10
+
+
+def test_no_cache_information_gives_none(tmp_path):
+    assert machine.l2_from_sysfs(tmp_path) is None
+
+
+def test_cpu_description_names_the_model_and_its_vector_extensions(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse4_2 avx avx2 fma\n\n"
+                       "processor\t: 1\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse4_2 avx avx2 fma\n")  # fmt: skip
+    text = machine.cpu_description(cpuinfo)
+    assert text.startswith("AMD EPYC 7B13; sse4_2 avx avx2 fma;") and "avx512f" not in text
+
+
+def test_the_chunk_sizes_follow_this_machines_l2_cache():
+    l2 = machine.l2_cache_bytes()
+    assert conv.CHUNK_BYTES == min(max(l2, 1 << 18), 1 << 23)
+    assert conv.ONE_CHANNEL_CHUNK_BYTES == 2 * conv.CHUNK_BYTES
+    assert optimizers.CHUNK == max(1 << 12, l2 // 32)  # float32 slices of an eighth of L2
