@@ -15,9 +15,10 @@ _PAGE_ICONS = {info.url_path: info.icon for info in PAGES} | {"": ":material/hom
 
 def lesson_tile(number: int, lesson: Lesson, present: bool) -> None:
     with st.container(border=True):
-        st.page_link(page_for_link(lesson.page), label=f"{number}. {lesson.title}", icon=_PAGE_ICONS[lesson.page],
-                     query_params=lesson_query(lesson, present))  # fmt: skip
-        st.caption(f"{_PAGE_TITLES[lesson.page]} · {lesson.minutes} min. {lesson.goal}")
+        st.markdown(f"**{number}. {lesson.title}**")
+        st.caption(f"{lesson.minutes} min. {lesson.goal}")
+        st.page_link(page_for_link(lesson.page), label=f"Open in {_PAGE_TITLES[lesson.page]}",
+                     icon=_PAGE_ICONS[lesson.page], query_params=lesson_query(lesson, present))  # fmt: skip
 
 
 st.title("Lessons")

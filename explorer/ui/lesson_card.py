@@ -14,6 +14,15 @@ from explorer.ui.presenter import presenting
 
 LESSONS_PAGE = "lessons"  # url_path of the Lessons page
 
+# The card's text a size smaller than the page's, so the page's key chart stays on a projector's screen.
+_COMPACT_CSS = """
+<style>
+.st-key-lesson_card { padding: 0.6rem 1rem; gap: 0.4rem; }
+.st-key-lesson_card p, .st-key-lesson_card li { font-size: 0.85rem; line-height: 1.4; margin-bottom: 0.2rem; }
+.st-key-lesson_card [data-testid="stExpander"] summary { padding-top: 0.3rem; padding-bottom: 0.3rem; }
+</style>
+"""
+
 
 def current_lesson_id() -> str | None:
     """The lesson id in the URL, or None."""
@@ -64,13 +73,14 @@ def _full_card(lesson: Lesson) -> None:
 
 
 def _compact_card(lesson: Lesson) -> None:
-    goal, steps = st.columns([2, 3], gap="medium")
+    """Three columns (goal, steps, what is folded away): about 200 px high at 1280x720."""
+    st.html(_COMPACT_CSS)
+    goal, steps, folded = st.columns([3, 4, 2], gap="medium")
     with goal:
         _heading(lesson)
         st.markdown(lesson.goal)
     steps.markdown(_steps_markdown(lesson))
-    for_class, answer = st.columns(2, gap="small")
-    with for_class.expander("For the class"):
+    with folded.expander("For the class"):
         st.markdown(f"**What to notice.** {lesson.notice}\n\n**Question.** {lesson.question}")
-    with answer.expander("Answer"):
+    with folded.expander("Answer"):
         st.markdown(lesson.answer)
