@@ -389,6 +389,26 @@ class EffectiveField:
     effective_side: int  # side of the smallest centred square holding 90% of the mass
     inputs: int
 
+    @property
+    def inside_sides(self) -> tuple[int, int]:
+        """(rows, columns) of the theoretical field that lie inside the image."""
+        r0, r1, c0, c1 = self.window
+        return r1 - r0, c1 - c0
+
+    @property
+    def inside_share(self) -> float:
+        """The share of the theoretical r x r field that lies inside the image (the rest is
+        padding, where no pixel can pass a gradient)."""
+        rows, cols = self.inside_sides
+        return rows * cols / self.receptive_field**2
+
+    @property
+    def uniform_std(self) -> float:
+        """The spread (per axis, like effective_std) of a gradient spread evenly over the part
+        of the field inside the image: the variance of n evenly spaced pixels is (n² - 1) / 12."""
+        rows, cols = self.inside_sides
+        return math.sqrt(((rows**2 - 1) + (cols**2 - 1)) / 24)
+
 
 def centred_square(window: tuple[int, int, int, int], centre: tuple[float, float], side: int) -> tuple[int, int, int, int]:
     """A side x side square centred on `centre`, clipped to `window`."""

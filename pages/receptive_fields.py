@@ -10,7 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from explorer.figures import receptive as figs
+from explorer.ui import url_state
 from explorer.ui.charts import chart
+from explorer.ui.presenter import presenting
 from explorer.figures.common import heatmap_grid
 from explorer.receptive import FORMULAS, compare_single_vs_stack, conv_params, input_window, receptive_fields
 from explorer import receptive_measure as rm
@@ -42,42 +44,66 @@ def _synthetic_digit() -> np.ndarray:
     return rm.synthetic_digit()
 
 
-def _clamp_state(key: str, low: int, high: int, default: int) -> None:
-    value = st.session_state.get(key, default)
-    st.session_state[key] = int(min(max(value, low), high))
+def bind_number(key: str, default: int, low: int, high: int) -> int:
+    """url_state.bind for a number widget, kept inside low..high (the range may have changed
+    since the value was set, e.g. the output size when n changes)."""
+    url_state.bind(key, default, valid=lambda value: low <= value <= high)
+    st.session_state[key] = type(default)(min(max(st.session_state[key], low), high))
+    return st.session_state[key]
+
+
+def bind_choice(key: str, default, options) -> None:
+    """url_state.bind for a choice widget; a value that is no longer offered falls back to `default`."""
+    options = list(options)
+    url_state.bind(key, default, options=options)
+    if st.session_state[key] not in options:
+        st.session_state[key] = default
 
 
 # ---------------------------------------------------------------------------
 
-for _key, _default in (("rf_n", 2), ("rf_c_in", 16), ("rf_c_out", 16), ("rf_digit", 0)):
-    st.session_state.setdefault(_key, _default)
+bind_number("rf_n", 2, 1, 5)
+bind_number("rf_c_in", 16, 1, 128)
+bind_number("rf_c_out", 16, 1, 128)
 
 st.title("Receptive fields")
-st.markdown(
-    "A neuron in a convolutional network looks at a small square of the image, its **receptive field**. "
-    "A popular claim: *two stacked 3x3 convolutions see as much as one 5x5 convolution, with fewer parameters "
-    "(18 vs 25 per channel pair) and one more nonlinearity.* Check it here, see where it holds and where it "
-    "does not, and watch receptive fields grow through deeper networks."
-)
+if not presenting():
+    st.markdown(
+        "A neuron in a convolutional network looks at a small square of the image, its **receptive field**. "
+        "A popular claim: *two stacked 3x3 convolutions see as much as one 5x5 convolution, with fewer parameters "
+        "(18 vs 25 per channel pair) and one more nonlinearity.* Check it here, see where it holds and where it "
+        "does not, and watch receptive fields grow through deeper networks."
+    )
 
 data = mnist_or_none()
 if data is not None:
-    digit_index = int(min(max(st.session_state.get("rf_digit", 0), 0), len(data.test_images) - 1))
+    digit_index = bind_number("rf_digit", 0, 0, len(data.test_images) - 1)
     digit = np.asarray(data.test_images[digit_index])
     digit_caption = f"test digit #{digit_index} (a {int(data.test_labels[digit_index])})"
 else:
     digit = _synthetic_digit()
     digit_caption = "a synthetic digit drawn with PIL (MNIST is not on this server yet)"
 
+TABS = {"compare": "3x3 + 3x3 vs 5x5", "calculator": "Any stack: calculator",
+        "erf": "Effective receptive field", "head-to-head": "Head to head: train both"}  # URL id -> label
+
+
+def _tab_changed() -> None:
+    label = st.session_state.get("_rf_tab_label")
+    st.session_state["rf_tab"] = next((tab for tab, text in TABS.items() if text == label), "compare")
+
+
+bind_choice("rf_tab", "compare", TABS)  # the open tab is part of the view (a link may open the ERF tab)
 tab_compare, tab_calc, tab_erf, tab_h2h = st.tabs(
-    ["3x3 + 3x3 vs 5x5", "Any stack: calculator", "Effective receptive field", "Head to head: train both"]
+    list(TABS.values()), default=TABS[st.session_state["rf_tab"]], key="_rf_tab_label", on_change=_tab_changed
 )
 
 # ---------------------------------------------------------------------------
 # 1. The comparison
 # ---------------------------------------------------------------------------
 with tab_compare:
-    st.header("One big kernel or a stack of small ones?")
+    if not presenting():
+        st.header("One big kernel or a stack of small ones?")
 
     def _preset(c_in: int, c_out: int, n: int = 2) -> None:
         st.session_state.update(rf_c_in=c_in, rf_c_out=c_out, rf_n=n)
@@ -150,21 +176,22 @@ with tab_compare:
     # --- overlay ---------------------------------------------------------------------
     st.subheader("Which pixels does one output unit see?")
     out_size = 28 - 2 * n
-    _clamp_state("rf_row", 0, out_size - 1, out_size // 2)
-    _clamp_state("rf_col", 0, out_size - 1, out_size // 2)
+    bind_number("rf_row", out_size // 2, 0, out_size - 1)
+    bind_number("rf_col", out_size // 2, 0, out_size - 1)
 
     def _clicked() -> None:
-        event = st.session_state.get("rf_overlay_chart")
-        points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
-            (getattr(getattr(event, "selection", None), "points", None) or [])
-        if points:
-            point = points[0]
+        """A click on input pixel (y, x) picks the output unit whose field is centred there."""
+        event = st.session_state.get("rf_overlay_chart") or {}
+        points = (event.get("selection") or {}).get("points") or []
+        for point in points:
             x, y = point.get("x"), point.get("y")
-            if x is not None and y is not None:
-                nn = st.session_state.get("rf_n", 2)
-                size = 28 - 2 * nn
-                st.session_state["rf_row"] = int(min(max(round(y) - nn, 0), size - 1))
-                st.session_state["rf_col"] = int(min(max(round(x) - nn, 0), size - 1))
+            if x is None or y is None:
+                continue
+            nn = int(st.session_state.get("rf_n", 2))
+            size = 28 - 2 * nn  # a valid conv with a (2n+1)-pixel field: unit (r, c) is centred on (r + n, c + n)
+            st.session_state["rf_row"] = int(min(max(round(y) - nn, 0), size - 1))
+            st.session_state["rf_col"] = int(min(max(round(x) - nn, 0), size - 1))
+            return
 
     s1, s2, s3 = st.columns([1, 1, 1])
     row = s1.slider("output row", 0, out_size - 1, key="rf_row")
@@ -217,9 +244,11 @@ with tab_calc:
         "conv or pool layer. Element-wise layers (ReLU, batch norm, dropout) do not change the receptive field."
     )
     names = rm.preset_names()
+    bind_choice("rf_preset", "lenet" if "lenet" in names else names[0], names)
+    bind_number("rf_input_size", 28, 1, 1024)
     top = st.columns([2, 1])
-    preset = top[0].selectbox("start from", names, index=names.index("lenet") if "lenet" in names else 0, key="rf_preset")
-    input_size = top[1].number_input("input size (pixels)", 1, 1024, 28, step=1, key="rf_input_size")
+    preset = top[0].selectbox("start from", names, key="rf_preset")
+    input_size = top[1].number_input("input size (pixels)", 1, 1024, step=1, key="rf_input_size")
     edited = st.data_editor(
         pd.DataFrame(rm.spec_rows(rm.model_stack(preset)), columns=list(rm.CALC_COLUMNS)),
         key=f"rf_editor_{preset}", num_rows="dynamic", width="stretch", hide_index=True,
@@ -280,13 +309,19 @@ with tab_erf:
         "paths, those at the edge through very few, so the influence is Gaussian-like and fills only part of the square."
     )
     conv_models = [name for name in rm.preset_names() if name != "tf-cnn-bn"]
-    e1, e2, e3 = st.columns(3)
-    model = e1.selectbox("model", conv_models, index=conv_models.index("deepconvnet"), key="rf_erf_model")
+    bind_choice("rf_erf_model", "deepconvnet", conv_models)
+    model = st.session_state["rf_erf_model"]
     net_layers = rm.conv_layers(rm.build_model(model))
     layer_names = [name for _, name in net_layers]
-    layer_name = e2.selectbox("conv layer (its output, before the ReLU)", layer_names, index=len(layer_names) - 1,
-                              key=f"rf_erf_layer_{model}")
-    count = e3.slider("inputs averaged", 2, 32, 12, key="rf_erf_count")
+    if st.session_state.get("_rf_erf_layer_model", model) != model:  # another model: start on its last layer
+        st.session_state.pop("rf_erf_layer", None)
+    st.session_state["_rf_erf_layer_model"] = model
+    bind_choice("rf_erf_layer", layer_names[-1], layer_names)
+    bind_number("rf_erf_count", 12, 2, 32)
+    e1, e2, e3 = st.columns(3)
+    e1.selectbox("model", conv_models, key="rf_erf_model")
+    layer_name = e2.selectbox("conv layer (its output, before the ReLU)", layer_names, key="rf_erf_layer")
+    count = e3.slider("inputs averaged", 2, 32, key="rf_erf_count")
     layer_index = dict((name, i) for i, name in net_layers)[layer_name]
     if data is not None:
         inputs = np.asarray(data.test_images[:count])
@@ -312,13 +347,21 @@ with tab_erf:
         f"Mean |gradient| of the centre unit of {layer_name} (all channels) over {source}. Solid square: the "
         "theoretical receptive field; dashed: its central part, half the side. Bright pixels matter most."
     )
+    first = fields[0]
+    rows_in, cols_in = first.inside_sides
+    if first.inside_share < 1:
+        st.markdown(
+            f"The theoretical field of {first.layer} is **{first.receptive_field}x{first.receptive_field}** pixels, but only "
+            f"**{first.inside_share:.0%}** of it (**{rows_in}x{cols_in}**) lies inside the 28x28 image: the rest falls in "
+            "the zero padding, where no pixel can pass a gradient. The shares below are of the part inside the image."
+        )
+    field_text = "the field's part inside the image" if first.inside_share < 1 else "the theoretical field"
     for f in fields:
-        uniform_std = f.receptive_field / np.sqrt(12)
         st.markdown(
             f"**{f.weights} weights:** {f.central_mass:.0%} of the gradient mass lies in the central square, which "
-            f"covers {f.central_area:.0%} of the theoretical field (an even spread would put {f.central_area:.0%} there). "
-            f"Spread: {f.effective_std:.1f} px per axis, against {uniform_std:.1f} px for an evenly used {f.receptive_field}-pixel field; "
-            f"90% of the mass fits in a {f.effective_side}x{f.effective_side} square."
+            f"covers {f.central_area:.0%} of {field_text} (an even spread would put {f.central_area:.0%} there). "
+            f"Spread: {f.effective_std:.1f} px per axis, against {f.uniform_std:.1f} px for an evenly used "
+            f"{rows_in}x{cols_in} field; 90% of the mass fits in a {f.effective_side}x{f.effective_side} square."
         )
     chart(figs.erf_profile_figure(fields))
     st.caption("The same maps seen from the side (mass per input row): a bump that falls off towards the edges, "
@@ -337,10 +380,14 @@ with tab_h2h:
     if data is None:
         show_missing_data("Training the twins")
     else:
+        sizes = [1000, 2000, 3000, 5000, 8000]
+        bind_choice("rf_h2h_size", 2000, sizes)
+        bind_number("rf_h2h_epochs", 1, 1, 3)
+        bind_number("rf_h2h_seed", 0, 0, 9999)
         h1, h2, h3 = st.columns(3)
-        train_size = h1.select_slider("training images", [1000, 2000, 3000, 5000, 8000], value=2000, key="rf_h2h_size")
-        epochs = h2.slider("epochs", 1, 3, 1, key="rf_h2h_epochs")
-        seed = h3.number_input("seed", 0, 9999, 0, key="rf_h2h_seed")
+        train_size = h1.select_slider("training images", sizes, key="rf_h2h_size")
+        epochs = h2.slider("epochs", 1, 3, key="rf_h2h_epochs")
+        seed = h3.number_input("seed", 0, 9999, key="rf_h2h_seed")
         if st.button("Train both", type="primary", icon=":material/play_arrow:", key="rf_h2h_train"):
             bar = st.progress(0.0, "Starting…")
             try:

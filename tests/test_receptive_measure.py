@@ -236,6 +236,26 @@ def test_effective_field_is_concentrated_inside_the_theoretical_one():
     assert erf.effective_std < erf.receptive_field / np.sqrt(12)  # narrower than a uniform square
 
 
+@pytest.mark.parametrize("conv_number, clipped", [(3, False), (5, True)])
+def test_effective_field_counts_only_the_part_of_the_field_inside_the_image(conv_number, clipped):
+    """conv6 of DeepConvNet sees 32x32 pixels around the centre of a 28x28 image: a quarter of
+    its field is padding, and the shares on the page are of the 28x28 part that is real."""
+    net = build_model("deepconvnet", seed=0)
+    layer_index = rm.conv_layers(net)[conv_number][0]
+    erf = rm.effective_field(net, layer_index, rm.random_inputs(net, 4))
+    r = erf.receptive_field
+    reached = int((erf.heat > 0).sum())  # pixels that pass a gradient: exactly the field's inside part
+    assert erf.inside_share == pytest.approx(reached / r**2)
+    assert (erf.inside_share < 1) == clipped
+    rows, cols = erf.inside_sides
+    central = (erf.central_window[1] - erf.central_window[0]) * (erf.central_window[3] - erf.central_window[2])
+    assert erf.central_area == pytest.approx(central / reached)
+    evenly = np.ones((rows, cols))
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    spread = np.sqrt((((yy - yy.mean()) ** 2 + (xx - xx.mean()) ** 2) * evenly).sum() / evenly.sum() / 2)
+    assert erf.uniform_std == pytest.approx(spread)
+
+
 def test_synthetic_digit_looks_like_a_digit():
     digit = rm.synthetic_digit()
     assert digit.shape == (28, 28) and digit.dtype == np.uint8

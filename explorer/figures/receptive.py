@@ -12,6 +12,7 @@ SINGLE_COLOUR = PALETTE[0]  # blue: the one big convolution
 STACK_COLOUR = PALETTE[1]  # vermillion: the stack of 3x3 convolutions
 INTERMEDIATE_COLOUR = PALETTE[3]  # orange: units of the layer in between
 CENTRAL_COLOUR = PALETTE[2]  # green: the central part of a field
+CLICK_TARGETS = "click targets"  # the name of the overlay's clickable pixel grid
 
 
 def _rect(window, colour, width=4, dash="solid", row=None, col=None, fill=None):
@@ -71,11 +72,13 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 470) -> go.Fi
             marker=dict(symbol="x", size=16, color="white", line=dict(color=colour, width=3)),
             hovertemplate=f"output unit ({fp.row}, {fp.col}) looks here<extra></extra>",
         ), row=1, col=index)
-        # An invisible grid of click targets: one per input pixel.
+        # A grid of click targets, one per input pixel: nearly invisible, but not fully (plotly
+        # ignores clicks on markers with opacity 0 or hoverinfo "skip").
         grid_r, grid_c = np.mgrid[0:28, 0:28]
         fig.add_trace(go.Scatter(
-            x=grid_c.ravel(), y=grid_r.ravel(), mode="markers", marker=dict(size=14, opacity=0),
-            showlegend=False, hoverinfo="skip", name="click",
+            x=grid_c.ravel(), y=grid_r.ravel(), mode="markers", marker=dict(size=12, opacity=0.01, color="black"),
+            showlegend=False, name=CLICK_TARGETS,
+            hovertemplate="pixel (row %{y}, col %{x}): click to centre the field here<extra></extra>",
         ), row=1, col=index)
     _image_axes(fig, 28, 1, 2)
     fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10),
