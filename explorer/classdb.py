@@ -80,6 +80,7 @@ REASONS = {
     "cannot_open": "the class database file {path} cannot be opened ({detail})",
     "disk_full": "the disk holding the class database file {path} is full",
     "error": "of a database error with {path} ({detail})",
+    "bad_setting": "the setting {detail}",
 }
 
 
