@@ -2,6 +2,7 @@
 
 import gzip
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -9,9 +10,13 @@ import pytest
 from explorer.idx import IdxError, read_idx, write_idx
 
 
+def idx_header(shape, type_code=0x08):
+    return bytes([0, 0, type_code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+
+
 def idx_bytes(shape, payload=None, type_code=0x08):
     """Hand-build IDX bytes, so tests do not depend on write_idx."""
-    header = bytes([0, 0, type_code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+    header = idx_header(shape, type_code)
     if payload is None:
         payload = bytes(i % 256 for i in range(int(np.prod(shape))))
     return header + payload
@@ -183,3 +188,72 @@ def test_write_idx_handles_non_contiguous_arrays(tmp_path):
     array = np.arange(12, dtype=np.uint8).reshape(3, 4).T  # Fortran-ordered view
     write_idx(tmp_path / "t", array)
     np.testing.assert_array_equal(read_idx(tmp_path / "t"), array)
+
+
+# ---------------------------------------------------------------------------
+# Files that inflate to far more than they declare
+# ---------------------------------------------------------------------------
+
+
+def gzip_bomb(header, megabytes):
+    """A small .gz that inflates to `header` and `megabytes` MB of zeros (one gzip member per MB:
+    a valid gzip file, quick to build)."""
+    zeros = bytes(1 << 20)
+    return gzip.compress(header + zeros) + gzip.compress(zeros) * (megabytes - 1)
+
+
+def peak_memory_of(function):
+    """The exception `function()` raises and the peak memory (bytes) traced while it ran."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(IdxError) as info:
+            function()
+        return info.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_gzip_bomb_with_a_small_header_is_refused_without_inflating_it(tmp_path):
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip_bomb(idx_header((10, 28, 28)), megabytes=200))
+    assert path.stat().st_size < 2 << 20
+    error, peak = peak_memory_of(lambda: read_idx(path))
+    assert "unexpected trailing bytes" in str(error) and "bomb.gz" in str(error)
+    assert peak < 4 << 20  # inflating it all would take 200 MB
+
+
+def test_declared_shape_larger_than_allowed_is_refused_before_reading(tmp_path):
+    path = tmp_path / "big.gz"
+    path.write_bytes(gzip_bomb(idx_header((70000, 28, 28)), megabytes=60))
+    error, peak = peak_memory_of(lambda: read_idx(path, max_shape=(60000, 28, 28)))
+    assert "declares shape (70000, 28, 28); expected at most (60000, 28, 28)" in str(error)
+    assert peak < 1 << 20
+
+
+def test_max_shape_also_checks_the_number_of_dimensions():
+    with pytest.raises(IdxError, match=r"declares shape \(2, 3\)"):
+        read_idx(idx_bytes((2, 3)), max_shape=(10, 3, 3))
+    assert read_idx(idx_bytes((2, 3)), max_shape=(2, 3)).shape == (2, 3)
+
+
+def test_huge_declared_payload_is_refused_by_default(tmp_path):
+    path = tmp_path / "huge.gz"
+    path.write_bytes(gzip_bomb(idx_header((1000, 1000, 1000)), megabytes=2))
+    error, peak = peak_memory_of(lambda: read_idx(path))
+    assert "(1000, 1000, 1000)" in str(error) and "MB accepted" in str(error)
+    assert peak < 1 << 20
+
+
+def test_raw_file_with_trailing_gigabytes_is_refused_from_its_size(tmp_path):
+    path = tmp_path / "sparse.idx"
+    with open(path, "wb") as f:
+        f.write(idx_bytes((3,)))
+        f.truncate(1 << 30)  # a sparse file: 1 GB on paper, nothing on disk
+    error, peak = peak_memory_of(lambda: read_idx(path))
+    assert "unexpected trailing bytes" in str(error)
+    assert peak < 1 << 20
+
+
+def test_arrays_read_are_read_only(tmp_path, images):
+    write_idx(tmp_path / "images.gz", images, compress=True)
+    assert not read_idx(tmp_path / "images.gz").flags.writeable
