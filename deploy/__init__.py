@@ -1,0 +1,1 @@
+"""Running the app as several replicas behind HAProxy: see deploy/README.md."""
