@@ -2,12 +2,22 @@
 
     python benchmarks/classroom.py                      # 30 sessions, 10 training, ~2 minutes
     python benchmarks/classroom.py --sessions 10 --trainers 3 --train-seconds 30
+    python benchmarks/classroom.py --url http://127.0.0.1:8600    # a running server or proxy
+    python benchmarks/classroom.py --all-train                    # all 30 sessions train
 
 Starts `streamlit run explorer/Home.py` on 127.0.0.1 (a free port; MNIST from MNIST_DIR or the
-cache), then opens N sessions as lightweight websocket clients that speak Streamlit's own
-protocol (the protobuf BackMsg/ForwardMsg of the installed streamlit), like a browser tab does,
-minus the rendering and minus fetching images and component files over HTTP:
+cache), or with `--url` uses a server that runs already (e.g. HAProxy in front of replicas,
+deploy/replicas.py). Then opens N sessions as lightweight websocket clients that speak Streamlit's
+own protocol (the protobuf BackMsg/ForwardMsg of the installed streamlit), like a browser tab does,
+minus the rendering and the JavaScript files. As a browser, each session first loads the page over
+HTTP and keeps the cookies it gets (a load balancer's sticky cookie) for its websocket and for the
+images its pages show, which it fetches too. Behind HAProxy (deploy/), the header X-Replica names
+the replica that answered: a session whose websocket or image lands on another replica than its
+page is an error.
 
+0. first render: on the idle server, warmed by a session on Home, one new session per page
+   (Home, Train, Filters, Receptive fields) connects and runs the page once: the time from
+   connecting to the end of that first run;
 1. baseline: one session alone opens Home and interacts with it (a rerun, as any widget change
    triggers; the time until "script finished" is the latency);
 2. `--trainers` sessions open Home, go to the Train page, press "Start", and drive the live
@@ -16,9 +26,10 @@ minus the rendering and minus fetching images and component files over HTTP:
 3. once they train, the rest of the class opens Home and keeps interacting with it; each
    interaction's latency while at least one session trains is timed.
 
-Reports errors (exceptions shown in a page, dropped connections), the server's peak RSS (VmHWM
-from /proc/PID/status) and the latencies. Traffic goes only to 127.0.0.1; everything stops by
-itself after at most `--max-seconds` (default 180). Figures are noisy on a shared machine.
+Reports errors (exceptions shown in a page, dropped connections, images not served, a session
+off its replica), the server's peak RSS (VmHWM from /proc/PID/status; with --url, of the processes
+given with --pids) and the latencies. Without --url, traffic goes only to 127.0.0.1; everything
+stops by itself after at most `--max-seconds` (default 180). Figures are noisy on a shared machine.
 """
 from __future__ import annotations
 
@@ -30,11 +41,16 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+FIRST_RENDER_PAGES = {"": "Home", "train": "Train", "filters": "Filters", "receptive_fields": "Receptive fields"}
+REPLICA_HEADER = "X-Replica"  # set by deploy/haproxy.cfg.template: the replica that answered
 
 try:
     import websockets
@@ -88,6 +104,36 @@ def memory_kb(pid: int) -> dict[str, int]:
     return values
 
 
+# --- HTTP, as a browser does it ----------------------------------------------------------------
+
+_http = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # straight to the server, no env proxy
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    replica: str  # the X-Replica header ("" without a load balancer)
+    cookies: list[str]  # "name=value" of each Set-Cookie
+
+
+def http_get(url: str, cookie: str = "") -> HttpAnswer:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with _http.open(request, timeout=60) as response:
+            response.read()
+            status, headers = response.status, response.headers
+    except urllib.error.HTTPError as error:  # 404 & co: an answer to report, not a crash
+        status, headers = error.code, error.headers
+    cookies = [c.split(";", 1)[0].strip() for c in headers.get_all("Set-Cookie") or []]
+    return HttpAnswer(status, headers.get(REPLICA_HEADER, ""), cookies)
+
+
+def websocket_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    scheme = {"http": "ws", "https": "wss"}[parts.scheme]
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/_stcore/stream", "", ""))
+
+
 # --- one session --------------------------------------------------------------------------------
 
 
@@ -96,8 +142,12 @@ class Session:
     """One browser tab's worth of protocol: reruns, widget clicks, fragment auto-reruns."""
 
     number: int
-    url: str
+    base_url: str  # http://host:port of the server or the proxy
     ws: object = None
+    cookie: str = ""  # what the first HTTP answer set (the sticky cookie), sent with every request
+    replica: str = ""  # the replica that served the page over HTTP ("" without a load balancer)
+    ws_replica: str = ""  # ... and the websocket
+    media: list[str] = field(default_factory=list)  # image URLs the pages showed (/media/...)
     page_hash: str = ""
     page_name: str = ""
     buttons: dict[str, str] = field(default_factory=dict)  # label -> widget id (latest run)
@@ -108,10 +158,32 @@ class Session:
     closed_error: str = ""
     closing: bool = False
 
+    async def load_page(self, url_path: str = "") -> None:
+        """GET the page as a browser does first; keep its cookies and note the replica."""
+        answer = await asyncio.to_thread(http_get, urljoin(self.base_url + "/", url_path), self.cookie)
+        if answer.status != 200:
+            raise ConnectionError(f"GET /{url_path}: HTTP {answer.status}")
+        self.cookie = "; ".join(dict.fromkeys(([self.cookie] if self.cookie else []) + answer.cookies))
+        self.replica = self.replica or answer.replica
+
     async def connect(self) -> None:
-        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
-                                           open_timeout=60, ping_interval=None)  # fmt: skip
+        self.ws = await websockets.connect(websocket_url(self.base_url), subprotocols=["streamlit"],
+                                           additional_headers={"Cookie": self.cookie} if self.cookie else None,
+                                           max_size=None, open_timeout=60, ping_interval=None, proxy=None)  # fmt: skip
+        self.ws_replica = self.ws.response.headers.get(REPLICA_HEADER, "")
+        if self.ws_replica != self.replica:
+            raise ConnectionError(f"websocket on replica {self.ws_replica!r}, its page on {self.replica!r}")
         self._reader = asyncio.create_task(self._read())
+
+    async def fetch_media(self) -> int:
+        """Fetch the images the page showed, with the session's cookie; check replica and status."""
+        urls, self.media = list(dict.fromkeys(self.media)), []
+        for url in urls:
+            answer = await asyncio.to_thread(http_get, urljoin(self.base_url + "/", url.lstrip("/")), self.cookie)
+            if answer.status != 200 or answer.replica != self.replica:
+                raise ConnectionError(f"image {url}: HTTP {answer.status} from replica {answer.replica!r}, "
+                                      f"the session is on {self.replica!r}")  # fmt: skip
+        return len(urls)
 
     async def _read(self) -> None:
         try:
@@ -140,6 +212,8 @@ class Session:
                 which = element.WhichOneof("type")
                 if which == "button":
                     self.buttons[element.button.label] = element.button.id
+                elif which == "imgs":
+                    self.media.extend(image.url for image in element.imgs.imgs)
                 elif which == "exception":
                     self.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
         elif kind == "auto_rerun":
@@ -255,35 +329,69 @@ def summary(values: list[float]) -> str:
 
 
 def new_report() -> dict:
-    return {"errors": [], "training": 0, "training_now": 0, "rss": [], "open_seconds": [], "baseline": [],
-            "during": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": []}  # fmt: skip
+    return {"errors": [], "training": 0, "training_now": 0, "rss": {}, "open_seconds": [], "baseline": [],
+            "during": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": [],
+            "first_render": [], "images": 0}  # fmt: skip
 
 
-async def classroom(port: int, pid: int, args, report: dict, deadline: float) -> dict:
-    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+async def first_renders(base_url: str, report: dict) -> None:
+    """Each page's first run in a new session on the idle server, from connecting to "finished".
+    The server is warmed first: Home opened once on each replica (until the balancer repeats one)."""
+    seen = set()
+    for number in range(8):
+        warm = Session(-1 - number, base_url)
+        try:
+            await warm.load_page()
+            if warm.replica in seen:
+                break
+            seen.add(warm.replica)
+            await warm.connect()
+            await warm.rerun(page_name="")
+        finally:
+            await warm.close()
+    for url_path, title in FIRST_RENDER_PAGES.items():
+        session = Session(-100, base_url)
+        try:
+            await session.load_page(url_path)
+            started = time.perf_counter()
+            await session.connect()
+            await session.rerun(page_name=url_path)
+            report["first_render"].append((title, time.perf_counter() - started, session.replica))
+            report["errors"].extend(f"first render of {title}: exception in the page: {e}" for e in session.exceptions)
+        finally:
+            await session.close()
 
+
+async def classroom(base_url: str, pids: list[int], args, report: dict, deadline: float) -> dict:
     async def sample_memory():
         while True:
-            report["rss"].append(memory_kb(pid))
+            for pid in pids:
+                report["rss"].setdefault(pid, []).append(memory_kb(pid))
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample_memory())
-    sessions = [Session(i, url) for i in range(args.sessions)]
+    sessions = [Session(i, base_url) for i in range(args.sessions)]
     report["sessions"] = sessions
     trainers, visitors = sessions[: args.trainers], sessions[args.trainers :]
+
+    async def open_home(session):
+        if session.ws is None:
+            await session.load_page()
+            await session.connect()
+            report["open_seconds"].append(await session.rerun(page_name=""))
+            report["images"] += await session.fetch_media()
+
     try:
+        # 0. each page's first render, on the idle server
+        await first_renders(base_url, report)
+
         # 1. baseline: one visitor alone on the server, interacting with Home
         if visitors:
-            await visitors[0].connect()
-            report["open_seconds"].append(await visitors[0].rerun(page_name=""))
+            await open_home(visitors[0])
             for _ in range(3):
                 report["baseline"].append(await visitors[0].rerun())
 
         # 2. the trainers come in, open Train and press Start; the rest of the class arrives meanwhile
-        async def open_home(session):
-            if session.ws is None:
-                await session.connect()
-                report["open_seconds"].append(await session.rerun(page_name=""))
 
         async def a_trainer(session):
             await open_home(session)
@@ -315,7 +423,6 @@ async def classroom(port: int, pid: int, args, report: dict, deadline: float) ->
                 report["errors"].append(f"session {s.number}: {type(result).__name__}: {result}")
     finally:
         sampler.cancel()
-        report["rss"].append(memory_kb(pid))
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
     return report
 
@@ -333,53 +440,84 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--trainers", type=int, default=10)
+    parser.add_argument("--all-train", action="store_true", help="every session trains (--trainers = --sessions)")
     parser.add_argument("--train-seconds", type=float, default=60.0, help="how long the trainers train")
     parser.add_argument("--interaction-every", type=float, default=2.0, help="seconds between a visitor's reruns")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="hard limit for the whole run")
+    parser.add_argument("--url", help="a running server or proxy, e.g. http://127.0.0.1:8600 (else start one)")
+    parser.add_argument("--pids", type=int, nargs="*", default=[],
+                        help="with --url: server processes on this machine whose memory to sample")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.all_train:
+        args.trainers = args.sessions
     if not 0 <= args.trainers <= args.sessions:
         parser.error("--trainers must be between 0 and --sessions")
+    if args.url and urlsplit(args.url).scheme not in ("http", "https"):
+        parser.error("--url must start with http:// or https://")
 
-    port = free_port()
-    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"classroom-streamlit-{port}.log"
     began = time.monotonic()
-    server = start_server(port, log_path)
-    print(f"server pid {server.pid} on 127.0.0.1:{port} (log {log_path}), idle RSS "
-          f"{memory_kb(server.pid).get('VmRSS', 0) / 1024:.0f} MB", flush=True)  # fmt: skip
+    server = None
+    if args.url:
+        base_url, pids = args.url.rstrip("/"), args.pids
+        print(f"server: {base_url} (running already)", flush=True)
+    else:
+        port = free_port()
+        log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"classroom-streamlit-{port}.log"
+        server = start_server(port, log_path)
+        base_url, pids = f"http://127.0.0.1:{port}", [server.pid]
+        print(f"server pid {server.pid} on 127.0.0.1:{port} (log {log_path}), idle RSS "
+              f"{memory_kb(server.pid).get('VmRSS', 0) / 1024:.0f} MB", flush=True)  # fmt: skip
     report = new_report()
     stopped_early = False
     try:
         remaining = args.max_seconds - (time.monotonic() - began) - 15  # keep time to stop everything
         deadline = time.monotonic() + max(remaining, 10)
-        asyncio.run(asyncio.wait_for(classroom(port, server.pid, args, report, deadline - 5), timeout=max(remaining, 10)))
+        asyncio.run(asyncio.wait_for(classroom(base_url, pids, args, report, deadline - 5), timeout=max(remaining, 10)))
     except asyncio.TimeoutError:
         stopped_early = True
     finally:
-        final = memory_kb(server.pid)
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for pid in pids:
+            report["rss"].setdefault(pid, []).append(memory_kb(pid))
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
     collect_session_errors(report)
     if stopped_early:
         print(f"STOPPED at --max-seconds {args.max_seconds:.0f}: the figures below are partial")
+    print_report(report, args)
+    print(f"wall time {time.monotonic() - began:.0f} s; machine: {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
+    return 1 if report["errors"] else 0
 
-    peak = max([r.get("VmHWM", 0) for r in report["rss"]] + [final.get("VmHWM", 0)])
-    rss_max = max([r.get("VmRSS", 0) for r in report["rss"]] + [0])
+
+def print_report(report: dict, args) -> None:
+    renders = ", ".join(f"{title} {seconds:.2f} s" + (f" ({replica})" if replica else "")
+                        for title, seconds, replica in report["first_render"])  # fmt: skip
+    print(f"first render on the idle warm server (connect to end of first run): {renders or 'not measured'}")
     print(f"sessions: {args.sessions} websocket clients ({args.trainers} training on the Train page)")
+    spread = Counter(s.replica for s in report["sessions"] if s.replica)
+    if spread:
+        print("sessions per replica (each kept its replica for page, websocket and images): "
+              + ", ".join(f"{name} {count}" for name, count in sorted(spread.items())))  # fmt: skip
     print(f"open Home (first page load, mostly while others train): per session {summary(report['open_seconds'])}")
+    print(f"images fetched with the session's cookie: {report['images']}")
     print(f"training sessions running: {report['training']} of {args.trainers}; "
           f"live-fragment reruns served: {report['fragment_runs']}")  # fmt: skip
     print(f"Home interaction, one session alone: {summary(report['baseline'])}")
     print(f"Home interaction, while {report['training']} train: {summary(report['during'])}")
-    print(f"server memory: peak RSS (VmHWM) {peak / 1024:.0f} MB, highest sampled VmRSS {rss_max / 1024:.0f} MB")
+    for pid, samples in report["rss"].items():
+        peak = max(r.get("VmHWM", 0) for r in samples)
+        rss_max = max(r.get("VmRSS", 0) for r in samples)
+        print(f"server memory, pid {pid}: peak RSS (VmHWM) {peak / 1024:.0f} MB, "
+              f"highest sampled VmRSS {rss_max / 1024:.0f} MB")  # fmt: skip
+    if not report["rss"]:
+        print("server memory: not measured (with --url, name the server processes with --pids)")
     print(f"errors: {len(report['errors'])}")
     for error in report["errors"][:20]:
         print(f"  {error}")
-    print(f"wall time {time.monotonic() - began:.0f} s; machine: {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
-    return 1 if report["errors"] else 0
 
 
 if __name__ == "__main__":
