@@ -45,3 +45,31 @@ def test_streamlit_run_serves_the_app(streamlit_server):
         assert '<div id="root">' in html
         assert server.process.poll() is None  # still running after serving the page
     assert server.process.poll() is not None  # stopped
+
+
+def test_every_session_waits_until_the_process_is_prepared(repo_root):
+    # A fresh interpreter, as a freshly started server: eight "sessions" call prepare_process()
+    # at once, and each must find pandas, numpy and plotly whole when its call returns.
+    script = (
+        "import sys, threading\n"
+        "from explorer.ui.warmup import prepare_process\n"
+        "ready = []\n"
+        "def session():\n"
+        "    prepare_process()\n"
+        "    pd, np = sys.modules.get('pandas'), sys.modules.get('numpy')\n"
+        "    ready.append(hasattr(pd, 'Series') and hasattr(np, 'isscalar')\n"
+        "                 and 'plotly.graph_objects' in sys.modules and 'pyarrow' in sys.modules)\n"
+        "threads = [threading.Thread(target=session) for _ in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(ready)\n"
+    )
+    result = run_python(["-c", script], repo_root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str([True] * 8)
+
+
+def test_prepare_process_serialises_a_figure_of_each_kind():
+    from explorer.ui.warmup import sample_figures
+
+    kinds = {trace.type for figure in sample_figures() for trace in figure.data}
+    assert {"scatter", "bar", "heatmap", "contour"} <= kinds

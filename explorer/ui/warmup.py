@@ -1,7 +1,135 @@
-"""Heavy imports and shared resources, prepared once per process before sessions draw."""
+"""Everything a page imports, imported once per server process before any page runs.
 
+Streamlit runs each session's script in its own thread. On a freshly started server, the first
+sessions all import numpy, pandas and plotly at the same moment, and plotly looks some modules
+up in `sys.modules` without importing them (`get_module(name, should_load=False)`): it can get
+a module another thread is still importing, and fails with "partially initialized module
+'pandas' has no attribute 'Series'" or "module 'numpy' has no attribute 'isscalar'".
+
+`prepare_process()` (called at the top of explorer/Home.py) does all those imports, and the
+lazy ones a first figure pulls in while it is validated and serialised, in one thread under a
+lock, while every other session waits. After the first call it only reads a flag.
+"""
 from __future__ import annotations
+
+import importlib
+import threading
+
+# Heavy third-party modules the pages use, plus the ones plotly and Streamlit import on demand
+# (pandas and pyarrow for tables, PIL for images and the canvas).
+THIRD_PARTY = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "PIL.Image",
+    "PIL.ImageDraw",
+    "PIL.ImageFilter",
+    "PIL.ImageFont",
+    "PIL.ImageOps",
+    "plotly.graph_objects",
+    "plotly.io",
+    "plotly.subplots",
+    "plotly.tools",
+    "streamlit_drawable_canvas",
+)
+
+# Our own modules behind the pages: importing them here keeps their module-level work (and any
+# import they make) inside the lock too.
+OURS = (
+    "explorer.theme",
+    "explorer.figures.common",
+    "explorer.figures.filters",
+    "explorer.figures.receptive",
+    "explorer.figures.training",
+    "explorer.models",
+    "explorer.network",
+    "explorer.preprocess",
+    "explorer.dissect",
+    "explorer.compare",
+    "explorer.training",
+    "explorer.optim_paths",
+    "explorer.receptive",
+    "explorer.receptive_measure",
+    "explorer.results",
+)
+
+_lock = threading.Lock()
+_prepared = False
 
 
 def prepare_process() -> None:
-    """Placeholder until the warm-up lands."""
+    """Import the heavy modules and serialise one figure of each kind, once per process.
+
+    Every caller returns only after the first caller has finished, so no session ever sees a
+    half-imported module."""
+    global _prepared
+    if _prepared:  # the usual case: one read, no lock
+        return
+    with _lock:
+        if _prepared:  # another session finished the work while this one waited
+            return
+        _import_all()
+        _serialise_sample_figures()
+        _convert_sample_table()
+        _prepared = True
+
+
+def _import_all() -> None:
+    for name in (*THIRD_PARTY, *OURS):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a missing optional part: the page that needs it says so
+            pass
+
+
+def sample_figures() -> list:
+    """One small figure of each kind the app draws (traces, subplots, template, numpy data)."""
+    import numpy as np
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from explorer.theme import TEMPLATE_NAME
+
+    image = np.arange(16, dtype=np.float32).reshape(4, 4)
+    line = np.linspace(0, 1, 5, dtype=np.float32)
+    single = [
+        go.Figure(go.Scatter(x=line, y=line * line, mode="lines+markers", name="a")),
+        go.Figure(go.Bar(x=list(range(4)), y=line[:4], text=["1", "2", "3", "4"])),
+        go.Figure(go.Heatmap(z=image, colorscale="Cividis")),
+        go.Figure(go.Heatmap(z=image.astype(np.uint8), colorscale=[[0, "black"], [1, "white"]])),
+        go.Figure(go.Contour(z=image, x=line[:4], y=line[:4])),
+    ]
+    grid = make_subplots(rows=1, cols=2, subplot_titles=("a", "b"))
+    grid.add_trace(go.Heatmap(z=image, zmid=0, colorscale="RdBu_r"), row=1, col=1)
+    grid.add_trace(go.Scatter(x=line, y=line), row=1, col=2)
+    figures = [*single, grid]
+    for figure in figures:
+        figure.update_layout(template=TEMPLATE_NAME, title="warm-up", legend=dict(orientation="h"))
+        figure.add_annotation(x=0, y=0, text="note", showarrow=False)
+    return figures
+
+
+def _serialise_sample_figures() -> None:
+    """What st.plotly_chart does with a figure: validate it, then serialise it to JSON."""
+    import plotly.io
+    import plotly.tools
+
+    for figure in sample_figures():
+        checked = plotly.tools.return_figure_from_figure_or_data(figure, validate_figure=True)
+        plotly.io.to_json(checked, validate=False)
+        figure.to_dict()
+
+
+def _convert_sample_table() -> None:
+    """What st.dataframe / st.data_editor do with a table: convert it to Arrow."""
+    try:
+        import pandas as pd
+        from streamlit import dataframe_util
+    except Exception:  # noqa: BLE001
+        return
+    table = pd.DataFrame({"layer": ["conv", "pool"], "size": [3, 2], "share": [0.5, 0.25]})
+    for data in (table, {"a": [1, 2], "b": [0.5, 1.5]}):
+        try:
+            dataframe_util.convert_anything_to_arrow_bytes(data)
+        except Exception:  # noqa: BLE001 - only a warm-up: the real call reports its own errors
+            pass

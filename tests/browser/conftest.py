@@ -174,3 +174,64 @@ def screenshot():
     """`screenshot(page, name, full_page=False) -> Path`: saves
     tests/artifacts/screenshots/NAME.png (gitignored); full_page captures the whole page."""
     return _screenshot
+
+
+# --- more browser contexts: a window or a phone, several at once -----------------------------
+
+DESKTOP = {"viewport": {"width": 1280, "height": 720}}  # a projector window
+PHONE = {  # a phone held upright
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+VIEWPORTS = {"1280x720": DESKTOP, "390x844": PHONE}
+
+
+def _watch_errors(pg) -> None:
+    """Fill `pg.js_errors` as the `page` fixture does."""
+    pg.js_errors = []
+
+    def on_console(msg):
+        if msg.type == "error" and not _ignorable(msg):
+            pg.js_errors.append(f"console: {msg.text} ({(msg.location or {}).get('url', '')})")
+
+    pg.on("console", on_console)
+    pg.on("pageerror", lambda exc: pg.js_errors.append(f"pageerror: {exc}"))
+
+
+@pytest.fixture(scope="session")
+def viewports() -> dict:
+    """{"1280x720": context options, "390x844": phone context options} for `new_page`."""
+    return VIEWPORTS
+
+
+@pytest.fixture
+def new_page(browser):
+    """`new_page(**context_options) -> page`: a page in its own fresh browser context (its own
+    cookies and session), e.g. `new_page(**viewports["390x844"])`; 1400x900 by default. Each has
+    `page.js_errors`; every context is closed after the test."""
+    contexts = []
+
+    def make(**options):
+        options.setdefault("viewport", {"width": 1400, "height": 900})
+        context = browser.new_context(**options)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        pg = context.new_page()
+        _watch_errors(pg)
+        return pg
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+_EXCEPTIONS_JS = """() => [...document.querySelectorAll("[data-testid='stException']")]
+    .map(e => e.innerText.trim().split("\\n").slice(0, 3).join(" | "))"""
+
+
+@pytest.fixture(scope="session")
+def exception_texts():
+    """`exception_texts(page) -> list[str]`: the first lines of each exception box on the page."""
+    return lambda pg: pg.evaluate(_EXCEPTIONS_JS)
