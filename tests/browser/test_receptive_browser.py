@@ -47,3 +47,36 @@ def test_moving_the_output_slider_moves_the_window(app_server, page, wait_for_ap
     assert page.get_by_text("exactly").first.is_visible()  # measured footprint still agrees
     screenshot(page, "receptive_fields_slider")
     assert page.js_errors == []
+
+
+def _pixel_on_screen(plot, row: int, col: int, subplot: int = 2) -> dict:
+    """Screen coordinates of input pixel (row, col) in one subplot of a plotly chart."""
+    suffix = "" if subplot == 1 else str(subplot)
+    return plot.evaluate(
+        f"""(g) => {{ const xa = g._fullLayout.xaxis{suffix}, ya = g._fullLayout.yaxis{suffix};
+            const r = g.getBoundingClientRect();
+            return {{x: r.left + xa._offset + xa.l2p({col}), y: r.top + ya._offset + ya.l2p({row})}}; }}""")
+
+
+def test_clicking_a_pixel_moves_the_output_unit_there(app_server, page, wait_for_app):
+    page.goto(f"{app_server}/receptive_fields")
+    wait_for_app(page)
+    assert _window_text(page)[:2] == (12, 12)  # n = 2: the centre of the 24x24 output
+    index = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .findIndex(g => (g.data || []).some(t => t.name === 'click targets'))""")
+    assert index >= 0, "no overlay chart with click targets"
+    plot = page.locator(".js-plotly-plot").nth(index)
+    plot.scroll_into_view_if_needed()
+    where = _pixel_on_screen(plot, row=6, col=20)  # on the stack's picture
+    page.mouse.move(where["x"], where["y"])
+    page.mouse.click(where["x"], where["y"])
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMarkdown]')]"
+        ".some(e => e.innerText.includes('Output unit (4, 18)'))",
+        timeout=60_000,
+    )  # the unit whose 5x5 field is centred on pixel (6, 20)
+    wait_for_app(page)
+    assert _window_text(page) == (4, 18, 4, 8, 18, 22)
+    assert "rf_row=4" in page.url and "rf_col=18" in page.url  # and the link keeps it
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.js_errors == []
