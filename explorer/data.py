@@ -8,21 +8,30 @@ Where MNIST is looked for, in order:
 A folder holds MNIST if it has each of the four files in FILES, either
 gzip-compressed (`NAME.gz`, as the mirrors serve them) or raw (`NAME`).
 
+A download has a total time limit (DOWNLOAD_DEADLINE, or env MNIST_DOWNLOAD_DEADLINE in
+seconds) besides the per-read socket timeout, and never leaves a partial file behind.
+
 Command line:
-  python -m explorer.data download [--dir DIR]
+  python -m explorer.data download [--dir DIR] [--deadline SECONDS]
   python -m explorer.data verify [--dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import gzip
 import hashlib
 import http.client
 import os
+import signal
+import socket
 import sys
 import tempfile
+import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -48,6 +57,15 @@ CHECKSUMS = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
+# The largest shape each file may declare: files are checked against it before they are
+# read, so a small .gz that would inflate to gigabytes is refused at once.
+MAX_SHAPES = {
+    "train-images-idx3-ubyte": (60000, 28, 28),
+    "train-labels-idx1-ubyte": (60000,),
+    "t10k-images-idx3-ubyte": (10000, 28, 28),
+    "t10k-labels-idx1-ubyte": (10000,),
+}
+
 # Tried in order; each serves NAME.gz for every name in FILES.
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -63,6 +81,7 @@ _DOWNLOAD_WEIGHTS = {
 }
 
 DOWNLOAD_TIMEOUT = 30  # seconds without progress before a mirror is given up
+DOWNLOAD_DEADLINE = 600  # seconds for the whole download (env MNIST_DOWNLOAD_DEADLINE)
 CHUNK_SIZE = 64 * 1024
 IMAGE_SIZE = (28, 28)
 NUM_CLASSES = 10
@@ -85,8 +104,16 @@ class DataError(Exception):
     """MNIST is missing, corrupt, or could not be downloaded; the message says what to do."""
 
 
-class _ChecksumMismatch(Exception):
-    """A downloaded file decompressed fine but had the wrong SHA-256."""
+class _WrongContent(Exception):
+    """A downloaded file is not the expected one (wrong SHA-256, or too large)."""
+
+
+class _TooSlow(Exception):
+    """The whole download did not finish before its deadline."""
+
+
+class FileTooLarge(ValueError):
+    """A file holds more data than the largest MNIST file could."""
 
 
 @dataclass(frozen=True)
@@ -197,10 +224,12 @@ def load_mnist(
     progress: Progress | None = None,
     mirrors: Iterable[str] = MIRRORS,
     checksums: Mapping[str, str] = CHECKSUMS,
+    deadline: float | None = None,
 ) -> MNIST:
     """Load MNIST from `directory`, $MNIST_DIR, the cache, or (if `download`) the internet.
 
-    `progress(fraction, message)` is called while downloading. Raises DataError.
+    `progress(fraction, message)` is called while downloading; `deadline` is the download's
+    time limit in seconds (see download_mnist). Raises DataError.
     """
     if directory is not None:
         return _load_complete_dir(Path(directory), "directory", f"directory {directory}")
@@ -212,7 +241,7 @@ def load_mnist(
     if missing_files(cache):
         if not download:
             raise DataError(f"MNIST is not in the cache folder {_pretty(cache)} yet. {_how_to_provide()}")
-        download_mnist(cache, progress=progress, mirrors=mirrors, checksums=checksums)
+        download_mnist(cache, progress=progress, mirrors=mirrors, checksums=checksums, deadline=deadline)
     return load_directory(cache, source=f"cache {_pretty(cache)}")
 
 
@@ -234,7 +263,7 @@ def load_directory(directory: str | os.PathLike, source: str | None = None) -> M
         path = find_file(directory, name)
         if path is None:
             raise DataError(f"MNIST file {name} is missing from {directory}. {_how_to_provide()}")
-        arrays.append(_read_file(path))
+        arrays.append(_read_file(path, MAX_SHAPES[name]))
     train_images, train_labels, test_images, test_labels = arrays
     return MNIST(
         train_images=train_images,
@@ -245,9 +274,9 @@ def load_directory(directory: str | os.PathLike, source: str | None = None) -> M
     )
 
 
-def _read_file(path: Path) -> np.ndarray:
+def _read_file(path: Path, max_shape: tuple[int, ...]) -> np.ndarray:
     try:
-        return idx.read_idx(path)
+        return idx.read_idx(path, max_shape=max_shape)
     except idx.IdxError as error:
         raise DataError(
             f"{error} Delete it and run `python -m explorer.data download`, "
@@ -273,7 +302,10 @@ def verify_mnist(
             results.append((name, False, f"missing from {directory}"))
             continue
         try:
-            digest = sha256_uncompressed(path)
+            digest = sha256_uncompressed(path, max_bytes=max_content_bytes(name))
+        except FileTooLarge:
+            results.append((name, False, f"{path.name} holds more data than this MNIST file can"))
+            continue
         except (OSError, EOFError, zlib.error) as error:
             results.append((name, False, f"{path.name} is unreadable or damaged ({error})"))
             continue
@@ -284,14 +316,26 @@ def verify_mnist(
     return results
 
 
-def sha256_uncompressed(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file's content, decompressing it first if it is gzip."""
+def max_content_bytes(name: str) -> int:
+    """The uncompressed size of the largest IDX file `name` may be (header included)."""
+    shape = MAX_SHAPES[name]
+    return 4 + 4 * len(shape) + int(np.prod(shape))
+
+
+def sha256_uncompressed(path: str | os.PathLike, max_bytes: int | None = None) -> str:
+    """SHA-256 hex digest of a file's content, decompressing it first if it is gzip.
+
+    Raises FileTooLarge, having inflated no more than that, if the content exceeds `max_bytes`."""
     with open(path, "rb") as raw:
         is_gzip = raw.read(2) == idx.GZIP_MAGIC
     opener = gzip.open if is_gzip else open
     digest = hashlib.sha256()
+    size = 0
     with opener(path, "rb") as stream:
         while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise FileTooLarge(f"{Path(path).name} holds more than {max_bytes:,} bytes")
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -307,32 +351,50 @@ def download_mnist(
     progress: Progress | None = None,
     mirrors: Iterable[str] = MIRRORS,
     checksums: Mapping[str, str] = CHECKSUMS,
+    deadline: float | None = None,
 ) -> Path:
     """Download the files `directory` (default: the cache) lacks or holds damaged.
 
-    Each file is verified before it is moved into place, so the folder never
-    holds a partial file. Returns the folder. Raises DataError.
+    Each file is verified before it is moved into place, so the folder never holds a
+    partial file. The whole download must end within `deadline` seconds (default:
+    env MNIST_DOWNLOAD_DEADLINE, else DOWNLOAD_DEADLINE). Returns the folder. Raises DataError.
     """
     directory = Path(directory) if directory is not None else cache_dir()
     mirrors = list(mirrors)
+    seconds = download_deadline(deadline)
     report = progress or (lambda fraction, message: None)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"Cannot create the MNIST folder {directory}: {error.strerror or error}.") from None
+    _remove_stale_parts(directory, older_than=seconds)
 
     # Each file gets a slice of the overall bar in proportion to its size.
     total_weight = sum(_DOWNLOAD_WEIGHTS[name] for name in FILES)
     done = 0.0
-    for name in FILES:
-        share = _DOWNLOAD_WEIGHTS[name] / total_weight
-        if not _has_good_copy(directory, name, checksums[name]):
-            file_report = _scaled(report, start=done, share=share)
-            _download_file(name, directory, mirrors, checksums[name], file_report)
-        done += share
-        report(min(done, 1.0), f"{name} ready")
+    with _Deadline(seconds) as time_limit:
+        for name in FILES:
+            share = _DOWNLOAD_WEIGHTS[name] / total_weight
+            if not _has_good_copy(directory, name, checksums[name]):
+                file_report = _scaled(report, start=done, share=share)
+                _download_file(name, directory, mirrors, checksums[name], file_report, time_limit)
+            done += share
+            report(min(done, 1.0), f"{name} ready")
     report(1.0, f"MNIST ready in {directory}")
     return directory
+
+
+def download_deadline(seconds: float | None = None) -> float:
+    """The time limit of a download: `seconds`, else env MNIST_DOWNLOAD_DEADLINE, else DOWNLOAD_DEADLINE."""
+    if seconds is None:
+        text = os.environ.get("MNIST_DOWNLOAD_DEADLINE", "").strip()
+        try:
+            seconds = float(text) if text else DOWNLOAD_DEADLINE
+        except ValueError:
+            raise DataError(f"MNIST_DOWNLOAD_DEADLINE must be a number of seconds, not '{text}'.") from None
+    if not 0 < seconds < float("inf"):
+        raise DataError(f"The download time limit must be a positive number of seconds, not {seconds}.")
+    return seconds
 
 
 def _scaled(report: Progress, start: float, share: float) -> Progress:
@@ -345,55 +407,188 @@ def _has_good_copy(directory: Path, name: str, checksum: str) -> bool:
     if path is None:
         return False
     try:
-        return sha256_uncompressed(path) == checksum
-    except (OSError, EOFError, zlib.error):
+        return sha256_uncompressed(path, max_bytes=max_content_bytes(name)) == checksum
+    except (OSError, EOFError, zlib.error, FileTooLarge):
         return False
 
 
-def _download_file(name: str, directory: Path, mirrors: list[str], checksum: str, report: Progress) -> None:
+def _download_file(
+    name: str, directory: Path, mirrors: list[str], checksum: str, report: Progress, time_limit: _Deadline
+) -> None:
     """Try each mirror in turn until one delivers `name` with the right checksum."""
     failures = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + name + ".gz"
         try:
-            _fetch_verified(url, directory / (name + ".gz"), checksum, report)
+            _fetch_verified(url, directory / (name + ".gz"), checksum, report, time_limit)
             return
-        except _DOWNLOAD_ERRORS + (_ChecksumMismatch,) as error:
+        except _TooSlow:
+            host = urllib.parse.urlsplit(url).netloc
+            raise DataError(
+                f"The MNIST download did not finish within {time_limit.seconds:g} s ({host} sends too slowly). "
+                "Try again later, or allow more time with MNIST_DOWNLOAD_DEADLINE=<seconds>. "
+                f"{_how_to_provide()}"
+            ) from None
+        except _DOWNLOAD_ERRORS + (_WrongContent,) as error:
             failures.append(f"{url}: {_describe(error)}")
     tried = "; ".join(failures) or "no mirrors configured"
     raise DataError(f"Could not download MNIST file {name}.gz ({tried}). {_how_to_provide()}")
 
 
-def _fetch_verified(url: str, destination: Path, checksum: str, report: Progress) -> None:
-    """Download `url` to a temporary file next to `destination`, check it, then move it in.
+# Temporary files of downloads in progress: removed at exit even if a thread was cut short.
+_PARTIAL_FILES: set[str] = set()
+atexit.register(lambda: [Path(name).unlink(missing_ok=True) for name in list(_PARTIAL_FILES)])
 
-    On any failure (or Ctrl-C) the temporary file is removed and the error re-raised.
+
+def _fetch_verified(url: str, destination: Path, checksum: str, report: Progress, time_limit: _Deadline) -> None:
+    """Download `url` to a temporary .part file next to `destination`, check it, then move it in.
+
+    On any failure, Ctrl-C or SIGTERM (see main) the .part file is removed and the error re-raised.
     """
+    name = destination.name.removesuffix(".gz")
     # Same folder as the destination, so os.replace is an atomic rename.
     handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    _PARTIAL_FILES.add(temp_name)
     try:
         with os.fdopen(handle, "wb") as temp_file:
-            _stream(url, temp_file, destination.name, report)
-        digest = sha256_uncompressed(temp_name)
+            _stream(url, temp_file, destination.name, report, time_limit, _max_download_bytes(name))
+        try:
+            digest = sha256_uncompressed(temp_name, max_bytes=max_content_bytes(name))
+        except FileTooLarge:
+            raise _WrongContent("it holds more data than this MNIST file can") from None
         if digest != checksum:
-            raise _ChecksumMismatch(f"checksum mismatch (got SHA-256 {digest[:12]}..., expected {checksum[:12]}...)")
+            raise _WrongContent(f"checksum mismatch (got SHA-256 {digest[:12]}..., expected {checksum[:12]}...)")
         os.chmod(temp_name, 0o644)  # mkstemp makes it private; the cache is meant to be copied
         os.replace(temp_name, destination)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    finally:
+        Path(temp_name).unlink(missing_ok=True)  # gone already if it was moved into place
+        _PARTIAL_FILES.discard(temp_name)
 
 
-def _stream(url: str, out, label: str, report: Progress) -> None:
+def _max_download_bytes(name: str) -> int:
+    """More than the .gz of the largest valid file can take (gzip adds a little to random data)."""
+    return max_content_bytes(name) * 101 // 100 + 65536
+
+
+def _remove_stale_parts(directory: Path, older_than: float) -> None:
+    """Delete .part files left by a download that was killed (kill -9, power cut).
+
+    Only files untouched for longer than a whole download may take: younger ones may
+    belong to a download still running in another process."""
+    now = time.time()
+    for name in FILES:
+        for part in directory.glob(f".{name}.gz.*.part"):
+            try:
+                if now - part.stat().st_mtime > older_than:
+                    part.unlink()
+            except OSError:
+                pass  # vanished meanwhile, or not ours to delete: it does no harm
+
+
+def _stream(url: str, out, label: str, report: Progress, time_limit: _Deadline, max_bytes: int) -> None:
     """Copy the body of `url` into the open file `out`, reporting the fraction received."""
-    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
-        total = int(response.headers.get("Content-Length") or 0)
-        received = 0
-        while chunk := response.read(CHUNK_SIZE):
-            out.write(chunk)
-            received += len(chunk)
-            fraction = min(received / total, 1.0) if total else 0.0
-            report(fraction, f"Downloading {label} ({received / 1e6:.1f} MB)")
+    opener = urllib.request.build_opener(_WatchedHTTPHandler(time_limit), _WatchedHTTPSHandler(time_limit))
+    try:
+        with opener.open(url, timeout=min(DOWNLOAD_TIMEOUT, time_limit.remaining())) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            received = 0
+            # read1 returns what one socket read brings: the deadline is checked between reads.
+            while chunk := response.read1(CHUNK_SIZE):
+                time_limit.check()
+                received += len(chunk)
+                if received > max_bytes:
+                    raise _WrongContent(f"the server sent more than {max_bytes / 1e6:.1f} MB, too much for this file")
+                out.write(chunk)
+                fraction = min(received / total, 1.0) if total else 0.0
+                report(fraction, f"Downloading {label} ({received / 1e6:.1f} MB)")
+    except _DOWNLOAD_ERRORS:
+        time_limit.check()  # a connection shut down by the deadline is reported as such
+        raise
+    time_limit.check()
+    if total and received < total:
+        raise ConnectionError(f"the connection closed after {received:,} of {total:,} bytes")
+
+
+class _Deadline:
+    """The time limit of a whole download.
+
+    A socket timeout only bounds each read, so a server that trickles a byte every few
+    seconds could hold a download forever. When the time is up, a timer thread shuts the
+    download's connections down; that wakes the blocked read, and check() raises _TooSlow.
+    (A TLS handshake is not covered: it is bounded by the per-read timeout only.)
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._end = time.monotonic() + seconds
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+
+    def remaining(self) -> float:
+        return max(self._end - time.monotonic(), 0.001)
+
+    def check(self) -> None:
+        if self.expired or time.monotonic() >= self._end:
+            raise _TooSlow()
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut `sock` down at the deadline (at once if it has passed)."""
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut_down(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut_down(sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    """End both directions of a connection, which wakes a read blocked on it in another thread."""
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, also for TLS sockets
+    except OSError:
+        pass  # already closed
+
+
+class _WatchedConnections:
+    """Mixin for urllib's HTTP(S) handlers: every connection they open is watched by the deadline."""
+
+    def __init__(self, time_limit: _Deadline):
+        super().__init__()
+        self.time_limit = time_limit
+
+    def do_open(self, http_class, request, **kwargs):
+        time_limit = self.time_limit
+
+        class WatchedConnection(http_class):
+            def connect(self):
+                super().connect()
+                time_limit.watch(self.sock)
+
+        return super().do_open(WatchedConnection, request, **kwargs)
+
+
+class _WatchedHTTPHandler(_WatchedConnections, urllib.request.HTTPHandler):
+    pass
+
+
+class _WatchedHTTPSHandler(_WatchedConnections, urllib.request.HTTPSHandler):
+    pass
 
 
 def _describe(error: BaseException) -> str:
@@ -420,27 +615,59 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     download_cmd = commands.add_parser("download", help="download MNIST (default: into the cache folder)")
     download_cmd.add_argument("--dir", help="folder to download into instead of the cache")
+    download_cmd.add_argument(
+        "--deadline", type=float, metavar="SECONDS",
+        help=f"time limit of the whole download (default: MNIST_DOWNLOAD_DEADLINE or {DOWNLOAD_DEADLINE})",
+    )  # fmt: skip
     verify_cmd = commands.add_parser("verify", help="check the SHA-256 of the MNIST files")
     verify_cmd.add_argument("--dir", help="folder to check (default: MNIST_DIR or the cache)")
     args = parser.parse_args(argv)
 
     try:
-        if args.command == "download":
-            return _cli_download(args.dir)
-        return _cli_verify(args.dir)
+        with _sigterm_unwinds():
+            if args.command == "download":
+                return _cli_download(args.dir, args.deadline)
+            return _cli_verify(args.dir)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        print("\ninterrupted: nothing partial was left behind", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("\nstopped: nothing partial was left behind", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
-def _cli_download(directory: str | None) -> int:
+class _Terminated(BaseException):
+    """SIGTERM arrived; raised like Ctrl-C's KeyboardInterrupt so that cleanup code runs."""
+
+
+class _sigterm_unwinds:
+    """While active (in the main thread only), SIGTERM raises _Terminated instead of killing
+    the process outright, so `finally` blocks remove partial downloads."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise _Terminated()
+
+
+def _cli_download(directory: str | None, deadline: float | None) -> int:
     progress_line = _ProgressLine()
     try:
         # Module globals are read at call time so tests (and tools) can swap them.
-        folder = download_mnist(directory, progress=progress_line, mirrors=MIRRORS, checksums=CHECKSUMS)
+        folder = download_mnist(
+            directory, progress=progress_line, mirrors=MIRRORS, checksums=CHECKSUMS, deadline=deadline
+        )
     finally:
         progress_line.finish()
     print(f"MNIST files are in {folder}")

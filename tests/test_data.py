@@ -5,14 +5,18 @@ started in a thread, or closed ports on 127.0.0.1.
 """
 
 import functools
+import gzip
 import hashlib
 import http.server
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +121,62 @@ def fake(tmp_path):
     arrays = fake_arrays()
     folder = write_fake_mnist(tmp_path / "served", arrays)
     return folder, arrays, checksums_of(arrays)
+
+
+@pytest.fixture
+def trickle():
+    """trickle(head, body, interval) -> mirror URL of a server that answers every request
+    with `head` at once, then `body` one byte every `interval` seconds."""
+    stop = threading.Event()
+    threads = []
+
+    def drip(connection, head, body, interval):
+        with connection:
+            connection.recv(65536)  # the request
+            try:
+                connection.sendall(head)
+                for byte in body:
+                    if stop.wait(interval):
+                        return
+                    connection.sendall(bytes([byte]))
+            except OSError:
+                return  # the client hung up
+
+    def start(head, body, interval):
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(0.05)
+
+        def accept():
+            with listener:
+                while not stop.is_set():
+                    try:
+                        connection, _ = listener.accept()
+                    except TimeoutError:
+                        continue
+                    worker = threading.Thread(target=drip, args=(connection, head, body, interval), daemon=True)
+                    worker.start()
+                    threads.append(worker)
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/"
+
+    yield start
+    stop.set()
+    for thread in list(threads):
+        thread.join()
+
+
+def slow_body_mirror(trickle, interval=0.02, length=400):
+    """A mirror that sends its headers, then a byte every `interval` s: each read is well within
+    the socket timeout, and the body ends (too short) after length * interval seconds."""
+    head = b"HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n"
+    return trickle(head, bytes(length), interval)
+
+
+def part_files(folder):
+    return sorted(p.name for p in Path(folder).glob("*.part"))
 
 
 # ---------------------------------------------------------------------------
@@ -225,8 +285,20 @@ def test_labels_out_of_range_rejected(tmp_path):
 def test_wrong_image_shape_rejected(tmp_path):
     arrays = fake_arrays()
     arrays["t10k-images-idx3-ubyte"] = np.zeros((N_TEST, 28 * 28), dtype=np.uint8)
-    with pytest.raises(DataError, match=r"\(N, 28, 28\)"):
+    with pytest.raises(DataError, match=r"declares shape \(10, 784\); expected at most \(10000, 28, 28\)"):
         load_mnist(write_fake_mnist(tmp_path / "f", arrays))
+
+
+def test_mnist_arrays_of_the_wrong_shape_rejected():
+    arrays = fake_arrays()
+    with pytest.raises(DataError, match=r"\(N, 28, 28\)"):
+        data.MNIST(
+            train_images=arrays["train-images-idx3-ubyte"].reshape(N_TRAIN, 784),
+            train_labels=arrays["train-labels-idx1-ubyte"],
+            test_images=arrays["t10k-images-idx3-ubyte"],
+            test_labels=arrays["t10k-labels-idx1-ubyte"],
+            source="test",
+        )
 
 
 def test_mnist_is_frozen(tmp_path):
@@ -371,6 +443,178 @@ def test_download_keeps_good_files_and_replaces_bad_ones(tmp_path, serve, fake):
     assert (target / "train-images-idx3-ubyte.gz").stat().st_mtime_ns == before
 
 
+def test_slow_body_hits_the_deadline(trickle, fake):
+    url = slow_body_mirror(trickle)
+    with pytest.raises(DataError) as info:
+        load_mnist(mirrors=[url], checksums=fake[2], deadline=0.5)
+    message = str(info.value)
+    assert "did not finish within 0.5 s" in message and "127.0.0.1" in message
+    assert "MNIST_DOWNLOAD_DEADLINE" in message
+    assert os.listdir(data.cache_dir()) == []
+
+
+def test_slow_headers_hit_the_deadline(trickle, fake):
+    response = b"HTTP/1.0 200 OK\r\nX-Padding: " + b"a" * 400 + b"\r\n\r\n"
+    url = trickle(b"", response, 0.02)
+    with pytest.raises(DataError, match="did not finish within 0.3 s"):
+        load_mnist(mirrors=[url], checksums=fake[2], deadline=0.3)
+    assert os.listdir(data.cache_dir()) == []
+
+
+def test_deadline_from_the_environment(monkeypatch, trickle, fake):
+    monkeypatch.setenv("MNIST_DOWNLOAD_DEADLINE", "0.4")
+    with pytest.raises(DataError, match="did not finish within 0.4 s"):
+        load_mnist(mirrors=[slow_body_mirror(trickle)], checksums=fake[2])
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan", "inf"])
+def test_bad_deadline_in_the_environment_is_a_clear_error(monkeypatch, serve, fake, value):
+    served, _, checksums = fake
+    monkeypatch.setenv("MNIST_DOWNLOAD_DEADLINE", value)
+    with pytest.raises(DataError, match="seconds"):
+        load_mnist(mirrors=[serve(served)], checksums=checksums)
+
+
+def test_a_generous_deadline_lets_a_download_finish(serve, fake):
+    served, arrays, checksums = fake
+    assert_matches(load_mnist(mirrors=[serve(served)], checksums=checksums, deadline=60), arrays)
+
+
+def test_connection_closed_early_is_a_failure(trickle, fake):
+    url = slow_body_mirror(trickle, interval=0.0, length=10)
+    with pytest.raises(DataError, match="closed after 10 of 100,000 bytes"):
+        load_mnist(mirrors=[url], checksums=fake[2])
+    assert os.listdir(data.cache_dir()) == []
+
+
+def test_oversized_download_is_cut_short(tmp_path, serve, fake):
+    served, arrays, checksums = fake
+    huge = shutil.copytree(served, tmp_path / "huge")
+    # Labels are at most 10,000 bytes: 200 KB of random data cannot be them.
+    (huge / "t10k-labels-idx1-ubyte.gz").write_bytes(np.random.default_rng(0).bytes(200_000))
+    with pytest.raises(DataError, match="too much for this file"):
+        load_mnist(mirrors=[serve(huge)], checksums=checksums)
+    assert part_files(data.cache_dir()) == []
+
+
+def test_stale_part_files_are_removed_young_ones_kept(tmp_path, serve, fake):
+    served, arrays, checksums = fake
+    target = tmp_path / "target"
+    target.mkdir()
+    stale = target / ".train-images-idx3-ubyte.gz.abc123.part"
+    young = target / ".t10k-labels-idx1-ubyte.gz.def456.part"
+    unrelated = target / "notes.part"
+    for path in (stale, young, unrelated):
+        path.write_bytes(b"partial")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+
+    data.download_mnist(target, mirrors=[serve(served)], checksums=checksums, deadline=60)
+    assert part_files(target) == sorted([young.name, unrelated.name])
+
+
+def run_download_cli(target, url, checksums):
+    """`python -m explorer.data download` in a child process, mirrors and checksums swapped."""
+    code = (
+        "import sys\n"
+        "from explorer import data\n"
+        f"data.MIRRORS = ({url!r},)\n"
+        f"data.CHECKSUMS = {dict(checksums)!r}\n"
+        f"sys.exit(data.main(['download', '--dir', {str(target)!r}]))\n"
+    )
+    root = Path(data.__file__).parent.parent
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for(condition, what, seconds=30):
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    "signal_number, exit_code, note",
+    [(signal.SIGTERM, 128 + signal.SIGTERM, "stopped"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_a_stopped_download_leaves_no_part_file(tmp_path, trickle, fake, signal_number, exit_code, note):
+    target = tmp_path / "target"
+    child = run_download_cli(target, slow_body_mirror(trickle, interval=0.05, length=2000), fake[2])
+    try:
+        wait_for(lambda: target.is_dir() and part_files(target), "the download to start")
+        child.send_signal(signal_number)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == exit_code
+    assert note in err and "Traceback" not in err
+    assert os.listdir(target) == []
+
+
+def test_part_file_of_a_download_thread_is_removed_at_exit(tmp_path, trickle, fake):
+    """A download in a daemon thread (as in the app) is cut short when the program exits:
+    no `finally` runs there, so an atexit handler removes its .part file."""
+    target = tmp_path / "target"
+    url = slow_body_mirror(trickle, interval=0.05, length=2000)
+    code = (
+        "import threading, time, pathlib\n"
+        "from explorer import data\n"
+        f"target = pathlib.Path({str(target)!r})\n"
+        f"args = dict(mirrors=[{url!r}], checksums={dict(fake[2])!r})\n"
+        "threading.Thread(target=data.download_mnist, args=(target,), kwargs=args, daemon=True).start()\n"
+        "while not list(target.glob('*.part')):\n"
+        "    time.sleep(0.02)\n"
+    )
+    root = Path(data.__file__).parent.parent
+    finished = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    assert os.listdir(target) == []
+
+
+# ---------------------------------------------------------------------------
+# Local files that inflate to far more than MNIST
+# ---------------------------------------------------------------------------
+
+
+def gzip_bomb(shape, megabytes):
+    """A small .gz: an IDX header for `shape`, then `megabytes` MB of zeros."""
+    header = bytes([0, 0, 8, len(shape)]) + b"".join(int(n).to_bytes(4, "big") for n in shape)
+    zeros = bytes(1 << 20)
+    return gzip.compress(header + zeros) + gzip.compress(zeros) * (megabytes - 1)
+
+
+def test_gzip_bomb_in_a_folder_is_refused_with_little_memory(tmp_path):
+    folder = write_fake_mnist(tmp_path / "bomb")
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip_bomb((N_TEST,), megabytes=200))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz' has unexpected trailing bytes"):
+            load_mnist(folder)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # inflating it would take 200 MB
+
+
+def test_file_declaring_more_images_than_mnist_is_refused(tmp_path):
+    folder = write_fake_mnist(tmp_path / "big")
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip_bomb((20000, 28, 28), megabytes=1))
+    with pytest.raises(DataError, match=r"declares shape \(20000, 28, 28\); expected at most \(10000, 28, 28\)"):
+        load_mnist(folder)
+
+
+def test_verify_stops_hashing_a_gzip_bomb(tmp_path, fake):
+    folder, _, checksums = fake
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip_bomb((N_TEST,), megabytes=50))
+    status = {name: (ok, detail) for name, ok, detail in data.verify_mnist(folder, checksums=checksums)}
+    assert status["t10k-labels-idx1-ubyte"] == (False, "t10k-labels-idx1-ubyte.gz holds more data than this MNIST file can")
+    assert status["t10k-images-idx3-ubyte"][0] is True
+
+
 # ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
@@ -470,3 +714,15 @@ def test_real_mnist(monkeypatch):
     assert set(np.unique(mnist.test_labels)) == set(range(10))
     results = data.verify_mnist(real_dir)
     assert all(ok for _, ok, _ in results), results
+
+
+def test_cli_deadline_option(tmp_path, monkeypatch, capsys, trickle, fake):
+    monkeypatch.setattr(data, "MIRRORS", (slow_body_mirror(trickle),))
+    monkeypatch.setattr(data, "CHECKSUMS", fake[2])
+    handler_before = signal.getsignal(signal.SIGTERM)
+    assert data.main(["download", "--dir", str(tmp_path / "target"), "--deadline", "0.3"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: The MNIST download did not finish within 0.3 s")
+    assert "Traceback" not in err
+    assert os.listdir(tmp_path / "target") == []
+    assert signal.getsignal(signal.SIGTERM) == handler_before  # main put the handler back
