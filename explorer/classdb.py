@@ -229,6 +229,7 @@ class ClassDB:
         self.path = Path(path) if path is not None else default_path()
         self.busy_timeout = busy_timeout
         self._local = threading.local()
+        self._write_lock = threading.RLock()  # reentrant: a nested write fails with a clear error, not a hang
         try:
             with self._translated_errors():
                 self._open(schema_version)
@@ -334,8 +335,11 @@ class ClassDB:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Transaction]:
-        """One write transaction: committed if the block ends normally, rolled back if it raises."""
-        with self._translated_errors():
+        """One write transaction: committed if the block ends normally, rolled back if it raises.
+
+        SQLite lets one writer at a time in; this process's threads queue on a lock, which wakes
+        the next one at once, where SQLite's busy handler would poll with growing sleeps."""
+        with self._write_lock, self._translated_errors():
             connection = self._connection()
             self._begin_immediate(connection)
             try:
