@@ -372,3 +372,22 @@ def test_two_processes_share_one_database(tmp_path):
     digits = rooms.digits(room.code)
     numbers = sorted(int(image[0, 0]) * 256 + int(image[0, 1]) for image in digits.images)
     assert numbers == list(range(80))
+
+
+def test_a_held_out_part_stays_held_out_as_digits_arrive(rooms):
+    room = rooms.create_room()
+    submit_from_sessions(rooms, room.code, [n % 10 for n in range(40)])
+    everything = rooms.digits(room.code)
+    used, held_out = everything.split(0.25)
+    assert sorted([*used.ids, *held_out.ids]) == list(everything.ids)
+    assert 4 <= len(held_out) <= 16  # about a quarter of 40
+    in_held_out = np.isin(everything.ids, held_out.ids)
+    np.testing.assert_array_equal(held_out.images, everything.images[in_held_out])
+    np.testing.assert_array_equal(held_out.labels, everything.labels[in_held_out])
+
+    submit_from_sessions(rooms, room.code, [n % 10 for n in range(40)], sessions="later")
+    used_later, held_out_later = rooms.digits(room.code).split(0.25)
+    assert set(held_out.ids) <= set(held_out_later.ids) and set(used.ids) <= set(used_later.ids)
+    assert 10 <= len(held_out_later) <= 30
+    other_seed = rooms.digits(room.code).split(0.25, seed=1)[1]
+    assert len(other_seed) and set(other_seed.ids) != set(held_out_later.ids)
