@@ -245,16 +245,21 @@ class ClassRooms:
 
     # Rooms ------------------------------------------------------------------
 
-    def create_room(self) -> NewRoom:
-        """A new room with a random code and teacher key (the key is in the result only)."""
+    def create_room(self, lifetime_days: float | None = None, cap: int | None = None) -> NewRoom:
+        """A new room with a random code and teacher key (the key is in the result only);
+        lifetime and cap default to this ClassRooms' settings."""
+        lifetime_days = self.lifetime_days if lifetime_days is None else lifetime_days
+        cap = self.cap if cap is None else cap
+        if not (lifetime_days > 0 and cap > 0):
+            raise ValueError(f"A room needs a positive lifetime and cap, got {lifetime_days} days and {cap} digits.")
         self.purge_expired()
         now = self.clock()
         key = new_teacher_key()
         salt = secrets.token_bytes(SALT_BYTES)
         key_hash = hash_key(key, salt)
-        expires_at = now + self.lifetime_days * SECONDS_PER_DAY
+        expires_at = now + lifetime_days * SECONDS_PER_DAY
         for _ in range(20):  # a taken code is a one-in-a-million event: draw again
-            room = RoomRow(new_room_code(), salt, key_hash, now, expires_at, False, self.cap)
+            room = RoomRow(new_room_code(), salt, key_hash, now, expires_at, False, int(cap))
             with self.db.write() as tx:
                 if tx.insert_room(room):
                     return NewRoom(room.code, key, expires_at)

@@ -16,6 +16,7 @@ import pytest
 from explorer import class_rooms
 from explorer.class_rooms import ClassRoomError, ClassRooms, normalize_code
 from explorer.classdb import ClassDB, ClassDbUnavailable
+from explorer.data import find_file
 from explorer.idx import read_idx
 
 DAY = 24 * 3600.0
@@ -150,6 +151,12 @@ def test_bad_submissions_are_refused_and_store_nothing(rooms, image, label, code
     rooms.submit(room.code, dot(4), 1, session_id="s")  # 16 pixels of ink pass; the refusal cost no turn
 
 
+def test_every_mnist_test_digit_passes_the_ink_check(mnist_dir):
+    images = read_idx(find_file(mnist_dir, "t10k-images-idx3-ubyte"))
+    for image in images:
+        class_rooms.checked_image(image)  # raises on a refusal
+
+
 def test_unknown_closed_and_full_rooms_refuse_digits(rooms, tmp_path, clock):
     assert refusal(rooms.submit, "ZZZZZZ", digit_image(0), 1, session_id="x").code == "room_not_found"
     small = ClassRooms(rooms.db, cap=3, clock=clock)
@@ -211,6 +218,8 @@ def test_the_lifetime_and_cap_come_from_the_environment(tmp_path, clock, monkeyp
     room = rooms.create_room()
     assert room.expires_at == clock.now + 2 * DAY
     assert rooms.room_info(room.code).cap == 50
+    short = rooms.create_room(lifetime_days=0.5, cap=7)  # a room of its own size
+    assert short.expires_at == clock.now + 0.5 * DAY and rooms.room_info(short.code).cap == 7
     for bad in ("0", "-3", "many"):
         monkeypatch.setenv("CLASS_ROOM_CAP", bad)
         with pytest.raises(ClassDbUnavailable) as error:

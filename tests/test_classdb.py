@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -125,6 +126,26 @@ def test_migration_from_version_1_keeps_the_digits(tmp_path):
     indexes = [row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
     raw.close()
     assert "digits_by_room" in indexes
+
+
+def test_replicas_starting_together_on_a_new_file(tmp_path):
+    path = tmp_path / "class.sqlite3"
+    start = threading.Barrier(4)
+    versions, errors = [], []
+
+    def replica() -> None:  # its own ClassDB: like another process, it meets the others in SQLite's lock
+        start.wait()
+        try:
+            versions.append(ClassDB(path).schema_version())
+        except ClassDbUnavailable as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=replica) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and versions == [classdb.SCHEMA_VERSION] * 4
 
 
 def test_a_file_from_a_newer_app_is_refused_untouched(tmp_path):
