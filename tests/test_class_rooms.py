@@ -157,18 +157,17 @@ def test_every_mnist_test_digit_passes_the_ink_check(mnist_dir):
         class_rooms.checked_image(image)  # raises on a refusal
 
 
-def test_unknown_closed_and_full_rooms_refuse_digits(rooms, tmp_path, clock):
+def test_unknown_closed_and_full_rooms_refuse_digits(rooms):
     assert refusal(rooms.submit, "ZZZZZZ", digit_image(0), 1, session_id="x").code == "room_not_found"
-    small = ClassRooms(rooms.db, cap=3, clock=clock)
-    room = small.create_room()
-    submit_from_sessions(small, room.code, [1, 2, 3])
-    full = refusal(small.submit, room.code, digit_image(9), 4, session_id="another")
+    room = rooms.create_room(cap=3)
+    submit_from_sessions(rooms, room.code, [1, 2, 3])
+    full = refusal(rooms.submit, room.code, digit_image(9), 4, session_id="another")
     assert (full.code, full.params["cap"]) == ("room_full", 3)
     rooms.close_room(room.code, room.teacher_key)
-    small.delete_digit(room.code, room.teacher_key, small.digits(room.code).ids[0])
-    assert refusal(small.submit, room.code, digit_image(9), 4, session_id="late").code == "room_closed"
-    assert small.room_info(room.code).count == 2 and small.room_info(room.code).closed
-    assert len(small.digits(room.code)) == 2  # a closed room is still shown
+    rooms.delete_digit(room.code, room.teacher_key, rooms.digits(room.code).ids[0])
+    assert refusal(rooms.submit, room.code, digit_image(9), 4, session_id="late").code == "room_closed"
+    assert rooms.room_info(room.code).count == 2 and rooms.room_info(room.code).closed
+    assert len(rooms.digits(room.code)) == 2  # a closed room is still shown
 
 
 def test_one_submission_per_second_per_session(rooms, clock):
@@ -335,16 +334,15 @@ def test_thirty_students_submitting_at_the_same_moment(rooms):
     assert numbers == list(range(30))  # each student's digit exactly once
 
 
-def test_the_cap_holds_when_students_race_for_the_last_places(rooms, clock):
-    capped = ClassRooms(rooms.db, cap=25, clock=clock)
-    room = capped.create_room()
+def test_the_cap_holds_when_students_race_for_the_last_places(rooms):
+    room = rooms.create_room(cap=25)
     start = threading.Barrier(30)
     outcomes = []
 
     def student(n: int) -> None:
         start.wait()
         try:
-            capped.submit(room.code, digit_image(n), 1, session_id=f"student-{n}")
+            rooms.submit(room.code, digit_image(n), 1, session_id=f"student-{n}")
             outcomes.append("stored")
         except ClassRoomError as error:
             outcomes.append(error.code)
@@ -355,7 +353,7 @@ def test_the_cap_holds_when_students_race_for_the_last_places(rooms, clock):
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["room_full"] * 5 + ["stored"] * 25
-    assert capped.room_info(room.code).count == 25
+    assert rooms.room_info(room.code).count == 25
 
 
 def _replica(path: str, code: str, first: int, count: int, start) -> None:
