@@ -31,8 +31,13 @@ def shift(images: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> n
 
 def rotate(images: np.ndarray, rng: np.random.Generator, max_degrees: float = 10) -> np.ndarray:
     """Rotate every image by its own random angle about its centre (bilinear sampling)."""
+    return rotate_by(images, rng.uniform(-max_degrees, max_degrees, len(images)))
+
+
+def rotate_by(images: np.ndarray, degrees) -> np.ndarray:
+    """Rotate image i by degrees[i] (a scalar: all by the same angle) about its centre."""
     n, h, w = images.shape
-    angles = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))
+    angles = np.deg2rad(np.broadcast_to(np.asarray(degrees, dtype=np.float64), (n,)))
     cos, sin = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
     centre_y, centre_x = (h - 1) / 2, (w - 1) / 2
     y, x = np.mgrid[0:h, 0:w]
@@ -66,6 +71,15 @@ def flip(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = images.copy()
     out[chosen] = images[chosen, :, ::-1]
     return out
+
+
+def rotated_sample(images: np.ndarray, labels: np.ndarray, size: int = 1000, degrees: float = 15, seed: int = 0):
+    """`size` test digits, each turned by `degrees` one way or the other (a random side each): a
+    handwriting slant the training digits rarely have. Returns (images, labels)."""
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(images), size=min(size, len(images)), replace=False)
+    signs = rng.choice([-1.0, 1.0], size=len(chosen))
+    return rotate_by(images[chosen], signs * degrees), labels[chosen]
 
 
 def parse_augment(spec: str) -> list[str]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import secrets
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
+from explorer.augment import rotated_sample
 from explorer.layers import ReLU
 from explorer.metrics import confusion_matrix
 from explorer.optimizers import OPTIMIZERS
@@ -27,17 +30,6 @@ MAX_CURVE_POINTS = 1500  # plotted loss curves are bucket-averaged down to this
 MAX_RUN_LIST = 12
 HIST_BINS = 30
 TEST_CHUNK = 250
-
-PRESETS: dict[str, list[dict]] = {
-    "SGD vs Momentum vs AdaGrad vs Adam": [
-        {"optimizer": "sgd", "lr": 0.1},
-        {"optimizer": "momentum", "lr": 0.01, "hyper": {"momentum": 0.9}},
-        {"optimizer": "adagrad", "lr": 0.01},
-        {"optimizer": "adam", "lr": 0.001},
-    ],
-    "std 0.01 vs Xavier vs He": [{"init": "std0.01"}, {"init": "xavier"}, {"init": "he"}],
-}
-
 
 # --- compact curves ------------------------------------------------------------------------
 class CurveLog:
@@ -293,6 +285,7 @@ class LiveRun:
         self.message: str | None = None
         self.train_seconds = 0.0
         self.recent_rate: float | None = None  # steps per second in the last slice
+        self.id = secrets.token_hex(3)  # a short name for the URL (`run=`), so a reload can tell the run is gone
 
     @property
     def net(self):
@@ -305,6 +298,11 @@ class LiveRun:
     @property
     def done(self) -> bool:
         return self.status in ("finished", "diverged", "failed")
+
+    @property
+    def epoch_in_progress(self) -> int:
+        """The epoch being trained (1-based); the last one once training is over."""
+        return min(self.trainer.epoch + 1, self.config.epochs)
 
     @property
     def steps_per_second(self) -> float:
@@ -389,18 +387,32 @@ def describe(config: TrainConfig) -> str:
     return f"{c.model} · {c.optimizer} η={c.lr:g} · {c.init} · batch {c.batch_size}"
 
 
-def difference_label(config: TrainConfig, base: TrainConfig) -> str:
-    """What sets `config` apart from `base` (or its optimizer and learning rate when nothing does)."""
+INIT_NAMES = {"zeros": "zeros", "std0.01": "std 0.01", "std1": "std 1", "xavier": "Xavier", "he": "He"}
+AUGMENT_NAMES = {"none": "no augmentation", "shift": "shifts", "shift+rotate": "shifts + rotations",
+                 "shift+flip": "shifts + flips"}  # fmt: skip
+
+
+def optimizer_label(config: TrainConfig) -> str:
+    return f"{OPTIMIZERS[config.optimizer].__name__} η={config.lr:g}"
+
+
+def varying_label(config: TrainConfig, others: list[TrainConfig]) -> str:
+    """Names what sets `config` apart within `others`: only the settings that differ among them."""
+    def varies(name):
+        return len({repr(getattr(c, name)) for c in others}) > 1
+
     parts = []
-    if config.optimizer != base.optimizer or config.lr != base.lr or config.hyper != base.hyper:
-        parts.append(f"{OPTIMIZERS[config.optimizer].__name__} η={config.lr:g}")
-    if config.init != base.init:
-        parts.append(f"init {config.init}")
-    if config.activation != base.activation:
-        parts.append(config.activation)
-    if config.model != base.model:
+    if varies("model"):
         parts.append(config.model)
-    return " · ".join(parts) or f"{OPTIMIZERS[config.optimizer].__name__} η={config.lr:g}"
+    if varies("optimizer") or varies("lr") or varies("hyper"):
+        parts.append(optimizer_label(config))
+    if varies("init"):
+        parts.append(f"{INIT_NAMES.get(config.init, config.init)} init")
+    if varies("activation"):
+        parts.append(config.activation)
+    if varies("augment"):
+        parts.append(AUGMENT_NAMES.get(config.augment, config.augment))
+    return " · ".join(parts) or optimizer_label(config)
 
 
 @dataclass
@@ -424,19 +436,156 @@ def record_of(run: LiveRun) -> RunRecord:
     return RunRecord(run.label, run.config.to_dict(), steps, losses.astype(np.float32), epochs, history.test_accuracy, run.trainer.stop_reason)
 
 
+FINAL_WINDOW = 50  # steps averaged for a run's final loss
+
+
+def final_loss(losses) -> float:
+    """The mean loss of the last FINAL_WINDOW steps: the level the curve ended at, without the noise."""
+    losses = np.asarray(losses, dtype=np.float64)
+    return float(losses[-FINAL_WINDOW:].mean()) if len(losses) else math.nan
+
+
 def add_record(records: list, record: RunRecord, limit: int = MAX_RUN_LIST) -> list:
     records.append(record)
     del records[:-limit]
     return records
 
 
+# --- presets: complete, fair experiments with a claim ------------------------------------------
+@dataclass(frozen=True)
+class Result:
+    """What the results table shows of one run of a comparison."""
+
+    label: str
+    final_loss: float
+    val_accuracy: float | None
+    rotated_accuracy: float | None = None  # on the rotated test sample (the augmentation preset)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A comparison that fixes everything (model, optimizers, learning rates, data, epochs, batch,
+    seed), so its claim holds every time; `check` lists the parts of the claim the numbers break."""
+
+    id: str  # the URL value
+    label: str
+    claim: str
+    runs: tuple[tuple[str, TrainConfig], ...]  # (label, config)
+    check: Callable[[dict[str, Result]], list[str]]
+    rotated_test: bool = False  # also measure accuracy on ROTATED_SIZE test digits turned by ROTATED_DEGREES
+
+    @property
+    def configs(self) -> list[TrainConfig]:
+        return [config for _, config in self.runs]
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.runs]
+
+    def problems(self, results: list[Result] | dict[str, Result]) -> list[str]:
+        """The parts of the claim that do not hold for these results ([] when it holds)."""
+        by_label = results if isinstance(results, dict) else {r.label: r for r in results}
+        missing = [label for label in self.labels if label not in by_label]
+        if missing:
+            return [f"no result for {', '.join(missing)}"]
+        return self.check(by_label)
+
+
+ROTATED_SIZE = 1000
+ROTATED_DEGREES = 15.0
+
+
+def _deep_mlp(**kw) -> TrainConfig:
+    """The Deep Learning from Scratch ch. 6 set-up: 10,000 images, batch 128, 5 epochs (395 steps)."""
+    settings = dict(model="deep-mlp", optimizer="sgd", lr=0.01, init="he", batch_size=128, epochs=5,
+                    train_size=10_000, augment="none", seed=0)  # fmt: skip
+    return TrainConfig(**{**settings, **kw})
+
+
+def _lenet(augment: str) -> TrainConfig:
+    return TrainConfig(model="lenet", optimizer="adam", lr=0.001, init="he", batch_size=64, epochs=3,
+                       train_size=5_000, augment=augment, seed=0)  # fmt: skip
+
+
+def _check_optimizers(r: dict[str, Result]) -> list[str]:
+    sgd = r["SGD η=0.01"]
+    out = []
+    for label in ("Momentum η=0.01", "AdaGrad η=0.01", "Adam η=0.001"):
+        if not r[label].final_loss < 0.6 * sgd.final_loss:
+            out.append(f"{label} should end well below SGD's loss ({r[label].final_loss:.3f} vs {sgd.final_loss:.3f})")
+        if not (r[label].val_accuracy or 0) > (sgd.val_accuracy or 0):
+            out.append(f"{label} should reach a higher validation accuracy than SGD")
+    return out
+
+
+def _check_inits(r: dict[str, Result]) -> list[str]:
+    tiny, xavier, he = r["std 0.01 init"], r["Xavier init"], r["He init"]
+    out = []
+    if not tiny.final_loss > 2.2:
+        out.append(f"std 0.01 should stall near ln 10 ≈ 2.30 (its loss ends at {tiny.final_loss:.3f})")
+    if not he.final_loss < 1.0:
+        out.append(f"He should learn (its loss ends at {he.final_loss:.3f})")
+    if not he.final_loss + 0.1 < xavier.final_loss < tiny.final_loss - 0.3:
+        out.append(f"Xavier should learn, more slowly than He ({xavier.final_loss:.3f} vs He {he.final_loss:.3f})")
+    if not (he.val_accuracy or 0) > (tiny.val_accuracy or 0) + 0.5:
+        out.append("He should read far more validation digits than std 0.01")
+    return out
+
+
+def _check_augment(r: dict[str, Result]) -> list[str]:
+    none, rotate, flip = r["no augmentation"], r["shifts + rotations"], r["shifts + flips"]
+    out = []
+    if not (rotate.rotated_accuracy or 0) > (none.rotated_accuracy or 0) + 0.01:
+        out.append("training with rotations should read more rotated test digits than training without augmentation")
+    rotated = [x.rotated_accuracy or 0 for x in r.values()]
+    if not (flip.rotated_accuracy or 0) == min(rotated):
+        out.append("training with flips should read the fewest rotated test digits")
+    if not (flip.val_accuracy or 0) < (r["shifts"].val_accuracy or 0):
+        out.append("flips should cost validation accuracy against shifts alone")
+    return out
+
+
+PRESETS: dict[str, Preset] = {
+    preset.id: preset
+    for preset in [
+        Preset(
+            "optimizers", "SGD vs Momentum vs AdaGrad vs Adam",
+            "Plain SGD is the slowest: Momentum, AdaGrad and Adam all end with a far lower loss and read more digits.",
+            (("SGD η=0.01", _deep_mlp(optimizer="sgd", lr=0.01)),
+             ("Momentum η=0.01", _deep_mlp(optimizer="momentum", lr=0.01)),
+             ("AdaGrad η=0.01", _deep_mlp(optimizer="adagrad", lr=0.01)),
+             ("Adam η=0.001", _deep_mlp(optimizer="adam", lr=0.001))),
+            _check_optimizers,
+        ),
+        Preset(
+            "inits", "std 0.01 vs Xavier vs He",
+            "With weights of std 0.01 the deep ReLU network never starts learning (its loss stays at ln 10 ≈ 2.30); "
+            "He learns fast and Xavier more slowly.",
+            (("std 0.01 init", _deep_mlp(init="std0.01")), ("Xavier init", _deep_mlp(init="xavier")), ("He init", _deep_mlp(init="he"))),
+            _check_inits,
+        ),
+        Preset(
+            "augment", "No augmentation vs shifts vs rotations vs flips",
+            "Training on shifted and rotated copies reads rotated test digits best; mirrored copies (flips) "
+            "cost accuracy, because a mirrored digit is not a digit.",
+            tuple((AUGMENT_NAMES[a], _lenet(a)) for a in ("none", "shift", "shift+rotate", "shift+flip")),
+            _check_augment, rotated_test=True,
+        ),
+    ]
+}  # fmt: skip
+
+
+def preset_configs(preset_id: str) -> list[TrainConfig]:
+    return preset(preset_id).configs
+
+
+def preset(preset_id: str) -> Preset:
+    if preset_id not in PRESETS:
+        raise ValueError(f"Unknown comparison '{preset_id}'; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[preset_id]
+
+
 # --- comparisons ---------------------------------------------------------------------------
-def preset_configs(preset: str, base: TrainConfig) -> list[TrainConfig]:
-    if preset not in PRESETS:
-        raise ValueError(f"Unknown preset '{preset}'; choose one of: {', '.join(PRESETS)}")
-    return [replace(base, **changes) for changes in PRESETS[preset]]
-
-
 def init_key(config: TrainConfig) -> tuple:
     c = config.resolved()
     return (c.model, c.init, c.activation, c.seed)
@@ -446,15 +595,14 @@ class Comparison:
     """Two to six runs that start from the same weights (when architecture and init match)
     and see the same mini-batches in the same order (same seed)."""
 
-    def __init__(self, configs: list[TrainConfig], data, labels: list[str] | None = None):
+    def __init__(self, configs: list[TrainConfig], data, labels: list[str] | None = None, rotated_test: bool = False):
         if not 1 <= len(configs) <= MAX_CONFIGS:
             raise ValueError(f"A comparison holds 1 to {MAX_CONFIGS} configurations, not {len(configs)}")
         seeds = {c.seed for c in configs}
         if len(seeds) != 1:
             raise ValueError("Every configuration of a comparison must use the same seed (same batch order)")
-        base = configs[0].resolved()
-        labels = labels or [difference_label(c.resolved(), base) for c in configs]
-        labels = _unique(labels)
+        resolved = [c.resolved() for c in configs]
+        labels = _unique(labels or [varying_label(c, resolved) for c in resolved])
         self.runs: list[LiveRun] = []
         first_net: dict[tuple, object] = {}
         for config, label in zip(configs, labels):
@@ -468,6 +616,29 @@ class Comparison:
         self.initial_digests = [state_digest(run.net) for run in self.runs]
         self.train_seconds = 0.0
         self.running = False  # switched by whoever drives the comparison (the Train page)
+        self.rotated = rotated_sample(data.test_images, data.test_labels, ROTATED_SIZE, ROTATED_DEGREES) if rotated_test else None
+        self._rotated_accuracy: dict[int, float] = {}
+        self.id = secrets.token_hex(3)
+
+    @classmethod
+    def of_preset(cls, preset_id: str, data) -> Comparison:
+        p = preset(preset_id)
+        return cls(p.configs, data, labels=p.labels, rotated_test=p.rotated_test)
+
+    def results(self) -> list[Result]:
+        """One Result per run (accuracy on the rotated sample once a run is done)."""
+        out = []
+        for i, run in enumerate(self.runs):
+            epochs = run.trainer.history.epochs
+            rotated = None
+            if self.rotated is not None and run.done and run.status != "failed":
+                if i not in self._rotated_accuracy:
+                    with np.errstate(all="ignore"):
+                        self._rotated_accuracy[i] = run.net.accuracy(*self.rotated)
+                    run.release()
+                rotated = self._rotated_accuracy[i]
+            out.append(Result(run.label, final_loss(run.losses.values), epochs[-1].val_accuracy if epochs else None, rotated))
+        return out
 
     @property
     def shared_start(self) -> bool:

@@ -56,6 +56,10 @@ def _keras_mlp(act):
     return [Dense(512), act(), Dense(10)]
 
 
+def _deep_mlp(act):
+    return [Dense(100), act(), Dense(100), act(), Dense(100), act(), Dense(100), act(), Dense(10)]
+
+
 def _zhou_cnn(act):
     return [Conv2D(8, 3), MaxPool2D(2), Flatten(), Dense(10)]
 
@@ -118,6 +122,13 @@ MODELS: dict[str, ModelSpec] = {
             "784 pixels, 512 ReLU units, 10-way softmax; trained with RMSprop.",
             _keras_mlp, Recipe("rmsprop", 0.001, 128, 5, "xavier"), flat_input=True,
             source="Keras example: a simple MLP on MNIST",
+        ),
+        ModelSpec(
+            "deep-mlp", "Deep MLP (4 x 100 ReLU)",
+            "784 pixels, four hidden layers of 100 ReLU units, softmax: deep enough that the "
+            "initialisation decides whether plain SGD learns at all.",
+            _deep_mlp, Recipe("sgd", 0.01, 128, 3, "he"), flat_input=True,
+            source="Koki Saitoh, Deep Learning from Scratch, chapter 6 (weight init and optimizer comparisons)",
         ),
         ModelSpec(
             "zhou-cnn", "From-scratch CNN (conv 3x3 x8)",

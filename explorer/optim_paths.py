@@ -68,20 +68,42 @@ SURFACES: dict[str, Surface] = {
     ),
 }  # fmt: skip
 
-# Why each optimizer moves as it does on the elongated bowl (shown beside the plot).
+# Why each optimizer moves as it does, on each surface (shown beside the plot).
 WHY = {
-    "sgd": "The gradient points across the valley (y is 20x steeper than x), not at the minimum: "
-    "SGD zig-zags up and down while crawling along x.",
-    "momentum": "Velocity builds up along x, where successive gradients agree, and cancels along y, "
-    "where they flip sign: a ball that rolls past the bottom and swings back.",
-    "nesterov": "Momentum that evaluates where it is about to land, so it brakes earlier and overshoots less.",
-    "adagrad": "Each coordinate's step is divided by its accumulated gradient size: the large y-gradients "
-    "quickly damp the zig-zag, while x keeps a usable step. Steps only ever shrink.",
-    "rmsprop": "Like AdaGrad, but the gradient memory fades, so steps don't shrink forever; near the minimum "
-    "it keeps steps of about η and jitters.",
-    "adam": "Momentum plus per-coordinate scaling: the first steps are about η in each coordinate, "
-    "so it heads diagonally, then curves into the minimum with a small overshoot.",
+    "bowl": {
+        "sgd": "The gradient points across the valley (y is 20x steeper than x), not at the minimum: "
+        "SGD zig-zags up and down while crawling along x.",
+        "momentum": "Velocity builds up along x, where successive gradients agree, and cancels along y, "
+        "where they flip sign: a ball that rolls past the bottom and swings back.",
+        "nesterov": "Momentum that evaluates where it is about to land, so it brakes earlier and overshoots less.",
+        "adagrad": "Each coordinate's step is divided by its accumulated gradient size: the large y-gradients "
+        "quickly damp the zig-zag, while x keeps a usable step. Steps only ever shrink.",
+        "rmsprop": "Like AdaGrad, but the gradient memory fades, so steps don't shrink forever; near the minimum "
+        "it keeps steps of about η and jitters.",
+        "adam": "Momentum plus per-coordinate scaling: the first steps are about η in each coordinate, "
+        "so it heads diagonally, then curves into the minimum with a small overshoot.",
+    },
+    "valley": {
+        "sgd": "The start sits high on a steep wall, so the first gradients are huge: SGD's steps are η times the "
+        "gradient and fling it across the valley a few times. Once on the floor the gradient is small and "
+        "points mostly along the floor, so it creeps along the curve to (1, 1).",
+        "momentum": "With a small η it first slides down the wall, then velocity builds up along the curved floor "
+        "(successive gradients agree there), so it speeds along the curve and overshoots the bends a little.",
+        "nesterov": "Like Momentum, but it looks where it is about to land, so it takes the bends of the curved "
+        "floor more tightly.",
+        "adagrad": "Each coordinate's step shrinks with its gradient history. The steep wall's large gradients "
+        "use up its step size early, so it moves ever more slowly along the floor and may stop short of (1, 1).",
+        "rmsprop": "Per-coordinate steps of about η whatever the slope: it walks down the wall and along the floor "
+        "at a steady pace; its memory fades, so it does not slow down like AdaGrad.",
+        "adam": "Steps of about η per coordinate plus momentum: it follows the curved floor steadily and speeds "
+        "up where the floor runs straight.",
+    },
 }
+
+
+def why(optimizer: str, surface_name: str) -> str:
+    """Why `optimizer` moves as it does on this surface."""
+    return WHY[surface(surface_name).name].get(optimizer, "")
 
 
 def surface(name: str) -> Surface:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -19,6 +20,12 @@ from explorer.optimizers import OPTIMIZERS, make_optimizer
 
 MONITOR_SAMPLE = 2000  # images used for the per-epoch training accuracy
 MAX_ABS_WEIGHT = 1e6  # beyond this the weights are exploding
+# An adaptive optimizer (RMSprop, Adam...) at an absurd learning rate rarely overflows: its steps
+# are about lr in size whatever the gradient, so the loss just stays high. A run whose loss stays
+# this many times above the start (or chance, ln 10) for a whole window has diverged too.
+DIVERGE_FACTOR = 3.0
+DIVERGE_WINDOW = 50  # steps
+START_WINDOW = 10  # steps that define the starting loss
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,8 @@ class Trainer:
         self._order: np.ndarray | None = None
         self._epoch_losses: list[float] = []
         self._epoch_seconds = 0.0
+        self._start_losses: list[float] = []  # the first START_WINDOW losses: the starting loss
+        self._recent_losses: deque[float] = deque(maxlen=DIVERGE_WINDOW)
 
     # --- state ------------------------------------------------------------------------
     @property
@@ -174,14 +183,37 @@ class Trainer:
             np.isfinite(p.value).all() and np.abs(p.value).max() < MAX_ABS_WEIGHT
             for p in self.net.parameters().values()
         )
+        lr, smaller = f"{self.optimizer.lr:g}", f"{self.optimizer.lr / 10:g}"
         if bad_loss or bad_weights:
             what = f"the loss became {loss}" if bad_loss else "the weights exploded"
             self.stop_reason = (
                 f"Training stopped: {what} at step {self.step + 1}. The learning rate "
-                f"{self.optimizer.lr:g} is too large for this model: the updates overshoot and grow "
-                f"until the numbers overflow. Try a learning rate 10x smaller ({self.optimizer.lr / 10:g})."
+                f"{lr} is too large for this model: the updates overshoot and grow "
+                f"until the numbers overflow. Try a learning rate 10x smaller ({smaller})."
             )
             raise Diverged(self.stop_reason)
+        if self._stuck_high(loss):
+            self.stop_reason = (
+                f"Training stopped at step {self.step + 1}: the loss was above {self.divergence_threshold:.3g} "
+                f"({DIVERGE_FACTOR:g}x the start) for most of the last {DIVERGE_WINDOW} steps. The learning rate {lr} "
+                f"is too large for this model: every step jumps past the valley instead of down into it. "
+                f"Try a learning rate 10x smaller ({smaller})."
+            )
+            raise Diverged(self.stop_reason)
+
+    @property
+    def divergence_threshold(self) -> float:
+        """The loss that, held for DIVERGE_WINDOW steps, means the run diverged."""
+        start = self._start_losses
+        start_loss = float(np.mean(start)) if start else math.log(10)
+        return DIVERGE_FACTOR * max(start_loss, math.log(10))
+
+    def _stuck_high(self, loss: float) -> bool:
+        if len(self._start_losses) < START_WINDOW:
+            self._start_losses.append(loss)
+        self._recent_losses.append(loss)
+        full = len(self._recent_losses) == DIVERGE_WINDOW
+        return full and float(np.median(self._recent_losses)) > self.divergence_threshold
 
     def run(self, steps: int | None = None, seconds: float | None = None, on_epoch=None, should_stop=None) -> int:
         """Train until `steps` more steps, `seconds` of wall time, the end, or `should_stop()`

@@ -8,16 +8,19 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.augment import AUGMENTATIONS
-from explorer.compare import MAX_CONFIGS, PRESETS, STATUS_TEXT, downsample, preset_configs, smooth
+from explorer.compare import (
+    AUGMENT_NAMES, INIT_NAMES, MAX_CONFIGS, PRESETS, ROTATED_DEGREES, ROTATED_SIZE, STATUS_TEXT, downsample, smooth,
+)  # fmt: skip
 from explorer.figures import training as figs
 from explorer.inits import INITS
 from explorer.models import MODELS, build_model
-from explorer.optim_paths import SURFACES, WHY, contour_grid, default_hyper, optimizer_path
+from explorer.optim_paths import SURFACES, contour_grid, default_hyper, optimizer_path, why
 from explorer.optimizers import OPTIMIZERS
 from explorer.training import TrainConfig
 from explorer.ui import train_state as ts
+from explorer.ui import url_state
 from explorer.ui.charts import chart
+from explorer.ui.presenter import presenting
 from explorer.ui.resources import mnist_or_none, show_missing_data
 
 SLICE = 0.4  # seconds of training per live update
@@ -28,8 +31,13 @@ LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0,
 BATCHES = [1, 8, 10, 16, 32, 64, 100, 128, 256, 512]
 TRAIN_SIZES = [1000, 2000, 5000, 10000, 20000, 30000, 55000]
 EPS = [1e-8, 1e-7, 1e-6, 1e-4, 1e-2]
-MODES = ["Train one network", "Compare", "Optimizer paths (2-D)"]
+MODES = {"train": "Train one network", "compare": "Compare", "paths": "Optimizer paths (2-D)"}
+AUGMENTS = list(AUGMENT_NAMES)  # none, shift, shift+rotate, shift+flip
+CUSTOM = "custom"
 OPT_NAMES = {name: cls.__name__ for name, cls in OPTIMIZERS.items()}
+HYPER_KEYS = ("momentum", "beta1", "beta2", "rho", "eps")
+RUN_PARAM = "run"  # the URL marker of a live run (a run cannot live in a URL: this only says there was one)
+DEFAULT_MODEL = "keras-mlp"
 ss = st.session_state
 
 
@@ -43,40 +51,66 @@ def nearest(options, value):
 
 
 # --- settings ------------------------------------------------------------------------------
+def optimizer_defaults(model: str, optimizer: str) -> dict:
+    """The sidebar values an optimizer starts with on this model (learning rate and extras)."""
+    spec, defaults = MODELS[model], OPTIMIZERS[optimizer].DEFAULTS
+    values = {"tr_lr": nearest(LRS, spec.recipe.lr if optimizer == spec.recipe.optimizer else defaults["lr"])}
+    for name in HYPER_KEYS:
+        if name in defaults:
+            values[f"tr_{name}"] = nearest(EPS, defaults[name]) if name == "eps" else defaults[name]
+    return values
+
+
+def model_defaults(model: str) -> dict:
+    """The sidebar values a model starts with: its article's recipe (3 epochs for the Keras MLP)."""
+    spec = MODELS[model]
+    r = spec.recipe
+    return {"tr_optimizer": r.optimizer, "tr_init": r.init, "tr_activation": spec.activation, "tr_batch": nearest(BATCHES, r.batch_size),
+            "tr_epochs": 3 if model == DEFAULT_MODEL else min(r.epochs, 30), "tr_augment": r.augment if r.augment in AUGMENTS else "none"}  # fmt: skip
+
+
 def apply_optimizer_defaults() -> None:
-    name, spec = ss["tr_optimizer"], MODELS[ss["tr_model"]]
-    defaults = OPTIMIZERS[name].DEFAULTS
-    lr = spec.recipe.lr if name == spec.recipe.optimizer else defaults["lr"]
-    ss["tr_lr"] = nearest(LRS, lr)
-    for key in ("momentum", "beta1", "beta2", "rho"):
-        if key in defaults:
-            ss[f"tr_{key}"] = defaults[key]
-    if "eps" in defaults:
-        ss["tr_eps"] = nearest(EPS, defaults["eps"])
+    ss.update(optimizer_defaults(ss["tr_model"], ss["tr_optimizer"]))
 
 
 def apply_model_defaults() -> None:
-    spec = MODELS[ss["tr_model"]]
-    r = spec.recipe
-    ss["tr_optimizer"], ss["tr_init"], ss["tr_activation"] = r.optimizer, r.init, spec.activation
-    ss["tr_batch"], ss["tr_epochs"], ss["tr_augment"] = nearest(BATCHES, r.batch_size), min(r.epochs, 30), r.augment != "none"
+    ss.update(model_defaults(ss["tr_model"]))
     apply_optimizer_defaults()
 
 
-def init_defaults() -> None:
-    if "tr_model" not in ss:
-        ss["tr_model"] = "keras-mlp"
+def bind_settings() -> None:
+    """Every sidebar value from the link (or the session, or its default). A link that changes the
+    model or optimizer first resets what depends on it, so a shared link shows what its author saw."""
+    before = ss.get("tr_model")
+    url_state.bind("tr_model", DEFAULT_MODEL, options=list(MODELS))
+    model = ss["tr_model"]
+    if before is not None and before != model:
         apply_model_defaults()
-        ss["tr_train_size"], ss["tr_seed"] = 10000, 0
-        if ss["tr_model"] == "keras-mlp":
-            ss["tr_epochs"] = 3
+    defaults = model_defaults(model)
+    spec = MODELS[model]
+    before = ss.get("tr_optimizer")
+    url_state.bind("tr_optimizer", defaults["tr_optimizer"], options=list(OPTIMIZERS))
+    if before is not None and before != ss["tr_optimizer"]:
+        apply_optimizer_defaults()  # the link switched the optimizer: its defaults, unless the link says more
+    url_state.bind("tr_init", defaults["tr_init"], options=list(INITS))
+    url_state.bind("tr_activation", defaults["tr_activation"], options=list(dict.fromkeys([spec.activation, *spec.activations])))
+    url_state.bind("tr_batch", defaults["tr_batch"], options=BATCHES)
+    url_state.bind("tr_epochs", defaults["tr_epochs"], valid=lambda v: 1 <= v <= 30)
+    url_state.bind("tr_augment", defaults["tr_augment"], options=AUGMENTS)
+    url_state.bind("tr_train_size", 10000, options=TRAIN_SIZES)
+    url_state.bind("tr_seed", 0, valid=lambda v: 0 <= v <= 99_999)
+    for key, default in optimizer_defaults(model, ss["tr_optimizer"]).items():
+        url_state.bind(key, default, options=LRS if key == "tr_lr" else EPS if key == "tr_eps" else None)
 
 
 def settings() -> TrainConfig:
     """The sidebar controls; returns the config they describe."""
-    init_defaults()
+    bind_settings()
     sb = st.sidebar
     sb.header("Settings")
+    if ss.get("tr_mode") == "compare" and ss.get("cmp_preset") != CUSTOM:
+        sb.info("A ready-made comparison fixes its own model, optimizers, data and seed: these settings apply to "
+                "*Train one network* and to the *Custom* comparison.", icon=":material/info:")  # fmt: skip
     model = sb.selectbox("Architecture", list(MODELS), key="tr_model", on_change=apply_model_defaults, persist_state="session",
                          format_func=lambda m: f"{MODELS[m].title}")  # fmt: skip
     spec = MODELS[model]
@@ -97,14 +131,12 @@ def settings() -> TrainConfig:
         hyper["rho"] = sb.slider("Decay ρ", 0.0, 0.999, key="tr_rho", step=0.001, format="%.3f", persist_state="session")
     if "eps" in cls.DEFAULTS:
         hyper["eps"] = sb.select_slider("ε (avoids dividing by zero)", EPS, key="tr_eps", format_func=lambda v: f"{v:g}", persist_state="session")
-    sb.caption(f"{cls.__name__}: {cls.about} The update rule is shown above the charts.")
+    sb.caption(f"{cls.__name__}: {cls.about} The update rule is shown under the charts.")
 
     init = sb.selectbox("Initialisation", list(INITS), key="tr_init", persist_state="session",
-                        format_func=lambda i: {"std0.01": "std 0.01", "std1": "std 1"}.get(i, i.capitalize()))  # fmt: skip
+                        format_func=INIT_NAMES.get)  # fmt: skip
     sb.caption(INITS[init])
     choices = list(dict.fromkeys([spec.activation, *spec.activations]))
-    if ss.get("tr_activation") not in choices:
-        ss["tr_activation"] = spec.activation
     activation = spec.activation
     if len(choices) > 1:
         activation = sb.selectbox("Activation", choices, key="tr_activation", persist_state="session")
@@ -114,13 +146,14 @@ def settings() -> TrainConfig:
     batch = sb.select_slider("Batch size", BATCHES, key="tr_batch", persist_state="session")
     train_size = sb.select_slider("Training images", TRAIN_SIZES, key="tr_train_size", format_func=lambda v: f"{v:,}", persist_state="session")
     epochs = sb.slider("Epochs", 1, 30, key="tr_epochs", persist_state="session")
-    augment = sb.toggle("Augmentation (shift digits by up to 2 px)", key="tr_augment", persist_state="session",
-                        help=AUGMENTATIONS["shift"])  # fmt: skip
+    augment = sb.selectbox("Augmentation", AUGMENTS, key="tr_augment", format_func=AUGMENT_NAMES.get, persist_state="session",
+                           help="New training images for free: shifts move each digit up to 2 px, rotations turn it up to "
+                                "10°, flips mirror half of them (harmful for digits: a mirrored 2 is no digit).")  # fmt: skip
     seed = sb.number_input("Seed", 0, 99_999, key="tr_seed", step=1, persist_state="session",
                            help="Same seed: same initial weights and the same mini-batch order.")  # fmt: skip
     return TrainConfig(model=model, optimizer=optimizer, lr=float(lr), init=init, activation=activation,
                        batch_size=int(batch), epochs=int(epochs), train_size=int(train_size),
-                       augment="shift" if augment else "none", seed=int(seed), hyper=hyper)  # fmt: skip
+                       augment=augment, seed=int(seed), hyper=hyper)  # fmt: skip
 
 
 STRUCTURAL = {"model": "architecture", "init": "initialisation", "activation": "activation", "optimizer": "optimizer",
@@ -150,20 +183,21 @@ def train_section(config: TrainConfig, data) -> None:
     run = ts.current_run()
     running = run is not None and run.status in ("running", "evaluating")
 
-    cols = st.columns([1.2, 1, 1, 1, 3])
+    cols = st.columns([1, 1, 1, 1.1], vertical_alignment="center")
     if run is None or run.done:
         cols[0].button("Start", key="btn_start", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data), width="stretch")
     elif run.status == "running":
         cols[0].button("Pause", key="btn_pause", type="primary", icon=":material/pause:", on_click=ts.pause, width="stretch")
     elif run.status == "evaluating":
-        cols[0].button("Testing…", key="btn_testing", disabled=True, width="stretch")
+        cols[0].button("Testing", key="btn_testing", disabled=True, width="stretch", help="Testing on the 10,000 test digits")
     else:
         cols[0].button("Resume", key="btn_resume", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data), width="stretch")
     cols[1].button("Step", key="btn_step", icon=":material/skip_next:", on_click=ts.step_once, args=(config, data),
                    disabled=running or (run is not None and run.done), help="Train on one mini-batch, then wait.", width="stretch")  # fmt: skip
     cols[2].button("Reset", key="btn_reset", icon=":material/restart_alt:", on_click=ts.reset, disabled=run is None, width="stretch",
                    help="Forget this run (it stays in the run list of the Compare tab) and start over with the current settings.")  # fmt: skip
-    log_y = cols[3].toggle("Log loss", key="tr_log", persist_state="session")
+    url_state.bind("tr_log", False)
+    log_y = cols[3].toggle("Log scale", key="tr_log", persist_state="session", help="Show the loss on a logarithmic axis.")
 
     if run is not None:
         apply_live_hyper(run, config)
@@ -191,6 +225,8 @@ def train_section(config: TrainConfig, data) -> None:
 
     live()
 
+    show_rule(config)
+
     @st.fragment(run_every=INSIDE_TICK if running else None)
     def internals():
         r = ts.current_run()
@@ -199,42 +235,29 @@ def train_section(config: TrainConfig, data) -> None:
             if r.status not in ("running", "evaluating"):
                 r.release()  # drawing ran the probe batch: drop its buffers again
 
-    internals()
+    if wants_inside():
+        internals()
     if run is not None and run.status == "finished":
         after_training(run, data)
+
+
+def wants_inside() -> bool:
+    """The (long) inside-the-network section: always, except in presenter mode unless asked for."""
+    if not presenting():
+        return True
+    url_state.bind("tr_inside", False)
+    return st.toggle("Show inside the network", key="tr_inside")
 
 
 def draw_live(run, log_y: bool) -> None:
     if run is None:
         st.info("Choose a model and an optimizer in the sidebar, then press **Start**. "
                 "The curves, the inside of the network and the network's guesses update while it learns.", icon=":material/school:")  # fmt: skip
-    m = st.columns(6)
-    if run is not None:
-        total = run.trainer.total_steps
+    else:
         status = STATUS_TEXT[run.status]
         if run.status == "evaluating" and run.evaluator is not None:
             status = f"Testing {run.evaluator.done_count:,}/10,000"
-        m[0].metric(f"Step (of {total:,})", f"{run.step:,}", help=status)
-        m[1].metric("Epoch", f"{run.trainer.epoch} / {run.config.epochs}")
-        recent = run.losses.values[-20:]
-        m[2].metric("Loss (last 20 steps)", f"{float(np.mean(recent)):.4f}" if len(recent) else "–")
-        epochs = run.trainer.history.epochs
-        val = epochs[-1].val_accuracy if epochs else None
-        test = run.trainer.history.test_accuracy
-        m[3].metric("Test accuracy" if test is not None else "Validation accuracy", f"{test:.2%}" if test is not None else f"{val:.1%}" if val is not None else "–")
-        m[4].metric("Steps / s", f"{run.steps_per_second:,.1f}", f"{run.images_per_second:,.0f} images/s", delta_color="off", delta_arrow="off")
-        sizes = run.footprint()
-        total_mb = sum(sizes.values()) / 2**20
-        m[5].metric("Memory", f"{total_mb:.0f} MB" if total_mb >= 10 else f"{total_mb:.1f} MB", help="; ".join(f"{k}: {v / 2**20:.2f} MB" for k, v in sizes.items()) + ". The MNIST images are shared by every session, not counted.")
-        st.progress(run.progress, text=f"{status} — {run.label}")
-        if len(run.losses) > 60:
-            losses = run.losses.values
-            if np.mean(losses[-20:]) > 1.5 * np.mean(losses[:10]) + 0.1:
-                st.warning("The loss is going up, not down: the learning rate is probably too large. Try one 10x smaller.", icon=":material/trending_up:")
-    else:
-        for col, label in zip(m, ["Step", "Epoch", "Loss", "Accuracy", "Steps / s", "Memory"]):
-            col.metric(label, "–")
-
+        st.progress(run.progress, text=f"{status}: {run.label}")
     left, right = st.columns(2)
     with left:
         losses = run.losses.values if run is not None else np.zeros(0)
@@ -247,9 +270,45 @@ def draw_live(run, log_y: bool) -> None:
                                    run.trainer.history.test_accuracy if run is not None else None)  # fmt: skip
         chart(fig, key="fig_acc")
         st.caption("Measured at the end of each epoch on 1,000 training and 1,000 held-out validation images. When training keeps rising but validation stalls, the network starts memorising.")
-
+    metrics(run)
     if run is not None:
+        if len(run.losses) > 60:
+            losses = run.losses.values
+            if np.mean(losses[-20:]) > 1.5 * np.mean(losses[:10]) + 0.1:
+                st.warning("The loss is going up, not down: the learning rate is probably too large. Try one 10x smaller.", icon=":material/trending_up:")
         stream(run)
+
+
+def metrics(run) -> None:
+    """Six short numbers, each label short enough for a 1280 px window; the details are in the tooltips."""
+    m = st.columns(6)
+    if run is None:
+        for col, label in zip(m, ["Step", "Epoch", "Loss", "Accuracy", "Speed", "Memory"]):
+            col.metric(label, "–")
+        return
+    total = run.trainer.total_steps
+    m[0].metric("Step", f"{run.step:,}", help=f"Mini-batches trained so far, of {total:,} in all.")
+    m[1].metric("Epoch", f"{run.epoch_in_progress} / {run.config.epochs}", help="The pass over the training images in progress.")
+    recent = run.losses.values[-20:]
+    m[2].metric("Loss", f"{float(np.mean(recent)):.4f}" if len(recent) else "–", help="Mean loss of the last 20 mini-batches.")
+    epochs = run.trainer.history.epochs
+    val = epochs[-1].val_accuracy if epochs else None
+    test = run.trainer.history.test_accuracy
+    if test is not None:
+        m[3].metric("Test acc.", f"{test:.2%}", help="Accuracy on the 10,000 test digits, measured after training.")
+    else:
+        m[3].metric("Val. acc.", f"{val:.1%}" if val is not None else "–", help="Validation accuracy: 1,000 held-out images, after each epoch.")
+    m[4].metric("Steps/s", f"{run.steps_per_second:,.1f}", help=f"{run.images_per_second:,.0f} images per second.")
+    sizes = run.footprint()
+    total_mb = sum(sizes.values()) / 2**20
+    m[5].metric("Memory", f"{total_mb:.0f} MB" if total_mb >= 10 else f"{total_mb:.1f} MB",
+                help="; ".join(f"{k}: {v / 2**20:.2f} MB" for k, v in sizes.items()) + ". The MNIST images are shared by every session, not counted.")  # fmt: skip
+
+
+def show_rule(config: TrainConfig) -> None:
+    opt = OPTIMIZERS[config.optimizer]
+    st.latex(opt.LATEX)
+    st.caption(f"**{opt.__name__}** update rule (η = {config.lr:g}): {opt.about}")
 
 
 def stream(run) -> None:
@@ -318,35 +377,67 @@ def after_training(run, data) -> None:
 
 
 # --- comparison ------------------------------------------------------------------------------
-def comparison_configs(config: TrainConfig) -> tuple[list[TrainConfig], str]:
-    preset = st.selectbox("What to compare", [*PRESETS, "Custom"], key="cmp_preset", persist_state="session")
-    if preset in PRESETS:
-        configs = preset_configs(preset, config)
-        note = ("Same architecture and init, so every optimizer starts from literally the same weights." if "SGD" in preset
-                else "Different inits start from different weights by design; the mini-batch order is the same.")  # fmt: skip
-        return configs, note
-    a, b = st.columns(2)
-    opts = a.multiselect("Optimizers (default settings)", list(OPTIMIZERS), default=[config.optimizer], format_func=OPT_NAMES.get, key="cmp_opts", persist_state="session")
-    inits = b.multiselect("Initialisations", list(INITS), default=[config.init], key="cmp_inits", persist_state="session")
-    configs = [TrainConfig(**{**config.to_dict(), "optimizer": o, "lr": OPTIMIZERS[o].DEFAULTS["lr"] if o != config.optimizer else config.lr,
-                              "hyper": {} if o != config.optimizer else config.hyper, "init": i}) for o in opts for i in inits]  # fmt: skip
+PRESET_OPTIONS = [*PRESETS, CUSTOM]
+
+
+def preset_label(preset_id: str) -> str:
+    return PRESETS[preset_id].label if preset_id in PRESETS else "Custom: choose from the sidebar's settings"
+
+
+def comparison_plan(config: TrainConfig) -> dict:
+    """What Start comparison will train: configs, labels, whether to test on rotated digits, a note."""
+    url_state.bind("cmp_preset", "optimizers", options=PRESET_OPTIONS)
+    if not (presenting() and ss["cmp_preset"] != CUSTOM):  # a lesson's link fixes the preset
+        st.selectbox("What to compare", PRESET_OPTIONS, key="cmp_preset", format_func=preset_label, persist_state="session")
+    preset_id = ss["cmp_preset"]
+    if preset_id in PRESETS:
+        p = PRESETS[preset_id]
+        configs = p.configs
+        model = MODELS[configs[0].model].title
+        c = configs[0]
+        st.markdown(f"**{p.label}.** {p.claim}")
+        st.caption(f"Fixed for a fair race: {model}, {c.train_size:,} images, {c.epochs} epochs, batch {c.batch_size}, seed {c.seed}; "
+                   "the sidebar applies to *Custom* only. " + ("Every run starts from the same weights." if len({x.init for x in configs}) == 1
+                   else "Different inits start from different weights by design; the mini-batches are the same."))  # fmt: skip
+        return {"configs": configs, "labels": p.labels, "rotated_test": p.rotated_test, "preset": p}
+    return custom_plan(config)
+
+
+def custom_plan(config: TrainConfig) -> dict:
+    url_state.bind("cmp_opts", [config.optimizer], options=list(OPTIMIZERS))
+    url_state.bind("cmp_inits", [config.init], options=list(INITS))
+    url_state.bind("cmp_augments", [config.augment], options=AUGMENTS)
+    a, b, c = st.columns(3)
+    opts = a.multiselect("Optimizers", list(OPTIMIZERS), format_func=OPT_NAMES.get, key="cmp_opts", persist_state="session",
+                         help="Each at its default settings; the sidebar's optimizer keeps the sidebar's learning rate and extras.")  # fmt: skip
+    inits = b.multiselect("Initialisations", list(INITS), format_func=INIT_NAMES.get, key="cmp_inits", persist_state="session")
+    augments = c.multiselect("Augmentations", AUGMENTS, format_func=AUGMENT_NAMES.get, key="cmp_augments", persist_state="session")
+    configs = [custom_config(config, o, i, g) for o in opts for i in inits for g in augments]
     if len(configs) > MAX_CONFIGS:
         st.warning(f"{len(configs)} combinations: only the first {MAX_CONFIGS} are compared, to keep the server responsive for everyone.")
         configs = configs[:MAX_CONFIGS]
-    return configs, "Runs with the same init start from the same weights; all see the same mini-batches."
+    st.caption("The sidebar's model, data size, epochs, batch size and seed. Runs with the same init start from the same weights; all see the same mini-batches.")
+    return {"configs": configs, "labels": None, "rotated_test": "shift+rotate" in augments, "preset": None}
+
+
+def custom_config(config: TrainConfig, optimizer: str, init: str, augment: str) -> TrainConfig:
+    """The sidebar's config with another optimizer (at its own defaults: the sidebar's extras belong to
+    the sidebar's optimizer alone), init and augmentation."""
+    own = optimizer == config.optimizer
+    return TrainConfig(**{**config.to_dict(), "optimizer": optimizer, "lr": config.lr if own else OPTIMIZERS[optimizer].DEFAULTS["lr"],
+                          "hyper": config.hyper if own else {}, "init": init, "augment": augment})  # fmt: skip
 
 
 def compare_section(config: TrainConfig, data) -> None:
-    st.markdown("Train several configurations **side by side**: same data, same mini-batch order (same seed) and, when the architecture "
-                "and init match, the same starting weights. Only what you chose to vary differs. Model, batch size, data size and epochs come from the sidebar.")  # fmt: skip
     cmp = ts.comparison()
-    configs, note = comparison_configs(config)
-    st.caption(note)
+    plan = comparison_plan(config)
+    configs = plan["configs"]
     running = cmp is not None and cmp.running and not cmp.done
-    cols = st.columns([1.4, 1, 4])
+    cols = st.columns([1.6, 1, 2], vertical_alignment="center")
     if cmp is None or cmp.done:
         cols[0].button("Start comparison", key="cmp_start", type="primary", icon=":material/play_arrow:", on_click=ts.start_comparison,
-                       args=(configs, data), disabled=len(configs) < 2, width="stretch")  # fmt: skip
+                       args=(configs, data), kwargs={"labels": plan["labels"], "rotated_test": plan["rotated_test"]},
+                       disabled=len(configs) < 2, width="stretch")  # fmt: skip
     elif running:
         cols[0].button("Pause", key="cmp_pause", type="primary", icon=":material/pause:", on_click=ts.pause_comparison, width="stretch")
     else:
@@ -356,9 +447,7 @@ def compare_section(config: TrainConfig, data) -> None:
         st.info("Pick at least two configurations.")
 
     records = ts.records()
-    overlay = st.multiselect("Overlay past runs (dashed)", list(range(len(records))), key="cmp_overlay",
-                             format_func=lambda i: records[i].label if i < len(records) else "?")  # fmt: skip
-    overlay = [i for i in overlay if i < len(records)]
+    overlay = [i for i in ss.get("cmp_overlay", []) if i < len(records)]
 
     @st.fragment(run_every=TICK if running else None)
     def live():
@@ -367,6 +456,7 @@ def compare_section(config: TrainConfig, data) -> None:
             c.advance(SLICE)
             if c.done:
                 c.running = False
+                c.results()  # measure the rotated digits once, while the page reruns
                 for r in c.runs:
                     ts.keep(r)
                 c.release()
@@ -374,30 +464,51 @@ def compare_section(config: TrainConfig, data) -> None:
         draw_comparison(c, [records[i] for i in overlay])
 
     live()
-    run_list(records)
+    if cmp is not None and cmp.done:
+        results_table(cmp, plan["preset"])
+    if records and not presenting():
+        st.multiselect("Overlay past runs (dashed)", list(range(len(records))), key="cmp_overlay",
+                       format_func=lambda i: records[i].label if i < len(records) else "?")  # fmt: skip
+    if not presenting():
+        run_list(records)
+
+
+def results_table(cmp, preset) -> None:
+    """The numbers of the finished race, and whether the preset's claim holds for them."""
+    results = cmp.results()
+    rotated = any(r.rotated_accuracy is not None for r in results)
+    rows = []
+    for r in results:
+        row = {"configuration": r.label, "final loss": f"{r.final_loss:.3f}",
+               "validation accuracy": "–" if r.val_accuracy is None else f"{r.val_accuracy:.1%}"}  # fmt: skip
+        if rotated:
+            row["rotated test accuracy"] = "–" if r.rotated_accuracy is None else f"{r.rotated_accuracy:.1%}"
+        rows.append(row)
+    with st.container(key="cmp_results"):
+        st.table(rows, hide_index=True)
+        st.caption("Final loss: the mean of the last 50 mini-batches. Validation: 1,000 held-out training images."
+                   + (f" Rotated test: {ROTATED_SIZE:,} test digits turned {ROTATED_DEGREES:g}° left or right." if rotated else ""))  # fmt: skip
+    if preset is not None and cmp_matches(cmp, preset):
+        problems = preset.problems(results)
+        if problems:
+            st.warning("This time the numbers do not show the claim: " + "; ".join(problems) + ".", icon=":material/help:")
+        else:
+            st.success(f"The claim holds: {preset.claim}", icon=":material/task_alt:")
+
+
+def cmp_matches(cmp, preset) -> bool:
+    return [r.label for r in cmp.runs] == preset.labels
 
 
 def draw_comparison(cmp, past) -> None:
     curves, accs = [], []
     if cmp is not None:
-        m = st.columns(3)
-        m[0].metric("Steps per configuration", f"{min(r.step for r in cmp.runs):,} / {cmp.runs[0].trainer.total_steps:,}")
-        m[1].metric("Configurations", len(cmp.runs))
-        m[2].metric("Memory of the comparison", f"{cmp.footprint() / 2**20:.1f} MB")
-        if cmp.shared_start:
-            st.caption("✓ Every configuration started from bit-identical weights (same SHA-256) and sees the same mini-batches.")
-        else:
-            st.caption("Starting weights differ where the init differs (by design); the mini-batch order is identical.")
         for i, r in enumerate(cmp.runs):
             values = r.losses.values
             steps, smoothed = downsample(smooth(values, ts._smoothing(len(values))))
             curves.append({"label": r.label, "steps": steps, "values": smoothed, "colour": figs.colour(i)})
             ep = r.trainer.history.epochs
             accs.append({"label": r.label, "epochs": [e.epoch for e in ep], "values": [e.val_accuracy for e in ep], "colour": figs.colour(i)})
-            if r.status == "diverged":
-                st.error(f"**{r.label}**: {r.message}", icon=":material/error:")
-            elif r.status == "failed":
-                st.error(f"**{r.label}**: {r.message}", icon=":material/error:")
     for j, rec in enumerate(past):
         col = figs.colour(len(curves) + j)
         curves.append({"label": f"past: {rec.label}", "steps": rec.steps, "values": smooth(rec.losses, 0.9), "colour": col, "dash": "dash"})
@@ -405,10 +516,21 @@ def draw_comparison(cmp, past) -> None:
     a, b = st.columns([3, 2])
     with a:
         chart(figs.comparison_loss_figure(curves), key="fig_cmp_loss")
-        st.caption("Every configuration sees the same mini-batches in the same order, so the gaps between the lines come from the optimizer or the init alone.")
     with b:
         chart(figs.comparison_accuracy_figure(accs), key="fig_cmp_acc")
-        st.caption("Validation accuracy (1,000 held-out images) after each epoch. Same colours as the loss.")
+    st.caption("Left: the loss, smoothed; every configuration sees the same mini-batches in the same order, so the gaps between the lines "
+               "come from what differs alone. Right: validation accuracy (1,000 held-out images) after each epoch, same colours.")  # fmt: skip
+    if cmp is None:
+        return
+    for r in cmp.runs:
+        if r.status in ("diverged", "failed"):
+            st.error(f"**{r.label}**: {r.message}", icon=":material/error:")
+    steps = min(r.step for r in cmp.runs)
+    total = cmp.runs[0].trainer.total_steps
+    st.progress(min(1.0, steps / max(total, 1)), text=f"{steps:,} of {total:,} steps per configuration · {len(cmp.runs)} configurations · "
+                f"{cmp.footprint() / 2**20:.1f} MB")  # fmt: skip
+    if cmp.shared_start:
+        st.caption("✓ Every configuration started from bit-identical weights (same SHA-256) and sees the same mini-batches.")
 
 
 def run_list(records) -> None:
@@ -416,13 +538,8 @@ def run_list(records) -> None:
     if not records:
         st.caption("Finished, stopped or reset runs land here, so you can overlay them on a new comparison.")
         return
-    rows = [{"run": r.label, "steps": int(r.steps[-1]) if len(r.steps) else 0,
-             "final loss": float(np.mean(r.losses[-5:])) if len(r.losses) else None,
-             "val accuracy": r.epochs[-1][3] if r.epochs else None, "test accuracy": r.test_accuracy,
-             "stopped": "diverged" if r.stop_reason else ""} for r in records]  # fmt: skip
-    st.dataframe(rows, hide_index=True, column_config={"val accuracy": st.column_config.NumberColumn(format="percent"),
-                                                       "test accuracy": st.column_config.NumberColumn(format="percent")})  # fmt: skip
-    a, b = st.columns([4, 1])
+    st.dataframe([run_row(r) for r in records], hide_index=True)
+    a, b = st.columns([4, 1], vertical_alignment="bottom")
     gone = a.multiselect("Delete runs", list(range(len(records))), format_func=lambda i: records[i].label, key="cmp_delete_pick")
     if b.button("Delete", key="cmp_delete", disabled=not gone, icon=":material/delete:"):
         ts.delete_records(gone)
@@ -431,19 +548,36 @@ def run_list(records) -> None:
         st.rerun()
 
 
+def run_row(record) -> dict:
+    """One line of the run list, as text: a missing number shows as a dash."""
+    def percent(value):
+        return "–" if value is None else f"{value:.2%}"
+
+    return {"run": record.label, "steps": int(record.steps[-1]) if len(record.steps) else 0,
+            "final loss": f"{float(np.mean(record.losses[-5:])):.4f}" if len(record.losses) else "–",
+            "val accuracy": percent(record.epochs[-1][3] if record.epochs else None),
+            "test accuracy": percent(record.test_accuracy), "stopped": "diverged" if record.stop_reason else ""}  # fmt: skip
+
+
 # --- optimizer paths -------------------------------------------------------------------------
 def paths_section() -> None:
-    st.markdown("The same optimizer classes that train the networks, on a function of just two numbers (x, y), so you can **see** every step.")
+    if not presenting():
+        st.markdown("The same optimizer classes that train the networks, on a function of just two numbers (x, y), so you can **see** every step.")
+    url_state.bind("path_surface", "bowl", options=list(SURFACES))
+    url_state.bind("path_opts", ["sgd", "momentum", "adagrad", "adam"], options=list(OPTIMIZERS))
     a, b = st.columns([1, 2])
     with a:
         name = st.radio("Function", list(SURFACES), format_func=lambda s: SURFACES[s].title, key="path_surface", persist_state="session")
         s = SURFACES[name]
         st.latex(s.latex)
-        chosen = st.multiselect("Optimizers", list(OPTIMIZERS), default=["sgd", "momentum", "adagrad", "adam"], format_func=OPT_NAMES.get, key="path_opts", persist_state="session")
-        steps = st.slider("Steps", 1, 300, s.steps, key=f"path_steps_{name}")
+        chosen = st.multiselect("Optimizers", list(OPTIMIZERS), format_func=OPT_NAMES.get, key="path_opts", persist_state="session")
+        url_state.bind(f"path_steps_{name}", s.steps, valid=lambda v: 1 <= v <= 300)
+        steps = st.slider("Steps", 1, 300, key=f"path_steps_{name}")
         paths = {}
         for opt in chosen[:MAX_CONFIGS]:
-            lr = st.number_input(f"η for {OPT_NAMES[opt]}", 1e-4, 10.0, float(default_hyper(opt, name)["lr"]), format="%g", step=0.01, key=f"path_lr_{name}_{opt}")
+            key = f"path_lr_{name}_{opt}"
+            url_state.bind(key, float(default_hyper(opt, name)["lr"]), valid=lambda v: 1e-4 <= v <= 10.0)
+            lr = st.number_input(f"η for {OPT_NAMES[opt]}", 1e-4, 10.0, format="%g", step=0.01, key=key)
             paths[OPT_NAMES[opt]] = optimizer_path(opt, steps=steps, surface_name=name, lr=lr)
     with b:
         xs, ys, zs = contour_grid(name)
@@ -452,24 +586,51 @@ def paths_section() -> None:
     for opt in chosen[:MAX_CONFIGS]:
         p = paths[OPT_NAMES[opt]]
         end = f"ends at ({p[-1, 0]:.2f}, {p[-1, 1]:.2f})" + (" — **diverged** (η too large)" if len(p) - 1 < steps else "")
-        st.markdown(f"**{OPT_NAMES[opt]}** {end}. {WHY[opt]}")
+        st.markdown(f"**{OPT_NAMES[opt]}** {end}. {why(opt, name)}")
+
+
+# --- a run cannot live in a URL ----------------------------------------------------------------
+def live_run_id() -> str | None:
+    """The id of the run or comparison this session trains now (in the URL as `run=`)."""
+    live = ts.comparison() if ss.get("tr_mode") == "compare" else ts.current_run()
+    return getattr(live, "id", None) if live is not None and not live.done else None
+
+
+def note_lost_run() -> None:
+    """A link or reload that names a run this session never had: the run was in another session."""
+    url_state.claim(RUN_PARAM)
+    linked = st.query_params.get(RUN_PARAM)
+    if linked and linked not in ts.run_ids():
+        st.info("The run in this link was in another browser session and stopped when the page reloaded; its settings "
+                "are restored: press **Start** to train again.", icon=":material/history:")  # fmt: skip
+        del st.query_params[RUN_PARAM]
+
+
+def mark_live_run() -> None:
+    run_id = live_run_id()
+    if run_id is None:
+        if RUN_PARAM in st.query_params:
+            del st.query_params[RUN_PARAM]
+    elif st.query_params.get(RUN_PARAM) != run_id:
+        st.query_params[RUN_PARAM] = run_id
 
 
 # --- page ----------------------------------------------------------------------------------
 st.title("Train")
-st.markdown("Watch a network learn to read handwritten digits, and see **why the optimizer and the initialisation matter**.")
+if not presenting():
+    st.markdown("Watch a network learn to read handwritten digits, and see **why the optimizer and the initialisation matter**.")
+url_state.bind("tr_mode", "train", options=list(MODES))
+note_lost_run()
 config = settings()
-mode = st.segmented_control("View", MODES, default=MODES[0], required=True, key="tr_mode", persist_state="session", label_visibility="collapsed")
+mode = st.segmented_control("View", list(MODES), format_func=MODES.get, required=True, key="tr_mode", persist_state="session",
+                            label_visibility="collapsed")  # fmt: skip
 data = mnist_or_none()
-if mode != MODES[2]:
-    opt = OPTIMIZERS[config.optimizer]
-    st.latex(opt.LATEX)
-    st.caption(f"**{opt.__name__}** update rule (η = {config.lr:g}): {opt.about}")
-if mode == MODES[2]:
+if mode == "paths":
     paths_section()
 elif data is None:
     show_missing_data("Training")
-elif mode == MODES[1]:
+elif mode == "compare":
     compare_section(config, data)
 else:
     train_section(config, data)
+mark_live_run()

@@ -11,6 +11,10 @@ from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid
 from explorer.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE_NAME
 
 LIGHT = "#9ecae1"
+DIGITS = list(range(10))
+STREAM_FONT = 14  # px: the prediction stream must be readable from the back of a classroom
+# Horizontal, above the plot area and right-aligned (the title is on the left): never over an axis title.
+LEGEND_ABOVE = dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right", font=dict(size=13))
 
 
 def colour(index: int) -> str:
@@ -58,7 +62,7 @@ def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = No
     return _layout(fig, title, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
 
 
-def comparison_loss_figure(curves: list[dict], title: str = "Training loss (smoothed), one colour per configuration", log_y: bool = False) -> go.Figure:
+def comparison_loss_figure(curves: list[dict], title: str = "Training loss (smoothed)", log_y: bool = False) -> go.Figure:
     """curves: dicts with label, steps, values, and optional colour and dash."""
     fig = go.Figure()
     for i, c in enumerate(curves):
@@ -111,7 +115,8 @@ def activation_histograms(current, initial=None, title: str = "Activations of ea
     fig.update_xaxes(title_text="output value", nticks=4)
     fig.update_annotations(font_size=15)
     fig.update_layout(bargap=0.05)
-    return _layout(fig, title, height=340, legend=dict(orientation="h", y=-0.3, x=0, yanchor="top"))
+    # The legend sits above the panels, right of the title: below, it would cover the axis titles.
+    return _layout(fig, title, height=360, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
 
 
 def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
@@ -126,7 +131,7 @@ def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
         _empty_note(fig, "No weights to show")
     fig.update_xaxes(title="step", rangemode="tozero")
     fig.update_yaxes(title=y_title, type="log", exponentformat="power")
-    return _layout(fig, title, height=340, legend=dict(font=dict(size=13)))
+    return _layout(fig, title, height=380, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
 
 
 def dead_relu_figure(steps, dead: dict, title: str = "Dead ReLUs: units silent on every probe image") -> go.Figure:
@@ -138,7 +143,7 @@ def dead_relu_figure(steps, dead: dict, title: str = "Dead ReLUs: units silent o
         _empty_note(fig, "This model has no ReLU layers")
     fig.update_xaxes(title="step", rangemode="tozero")
     fig.update_yaxes(title="dead units", tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title, height=340, legend=dict(font=dict(size=13)))
+    return _layout(fig, title, height=380, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
 
 
 def mosaic(maps: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
@@ -188,15 +193,15 @@ def prediction_stream_figure(images, probabilities, labels, title: str = "Test d
             digits.append(d)
             colours.append((PALETTE[2] if right else PALETTE[1]) if d == predicted else "#b0b0b0")
         fig.add_annotation(x=i * step + 4.5, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=_stream_title(probabilities[i], labels[i]),
-                           font=dict(size=16, color=PALETTE[2] if right else PALETTE[1]))  # fmt: skip
+                           font=dict(size=STREAM_FONT + 4, color=PALETTE[2] if right else PALETTE[1]))  # fmt: skip
     fig.add_trace(go.Bar(x=xs, y=ys, marker_color=colours, customdata=digits, hovertemplate="digit %{customdata}: %{y:.1%}<extra></extra>", xaxis="x", yaxis="y"))
     fig.update_layout(
-        xaxis=dict(tickmode="array", tickvals=xs, ticktext=[str(d) for d in digits], tickfont=dict(size=11), showgrid=False, zeroline=False,
-                   range=[-0.7, n * step - 1.3], ticks=""),
-        yaxis=dict(domain=[0, 0.36], range=[0, 1], tickformat=".0%", tickvals=[0, 0.5, 1], title=None),
+        xaxis=dict(tickmode="array", tickvals=xs, ticktext=[str(d) for d in digits], tickfont=dict(size=STREAM_FONT), showgrid=False,
+                   zeroline=False, range=[-0.7, n * step - 1.3], ticks=""),
+        yaxis=dict(domain=[0, 0.36], range=[0, 1], tickformat=".0%", tickvals=[0, 0.5, 1], title=None, tickfont=dict(size=STREAM_FONT)),
         yaxis2=dict(domain=[0.42, 1], autorange="reversed", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="", anchor="x"),
     )  # fmt: skip
-    return _layout(fig, title, height=360, showlegend=False, bargap=0.1, margin=dict(l=55, r=10, t=90, b=30))
+    return _layout(fig, title, height=380, showlegend=False, bargap=0.1, margin=dict(l=60, r=10, t=95, b=35))
 
 
 # --- optimizer paths -----------------------------------------------------------------------
@@ -217,24 +222,26 @@ def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str = "
         fig.add_trace(go.Scatter(x=[minimum[0]], y=[minimum[1]], mode="markers", name="minimum", marker=dict(symbol="star", size=18, color="black")))
     fig.update_xaxes(title="x", range=[float(np.min(xs)), float(np.max(xs))], showgrid=False)
     fig.update_yaxes(title="y", range=[float(np.min(ys)), float(np.max(ys))], showgrid=False)
-    return _layout(fig, title, height=520, legend=dict(orientation="h", y=-0.15, x=0, yanchor="top"))
+    return _layout(fig, title, height=540, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=120, b=55))
 
 
 # --- after training ------------------------------------------------------------------------
-def confusion_figure(counts: np.ndarray, title: str = "Confusion matrix on the 10,000 test digits") -> go.Figure:
+def confusion_figure(counts: np.ndarray, title: str = "Confusion matrix (test digits)") -> go.Figure:
+    """Rows: true digit 0 (top) to 9; columns: predicted 0 to 9. Square cells, each with its count."""
     counts = np.asarray(counts)
     totals = np.maximum(counts.sum(axis=1, keepdims=True), 1)
     share = counts / totals
     text = [[str(int(v)) if v else "" for v in row] for row in counts]
-    fig = go.Figure(go.Heatmap(z=share, x=list(range(10)), y=list(range(10)), colorscale=SEQUENTIAL, zmin=0, zmax=1, text=text,
-                               texttemplate="%{text}", textfont=dict(size=14), colorbar=dict(title="share of row", tickformat=".0%"),
+    fig = go.Figure(go.Heatmap(z=share, x=DIGITS, y=DIGITS, colorscale=SEQUENTIAL, zmin=0, zmax=1, text=text, xgap=1, ygap=1,
+                               texttemplate="%{text}", textfont=dict(size=12), colorbar=dict(title="share of row", tickformat=".0%", thickness=14),
                                hovertemplate="true %{y}, predicted %{x}: %{text} images (%{z:.1%} of the %{y}s)<extra></extra>"))  # fmt: skip
-    fig.update_xaxes(title="predicted digit", tickmode="linear", side="bottom", showgrid=False)
-    fig.update_yaxes(title="true digit", tickmode="linear", autorange="reversed", showgrid=False, scaleanchor="x")
-    return _layout(fig, title, height=560)
+    # Fixed ranges: plotly's autorange with scaleanchor pads the short axis (it showed -5 to 14).
+    fig.update_xaxes(title="predicted digit", tickvals=DIGITS, range=[-0.5, 9.5], side="bottom", showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(title="true digit", tickvals=DIGITS, range=[9.5, -0.5], showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1, constrain="domain")
+    return _layout(fig, title, height=520, margin=dict(l=60, r=20, t=60, b=55))
 
 
-def misclassified_figure(images, labels, predictions, confidences, columns: int = 8, title: str = "Misclassified test digits (most confident mistakes first)") -> go.Figure:
+def misclassified_figure(images, labels, predictions, confidences, columns: int = 8, title: str = "Wrong answers, most confident first") -> go.Figure:
     images = np.asarray(images)
     if not len(images):
         fig = go.Figure()

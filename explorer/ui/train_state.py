@@ -21,6 +21,11 @@ RUN_KEY = "train_run"
 COMPARE_KEY = "train_comparison"
 RECORDS_KEY = "train_records"
 NOTICE_KEY = "train_notice"
+RUN_IDS_KEY = "train_run_ids"  # ids of every run and comparison this session started
+
+
+def run_ids() -> set[str]:
+    return st.session_state.setdefault(RUN_IDS_KEY, set())
 
 
 # --- single run ----------------------------------------------------------------------------
@@ -35,6 +40,7 @@ def start(config, data) -> None:
             keep(run)
         run = LiveRun(config, data)
         st.session_state[RUN_KEY] = run
+        run_ids().add(run.id)
     if run.status in ("ready", "paused"):
         run.status = "running"
 
@@ -50,6 +56,7 @@ def step_once(config, data) -> None:
     run = current_run()
     if run is None:
         run = st.session_state[RUN_KEY] = LiveRun(config, data)
+        run_ids().add(run.id)
     if run.status in ("ready", "paused", "running"):
         run.status = "paused"
         run.advance(steps=1)
@@ -134,14 +141,15 @@ def comparison() -> Comparison | None:
     return st.session_state.get(COMPARE_KEY)
 
 
-def start_comparison(configs, data) -> None:
+def start_comparison(configs, data, labels=None, rotated_test: bool = False) -> None:
     cmp = comparison()
     if cmp is None or cmp.done:
         if cmp is not None:
             for run in cmp.runs:
                 keep(run)
-        cmp = Comparison(configs, data)
+        cmp = Comparison(configs, data, labels=labels, rotated_test=rotated_test)
         st.session_state[COMPARE_KEY] = cmp
+        run_ids().add(cmp.id)
     cmp.running = True
 
 
