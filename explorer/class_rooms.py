@@ -106,6 +106,7 @@ class RoomInfo:
     closed: bool
     count: int  # digits in the room
     cap: int
+    last_id: int  # the newest digit's id (0: none): with count, tells a live view whether to reload
 
 
 @dataclass(frozen=True)
@@ -278,8 +279,8 @@ class ClassRooms:
         code = normalize_code(code)
         with self.db.read() as tx:
             room = self._live_room(tx, code)
-            count = tx.count_digits(code)
-        return RoomInfo(room.code, room.created_at, room.expires_at, room.closed, count, room.cap)
+            count, last_id = tx.count_digits(code), tx.last_digit_id(code)
+        return RoomInfo(room.code, room.created_at, room.expires_at, room.closed, count, room.cap, last_id)
 
     def purge_expired(self) -> int:
         """Delete expired rooms and their digits; returns how many rooms went."""

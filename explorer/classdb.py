@@ -183,6 +183,10 @@ class Transaction:
     def count_digits(self, code: str) -> int:
         return self._all("SELECT count(*) FROM digits WHERE room_code = ?", (code,))[0][0]
 
+    def last_digit_id(self, code: str) -> int:
+        """The room's newest digit id, 0 if it has none."""
+        return self._all("SELECT coalesce(max(id), 0) FROM digits WHERE room_code = ?", (code,))[0][0]
+
     def label_counts(self, code: str) -> dict[int, int]:
         rows = self._all("SELECT label, count(*) FROM digits WHERE room_code = ? GROUP BY label", (code,))
         return dict(rows)

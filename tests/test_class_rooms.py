@@ -117,7 +117,7 @@ def test_submitted_digits_come_back(rooms, clock):
     assert digits.last_id == second
     assert list(rooms.digits(room.code, after_id=first).ids) == [second]
     assert list(rooms.label_counts(room.code)) == [0, 0, 0, 1, 0, 0, 0, 1, 0, 0]
-    assert rooms.room_info(room.code).count == 2
+    assert (rooms.room_info(room.code).count, rooms.room_info(room.code).last_id) == (2, second)
 
 
 def dot(size: int) -> np.ndarray:
