@@ -2,26 +2,41 @@
 
     python -m explorer.train --model lenet --epochs 5 --out pretrained/lenet.npz
 
-Prints one line per epoch; the validation split (never the test set) picks the best
-epoch when --keep-best is given; the test set is evaluated once, at the end.
+Every option and the output folder are checked before training starts, so a typo never
+costs a run. Prints one line per epoch; the validation split (never the test set) picks the
+best epoch when --keep-best is given; the test set is evaluated once, at the end. Ctrl-C
+saves the last finished epoch (Ctrl-C again quits without saving).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shlex
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
-from explorer.checkpoints import save_model
+from explorer.checkpoints import card_path, save_model
 from explorer.data import DataError, load_mnist
-from explorer.metrics import evaluation_report
-from explorer.models import MODELS
-from explorer.optimizers import OPTIMIZERS
 from explorer.inits import INITS
+from explorer.metrics import evaluation_report
+from explorer.models import MODELS, build_model
+from explorer.optimizers import OPTIMIZERS, make_optimizer
 from explorer.training import TrainConfig, Trainer
+
+EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
+
+# Optimizer hyperparameters that are decay rates: from 0 up to (not including) 1.
+DECAY_RATES = ("momentum", "beta1", "beta2", "rho")
+MAX_WEIGHT_DECAY = 1.0
+
+
+class UsageError(ValueError):
+    """An option or the output path cannot work; found before training."""
 
 
 def positive_int(text: str) -> int:
@@ -50,7 +65,7 @@ def parse_args(argv):
         parser.add_argument(f"--{name}", type=float, help="optimizer hyperparameter")
     parser.add_argument("--keep-best", action="store_true", help="keep the weights of the epoch with the best validation accuracy")
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: MNIST_DIR, the cache, or download)")
-    parser.add_argument("--out", required=True, help="where to write the .npz (the .json card goes beside it)")
+    parser.add_argument("--out", required=True, help="where to write the weights (.npz; the .json card goes beside it)")
     return parser.parse_args(argv)
 
 
@@ -63,6 +78,75 @@ def config_from(args) -> TrainConfig:
     )  # fmt: skip
 
 
+# ---------------------------------------------------------------------------
+# Checks made before training
+# ---------------------------------------------------------------------------
+
+
+def checked_config(args) -> TrainConfig:
+    """The run's config with the recipe filled in; UsageError for anything that cannot train."""
+    try:
+        config = config_from(args).resolved()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    check_hyperparameters(config)
+    try:  # builds the network and its optimizer once: an activation or option they refuse shows now
+        net = build_model(config.model, config.init, config.seed, config.activation)
+        make_optimizer(config.optimizer, net.parameters().values(), config.weight_decay, lr=config.lr, **config.hyper)
+    except (ValueError, KeyError) as error:
+        raise UsageError(error.args[0] if error.args else str(error)) from None
+    return config
+
+
+def check_hyperparameters(config: TrainConfig) -> None:
+    if config.seed < 0:
+        raise UsageError(f"--seed must be 0 or more, not {config.seed}.")
+    if not 0 <= config.weight_decay < MAX_WEIGHT_DECAY:  # also false for NaN
+        raise UsageError(f"--weight-decay must be a number from 0 to below {MAX_WEIGHT_DECAY:g}, not {config.weight_decay}.")
+    accepted = [name for name in OPTIMIZERS[config.optimizer].DEFAULTS if name != "lr"]
+    for name, value in config.hyper.items():
+        if name not in accepted:
+            has = f"only {', '.join('--' + n for n in accepted)}" if accepted else "nothing but --lr"
+            raise UsageError(f"--{name} does not apply to the {config.optimizer} optimizer (it has {has}).")
+        if name in DECAY_RATES and not 0 <= value < 1:  # comparisons with NaN are false
+            raise UsageError(f"--{name} must be a number from 0 to below 1, not {value}.")
+        if name == "eps" and not 0 < value < 1:  # 0 would divide by zero on the first step
+            raise UsageError(f"--eps must be a small positive number such as 1e-8, not {value}.")
+
+
+def checked_output(out: str) -> Path:
+    """The weights file --out names (always .npz), after checking it can be written.
+
+    A missing folder is created when the model is saved: then its nearest existing parent
+    must be writable. UsageError if the file cannot be written."""
+    if not out.strip() or Path(out).name in ("", ".", ".."):
+        raise UsageError(f"--out must name a file, such as models/lenet.npz, not '{out}'.")
+    weights = Path(out).with_suffix(".npz")
+    for path in (Path(out), weights, card_path(weights)):
+        if path.is_dir():
+            raise UsageError(f"--out {out}: {path} is a folder; give a file name such as {path / 'model.npz'}.")
+    folder = weights.parent
+    existing = next(parent for parent in (folder, *folder.parents) if parent.exists())
+    if not existing.is_dir():
+        raise UsageError(f"--out {out}: {existing} is a file, not a folder.")
+    if existing != folder:
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise UsageError(f"--out {out}: cannot create the folder {folder} (no permission to write in {existing}).")
+        return weights
+    try:  # the surest test: write a file there
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-test-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot write in the folder {folder} ({error.strerror or error}).") from None
+    return weights
+
+
+# ---------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------
+
+
 def epoch_line(record, epochs: int) -> str:
     val = f"  val {record.val_accuracy:.2%}" if record.val_accuracy is not None else ""
     return (
@@ -71,16 +155,20 @@ def epoch_line(record, epochs: int) -> str:
     )
 
 
-class BestEpoch:
-    """Remembers the weights of the epoch with the best validation accuracy."""
+class EpochWeights:
+    """A copy of the weights at the end of an epoch: the best one (by validation accuracy)
+    or, with best=False, the last one finished."""
 
-    def __init__(self, net):
-        self.net, self.accuracy, self.epoch, self.state = net, -1.0, None, None
+    def __init__(self, net, best: bool):
+        self.net, self.best = net, best
+        self.accuracy, self.epoch, self.state = -1.0, None, None
 
     def __call__(self, record):
-        if record.val_accuracy is not None and record.val_accuracy > self.accuracy:
-            self.accuracy, self.epoch = record.val_accuracy, record.epoch
-            self.state = {name: value.copy() for name, value in self.net.state().items()}
+        if self.best and (record.val_accuracy is None or record.val_accuracy <= self.accuracy):
+            return
+        state = {name: value.copy() for name, value in self.net.state().items()}
+        # One assignment, so a Ctrl-C in the middle leaves the previous copy whole.
+        self.accuracy, self.epoch, self.state = (record.val_accuracy or 0.0), record.epoch, state
 
     def restore(self):
         if self.state is not None:
@@ -88,45 +176,74 @@ class BestEpoch:
 
 
 def train(args, argv) -> int:
-    config = config_from(args).resolved()
+    config = checked_config(args)
+    weights = checked_output(args.out)
+    if Path(args.out) != weights:
+        print(f"note: weights are saved as .npz: writing {weights} (and its model card {card_path(weights).name})")
     data = load_mnist(args.data_dir, progress=lambda f, msg: print(f"\r{msg} {f:.0%}", end="", file=sys.stderr))
     trainer = Trainer(config, data)
-    best = BestEpoch(trainer.net)
+    best, last = EpochWeights(trainer.net, best=True), EpochWeights(trainer.net, best=False)
     print(f"{config.model}: {trainer.net.parameter_count():,} parameters, {len(trainer.train_idx):,} training images, "
           f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, init {config.init}, augment {config.augment}")  # fmt: skip
 
     def on_epoch(record):
         print(epoch_line(record, config.epochs), flush=True)
         best(record)
+        last(record)
 
     start = time.perf_counter()
-    trainer.run(on_epoch=on_epoch)
+    try:
+        trainer.run(on_epoch=on_epoch)
+    except KeyboardInterrupt:
+        kept = best if args.keep_best and best.epoch is not None else last
+        return save_interrupted(trainer, args, argv, weights, kept, last.epoch, start)
     if trainer.stop_reason:
         print(trainer.stop_reason, file=sys.stderr)
         return 1
     if args.keep_best:
         best.restore()
         print(f"kept epoch {best.epoch} (best validation accuracy {best.accuracy:.2%})")
+    evaluate_and_save(trainer, args, argv, weights, trainer.epoch, best.epoch if args.keep_best else trainer.epoch, start)
+    return 0
+
+
+def save_interrupted(trainer, args, argv, weights: Path, kept: EpochWeights, finished: int | None, start) -> int:
+    """After Ctrl-C: save the copy of the last finished (or best) epoch, if there is one.
+
+    The live weights may be halfway through an update; the copy taken at the epoch's end is whole."""
+    if kept.epoch is None:
+        print("\ninterrupted before the first epoch ended: nothing saved", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    kept.restore()
+    print(f"\ninterrupted: saving epoch {kept.epoch} of {trainer.config.epochs} "
+          "(press Ctrl-C again to quit without saving)", file=sys.stderr, flush=True)  # fmt: skip
+    evaluate_and_save(trainer, args, argv, weights, finished, kept.epoch, start, interrupted=True)
+    return EXIT_INTERRUPTED
+
+
+def evaluate_and_save(trainer, args, argv, weights: Path, epochs_trained: int, kept_epoch, start: float, interrupted=False):
+    data, config = trainer.data, trainer.config
     duration = time.perf_counter() - start
     report = evaluation_report(trainer.net, data.test_images, data.test_labels)
     first_1000 = trainer.net.accuracy(data.test_images[:1000], data.test_labels[:1000])
     print(f"test accuracy {report['accuracy']:.2%} on {report['total']:,} images, {first_1000:.2%} on the first 1,000"
           f"  ({duration:.0f} s in all)")  # fmt: skip
+    extra = {"interrupted_after_epoch": epochs_trained} if interrupted else {}
     save_model(
-        trainer.net, args.out,
+        trainer.net, weights,
         command="python -m explorer.train " + shlex.join(argv),
         config=config.to_dict(),
-        epochs_trained=trainer.epoch,
-        kept_epoch=best.epoch if args.keep_best else trainer.epoch,
-        history=[vars(r) for r in trainer.history.epochs],
+        epochs_trained=epochs_trained,
+        kept_epoch=kept_epoch,
+        history=[vars(r) for r in trainer.history.epochs[:epochs_trained]],
         training_seconds=round(duration, 1),
         machine=f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, numpy {np.__version__}",
         test_accuracy=report["accuracy"],
         per_class_accuracy=report["per_class_accuracy"],
         test_accuracy_first_1000=first_1000,
+        **extra,
     )  # fmt: skip
-    print(f"wrote {args.out} and its model card")
-    return 0
+    print(f"wrote {weights} and its model card {card_path(weights).name}")
 
 
 def main(argv=None) -> int:
@@ -137,6 +254,9 @@ def main(argv=None) -> int:
     except (ValueError, DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing saved", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
