@@ -379,7 +379,8 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
             await session.load_page()
             await session.connect()
             report["open_seconds"].append(await session.rerun(page_name=""))
-            report["images"] += await session.fetch_media()
+            images = await session.fetch_media()  # not `+= await`: that reads the total before waiting
+            report["images"] += images
 
     try:
         # 0. each page's first render, on the idle server
