@@ -3,6 +3,10 @@ truthfully, and Ctrl-C saving the last finished epoch. Runs on a tiny generated 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -206,3 +210,26 @@ def test_the_card_records_the_command(tmp_path, mnist_dir):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["command"].startswith("python -m explorer.train --model nielsen")
     assert "--seed 2" in card["command"] and card["config"]["seed"] == 2
+
+
+def test_a_real_ctrl_c_saves_a_model_that_loads(tmp_path, mnist_dir):
+    """The whole path in a child process: SIGINT (what Ctrl-C sends) once epoch lines appear."""
+    out = tmp_path / "model.npz"
+    command = [sys.executable, "-m", "explorer.train", "--model", "nielsen", "--epochs", "100000",
+               "--batch-size", str(BATCH), "--val-size", "50", "--data-dir", str(mnist_dir), "--out", str(out)]  # fmt: skip
+    root = Path(train.__file__).parent.parent
+    child = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in child.stdout:
+            if line.startswith("epoch 2/"):
+                break
+        child.send_signal(signal.SIGINT)
+        rest, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == train.EXIT_INTERRUPTED, err
+    assert "interrupted: saving epoch" in err and "Traceback" not in err
+    assert rest.splitlines()[-1] == f"wrote {out} and its model card model.json"
+    _, card = load_model(out)
+    assert card["epochs_trained"] >= 2 and card["interrupted_after_epoch"] == card["epochs_trained"]
