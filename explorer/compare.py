@@ -492,7 +492,7 @@ class Preset:
 
 
 ROTATED_SIZE = 1000
-ROTATED_DEGREES = 15.0
+ROTATED_DEGREES = 20.0
 
 
 def _deep_mlp(**kw) -> TrainConfig:

@@ -22,10 +22,10 @@ MONITOR_SAMPLE = 2000  # images used for the per-epoch training accuracy
 MAX_ABS_WEIGHT = 1e6  # beyond this the weights are exploding
 # An adaptive optimizer (RMSprop, Adam...) at an absurd learning rate rarely overflows: its steps
 # are about lr in size whatever the gradient, so the loss just stays high. A run whose loss stays
-# this many times above the start (or chance, ln 10) for a whole window has diverged too.
+# this many times above the start (the first step's loss, before any update; at least chance,
+# ln 10) for most of a window has diverged too.
 DIVERGE_FACTOR = 3.0
 DIVERGE_WINDOW = 50  # steps
-START_WINDOW = 10  # steps that define the starting loss
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class Trainer:
         self._order: np.ndarray | None = None
         self._epoch_losses: list[float] = []
         self._epoch_seconds = 0.0
-        self._start_losses: list[float] = []  # the first START_WINDOW losses: the starting loss
+        self.start_loss: float | None = None  # the first step's loss, before any update
         self._recent_losses: deque[float] = deque(maxlen=DIVERGE_WINDOW)
 
     # --- state ------------------------------------------------------------------------
@@ -204,13 +204,11 @@ class Trainer:
     @property
     def divergence_threshold(self) -> float:
         """The loss that, held for DIVERGE_WINDOW steps, means the run diverged."""
-        start = self._start_losses
-        start_loss = float(np.mean(start)) if start else math.log(10)
-        return DIVERGE_FACTOR * max(start_loss, math.log(10))
+        return DIVERGE_FACTOR * max(self.start_loss or 0.0, math.log(10))
 
     def _stuck_high(self, loss: float) -> bool:
-        if len(self._start_losses) < START_WINDOW:
-            self._start_losses.append(loss)
+        if self.start_loss is None:
+            self.start_loss = loss
         self._recent_losses.append(loss)
         full = len(self._recent_losses) == DIVERGE_WINDOW
         return full and float(np.median(self._recent_losses)) > self.divergence_threshold

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.augment import AUGMENTATIONS, augment, flip, parse_augment, rotate, shift
+from explorer.augment import AUGMENTATIONS, augment, flip, parse_augment, rotate, rotate_by, rotated_sample, shift
 
 
 def centre_of_mass(image):
@@ -174,3 +174,33 @@ def test_augment_chains_in_order():
     chained = augment(images, ["shift", "flip"], np.random.default_rng(15))
     rng = np.random.default_rng(15)
     np.testing.assert_array_equal(chained, flip(shift(images, rng), rng))
+
+
+# --- rotation by a given angle, and the rotated test sample --------------------------------------
+
+
+def test_rotate_by_zero_is_identity_and_a_half_turn_flips_both_axes():
+    images = np.random.default_rng(20).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    np.testing.assert_array_equal(rotate_by(images, 0.0), images)
+    np.testing.assert_array_equal(rotate_by(images, 180.0), images[:, ::-1, ::-1])
+    both = rotate_by(images, [0.0, 180.0, 0.0])  # one angle per image
+    np.testing.assert_array_equal(both[1], images[1, ::-1, ::-1])
+    np.testing.assert_array_equal(both[2], images[2])
+
+
+def test_rotated_sample_turns_each_digit_by_the_angle_either_way():
+    rng = np.random.default_rng(21)
+    images = rng.integers(0, 256, (40, 28, 28), dtype=np.uint8)
+    labels = np.arange(40) % 10
+    sample, sample_labels = rotated_sample(images, labels, size=12, degrees=20, seed=3)
+    assert sample.shape == (12, 28, 28) and sample.dtype == np.uint8
+    again, _ = rotated_sample(images, labels, size=12, degrees=20, seed=3)
+    np.testing.assert_array_equal(sample, again)  # the same sample every time
+    left, right = rotate_by(images, -20.0), rotate_by(images, 20.0)
+    sides = set()
+    for image, label in zip(sample, sample_labels):
+        origin = [(i, side) for i in range(len(images)) for side, turned in (("left", left), ("right", right))
+                  if np.array_equal(image, turned[i])]  # fmt: skip
+        assert len(origin) == 1 and labels[origin[0][0]] == label  # each is one digit turned 20°, its label kept
+        sides.add(origin[0][1])
+    assert sides == {"left", "right"}

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from explorer.compare import (
-    MAX_CONFIGS, PRESETS, Comparison, CurveLog, LiveRun, Monitor, downsample, footprint_bytes, preset_configs, smooth,
+    MAX_CONFIGS, PRESETS, Comparison, CurveLog, LiveRun, Monitor, Result, downsample, final_loss, footprint_bytes, preset,
+    preset_configs, record_of, smooth, varying_label,
 )  # fmt: skip
 from explorer.optim_paths import SURFACES, optimizer_path
 from explorer.training import TrainConfig
@@ -26,8 +27,14 @@ def data():
 BASE = TrainConfig(model="nielsen", batch_size=20, epochs=1, train_size=400, seed=3)
 
 
+def small(configs, **changes):
+    """A preset's configs on the stand-in data: fewer images and epochs, all else as the preset has it."""
+    changes = {"train_size": 400, "epochs": 1, **changes}
+    return [TrainConfig(**{**c.to_dict(), **changes}) for c in configs]
+
+
 def test_optimizer_preset_starts_from_identical_weights_and_batches(data):
-    cmp = Comparison(preset_configs("SGD vs Momentum vs AdaGrad vs Adam", BASE), data)
+    cmp = Comparison(small(preset_configs("optimizers")), data)
     assert [r.config.optimizer for r in cmp.runs] == ["sgd", "momentum", "adagrad", "adam"]
     first = cmp.runs[0].net.state()
     for run in cmp.runs[1:]:
@@ -40,7 +47,7 @@ def test_optimizer_preset_starts_from_identical_weights_and_batches(data):
 
 
 def test_init_preset_differs_in_weights_but_not_in_batch_order(data):
-    cmp = Comparison(preset_configs("std 0.01 vs Xavier vs He", BASE), data)
+    cmp = Comparison(small(preset_configs("inits")), data)
     w = [run.net.parameters()["dense1.W"].value for run in cmp.runs]
     assert np.std(w[0]) < 0.02 < np.std(w[1])
     assert not np.array_equal(w[1], w[2])
@@ -49,7 +56,7 @@ def test_init_preset_differs_in_weights_but_not_in_batch_order(data):
 
 
 def test_training_moves_runs_apart_and_stepping_is_fair(data):
-    cmp = Comparison(preset_configs("SGD vs Momentum vs AdaGrad vs Adam", BASE), data)
+    cmp = Comparison(small(preset_configs("optimizers"), model="nielsen", batch_size=20), data)
     assert cmp.advance(seconds=0.3) == 0  # not started
     cmp.running = True
     cmp.advance(seconds=0.3)
@@ -68,7 +75,9 @@ def test_comparison_limits(data):
         Comparison([BASE] * (MAX_CONFIGS + 1), data)
     with pytest.raises(ValueError):
         Comparison([BASE, TrainConfig(**{**BASE.to_dict(), "seed": 4})], data)
-    assert set(PRESETS) == {"SGD vs Momentum vs AdaGrad vs Adam", "std 0.01 vs Xavier vs He"}
+    assert set(PRESETS) == {"optimizers", "inits", "augment"}
+    with pytest.raises(ValueError, match="Unknown comparison"):
+        preset("SGD vs Momentum")
 
 
 def test_live_run_divergence_is_a_message_not_an_exception(data):
@@ -132,7 +141,7 @@ def test_pausing_from_another_thread_ends_the_slice_early(data):
 
 
 def test_pausing_a_comparison_from_another_thread_ends_the_slice_early(data):
-    cmp = Comparison(preset_configs("SGD vs Momentum vs AdaGrad vs Adam", TrainConfig(**{**BASE.to_dict(), "epochs": 50})), data)
+    cmp = Comparison(small(preset_configs("optimizers"), model="nielsen", batch_size=20, epochs=50), data)
     cmp.running = True
     trainer = threading.Thread(target=cmp.advance, kwargs={"seconds": 60})
     trainer.start()
@@ -184,6 +193,79 @@ def test_curve_helpers():
     assert np.allclose(smooth(np.full(50, 3.0)), 3.0)
 
 
+# --- presets: complete, fair experiments -------------------------------------------------------
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_every_preset_fixes_everything_but_what_it_compares(preset_id):
+    p = PRESETS[preset_id]
+    assert p.label and p.claim.endswith(".") and len(p.runs) >= 2
+    for config in p.configs:
+        assert None not in (config.optimizer, config.lr, config.init, config.batch_size, config.epochs, config.train_size, config.augment)
+        assert config.hyper == {}  # nothing carried over from elsewhere (issue 14: "SGD has no hyperparameter eps, rho")
+    fixed = ("model", "batch_size", "epochs", "train_size", "seed", "val_size")
+    assert all(len({getattr(c, name) for c in p.configs}) == 1 for name in fixed)
+    assert len(set(p.labels)) == len(p.labels)
+
+
+def test_preset_labels_name_what_differs():
+    assert preset("inits").labels == ["std 0.01 init", "Xavier init", "He init"]
+    assert preset("optimizers").labels == ["SGD η=0.01", "Momentum η=0.01", "AdaGrad η=0.01", "Adam η=0.001"]
+    assert preset("augment").labels == ["no augmentation", "shifts", "shifts + rotations", "shifts + flips"]
+    inits = [c.resolved() for c in preset("inits").configs]
+    assert [varying_label(c, inits) for c in inits] == preset("inits").labels  # not "RMSprop η=0.001"
+
+
+def test_init_preset_labels_reach_the_run_list(data):
+    cmp = Comparison(small(preset_configs("inits")), data)
+    cmp.running = True
+    while not cmp.done:
+        cmp.advance(seconds=1)
+    assert [record_of(run).label for run in cmp.runs] == ["std 0.01 init", "Xavier init", "He init"]
+
+
+def test_preset_checks_see_a_broken_claim():
+    inits = preset("inits")
+    good = {"std 0.01 init": Result("std 0.01 init", 2.30, 0.10), "Xavier init": Result("Xavier init", 0.9, 0.8),
+            "He init": Result("He init", 0.45, 0.89)}  # fmt: skip
+    assert inits.problems(good) == []
+    assert inits.problems({**good, "std 0.01 init": Result("std 0.01 init", 0.5, 0.85)})  # std 0.01 learned
+    assert inits.problems({**good, "Xavier init": Result("Xavier init", 0.45, 0.89)})  # on top of He
+    assert inits.problems({k: v for k, v in good.items() if k != "He init"}) == ["no result for He init"]
+    opts = preset("optimizers")
+    fine = [Result("SGD η=0.01", 0.43, 0.90), Result("Momentum η=0.01", 0.15, 0.95), Result("AdaGrad η=0.01", 0.08, 0.96),
+            Result("Adam η=0.001", 0.09, 0.96)]  # fmt: skip
+    assert opts.problems(fine) == []
+    assert opts.problems([*fine[:3], Result("Adam η=0.001", 0.40, 0.91)])
+    aug = preset("augment")
+    ok = [Result("no augmentation", 0.1, 0.96, 0.85), Result("shifts", 0.2, 0.96, 0.85), Result("shifts + rotations", 0.2, 0.97, 0.89),
+          Result("shifts + flips", 0.4, 0.91, 0.72)]  # fmt: skip
+    assert aug.problems(ok) == []
+    assert aug.problems([*ok[:3], Result("shifts + flips", 0.2, 0.97, 0.90)])
+
+
+def test_final_loss_is_the_mean_of_the_last_steps():
+    assert final_loss(np.r_[np.full(100, 5.0), np.full(50, 1.0)]) == 1.0
+    assert np.isnan(final_loss([]))
+
+
+@pytest.mark.mnist
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_preset_claim_holds_on_mnist(preset_id, mnist_dir):
+    """The real preset, as the page runs it: its claim holds on its own numbers."""
+    from explorer.data import load_mnist
+
+    mnist = load_mnist(mnist_dir)
+    cmp = Comparison.of_preset(preset_id, mnist)
+    cmp.running = True
+    while not cmp.done:
+        cmp.advance(seconds=5)
+    out = cmp.results()
+    print(preset_id, [(r.label, round(r.final_loss, 3), r.val_accuracy, r.rotated_accuracy) for r in out])
+    assert all(run.status == "finished" for run in cmp.runs)
+    assert PRESETS[preset_id].problems(out) == []
+    assert (out[0].rotated_accuracy is not None) == PRESETS[preset_id].rotated_test
+
+
 # --- optimizer paths ---------------------------------------------------------------------------
 def test_sgd_on_the_bowl_follows_the_formula():
     path = optimizer_path("sgd", start=(-7, 2), steps=3, lr=0.95)
@@ -198,6 +280,14 @@ def test_adam_reaches_the_minimum_and_sgd_zigzags():
     assert np.hypot(*end) < 0.1
     ys = optimizer_path("sgd", steps=10)[:, 1]
     assert np.all(np.sign(ys[1:]) != np.sign(ys[:-1]))  # y flips sign every step: the zig-zag
+
+
+def test_why_text_depends_on_the_surface():
+    from explorer.optim_paths import why
+
+    assert "zig-zag" in why("sgd", "bowl") and "bowl" not in why("sgd", "valley").lower()
+    assert "floor" in why("sgd", "valley")
+    assert all(why(name, surface) for name in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam") for surface in SURFACES)
 
 
 def test_every_optimizer_path_is_finite_even_when_it_diverges():

@@ -8,7 +8,9 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.compare import PRESETS
 from explorer.models import MODELS
+from explorer.optimizers import OPTIMIZERS
 from explorer.ui.app_setup import REPO_ROOT
 from explorer.ui.resources import SESSION_MODEL_KEY
 
@@ -37,7 +39,7 @@ def small(at, model="nielsen", batch=1, epochs=3, train=1000):
 
 
 def metric(at, label):
-    return next(m.value for m in at.metric if m.label.startswith(label))
+    return next(m.value for m in at.metric if m.label == label)
 
 
 def run(at):
@@ -66,8 +68,8 @@ def test_start_advances_pause_stops_resume_and_reset(at):
     at.run()  # one timer tick
     second = run(at).step
     assert second > first
-    assert metric(at, "Step (of") == f"{second:,}"
-    loss = float(metric(at, "Loss (last 20 steps)"))
+    assert metric(at, "Step") == f"{second:,}"
+    loss = float(metric(at, "Loss"))
     assert 0 < loss < 1  # Nielsen's quadratic cost, per step
     assert len(charts(at)["Training loss per step"]["data"][0]["y"]) > 0
 
@@ -108,7 +110,7 @@ def test_run_finishes_with_test_results_and_offers_the_model(at):
         at.run()
     assert run(at).status == "finished"
     assert any("Test accuracy" in s.value for s in at.success)
-    assert {"Confusion matrix on the 10,000 test digits"} <= set(charts(at))
+    assert {"Confusion matrix (test digits)"} <= set(charts(at))
     assert len(at.get("download_button")) == 3
     net, card = at.session_state[SESSION_MODEL_KEY]
     assert net is run(at).net and card["model"] == "nielsen" and card["test_accuracy"] == run(at).trainer.history.test_accuracy
@@ -146,8 +148,8 @@ def test_switching_model_applies_its_recipe_and_asks_for_a_reset(at):
 
 def test_compare_two_optimizers_from_identical_weights(at):
     small(at, model="nielsen", batch=10, epochs=1)
-    at.segmented_control(key="tr_mode").set_value("Compare").run()
-    at.selectbox(key="cmp_preset").set_value("Custom").run()
+    at.segmented_control(key="tr_mode").set_value("compare").run()
+    at.selectbox(key="cmp_preset").set_value("custom").run()
     at.multiselect(key="cmp_opts").set_value(["sgd", "adam"]).run()
     at.button(key="cmp_start").click().run()
     cmp = at.session_state["train_comparison"]
@@ -156,13 +158,13 @@ def test_compare_two_optimizers_from_identical_weights(at):
     at.run()
     assert not at.exception
     assert abs(cmp.runs[0].step - cmp.runs[1].step) <= 1 and cmp.runs[0].step > 0
-    loss = charts(at)["Training loss (smoothed), one colour per configuration"]
+    loss = charts(at)["Training loss (smoothed)"]
     assert len(loss["data"]) == 2
     assert loss["data"][0]["line"]["color"] != loss["data"][1]["line"]["color"]
 
 
 def test_optimizer_paths_view(at):
-    at.segmented_control(key="tr_mode").set_value("Optimizer paths (2-D)").run()
+    at.segmented_control(key="tr_mode").set_value("paths").run()
     assert not at.exception
     fig = next(spec for title, spec in charts(at).items() if title.startswith("Elongated bowl"))
     assert len([t for t in fig["data"] if t.get("name", "").endswith("steps)")]) == 4
@@ -179,4 +181,145 @@ def test_run_survives_a_page_switch(mnist_dir, monkeypatch):
     app.switch_page("../pages/train.py").run()
     assert not app.exception
     assert app.selectbox(key="tr_model").value == "zhou-cnn"
-    assert run(app).step == 1 and metric(app, "Step (of") == "1"
+    assert run(app).step == 1 and metric(app, "Step") == "1"
+
+
+# --- issue 14: the Train page as a teacher uses it ------------------------------------------------
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_optimizer_preset_starts_under_every_sidebar_optimizer(at, optimizer):
+    """The sidebar's optimizer and its extras (eps, rho...) never leak into a preset (it raised
+    "SGD has no hyperparameter eps, rho" under the default RMSprop)."""
+    at.selectbox(key="tr_optimizer").set_value(optimizer).run()
+    at.segmented_control(key="tr_mode").set_value("compare").run()
+    assert at.selectbox(key="cmp_preset").value == "optimizers"
+    at.button(key="cmp_start").click().run()
+    assert not at.exception, at.exception
+    cmp = at.session_state["train_comparison"]
+    assert [r.config for r in cmp.runs] == [c.resolved() for c in PRESETS["optimizers"].configs]
+    assert [r.label for r in cmp.runs] == PRESETS["optimizers"].labels
+    assert cmp.running and min(r.step for r in cmp.runs) > 0 and not any(r.done for r in cmp.runs)
+    at.button(key="cmp_reset").click().run()
+
+
+def test_inits_preset_ends_with_a_results_table_and_its_claim(at):
+    at.segmented_control(key="tr_mode").set_value("compare").run()
+    at.selectbox(key="cmp_preset").set_value("inits").run()
+    assert any("fixed" in c.value.lower() and "sidebar" in c.value for c in at.caption)  # the page says the sidebar does not apply
+    at.button(key="cmp_start").click().run()
+    for _ in range(400):
+        if at.session_state["train_comparison"].done:
+            break
+        at.run()
+    at.run()
+    assert not at.exception, at.exception
+    table = at.table[0].value
+    assert list(table["configuration"]) == ["std 0.01 init", "Xavier init", "He init"]
+    assert list(table.columns) == ["configuration", "final loss", "validation accuracy"]
+    losses = [float(v) for v in table["final loss"]]
+    assert losses[0] > 2.2 > 1.0 > losses[2]  # std 0.01 stalls at ln 10, He learns
+    assert any(s.value.startswith("The claim holds") for s in at.success)
+    loss_chart = charts(at)["Training loss (smoothed)"]
+    assert [t["name"] for t in loss_chart["data"]] == ["std 0.01 init", "Xavier init", "He init"]
+    run_list = at.dataframe[-1].value
+    assert {"std 0.01 init", "Xavier init", "He init"} <= set(run_list["run"])
+    assert set(run_list["test accuracy"]) == {"–"}  # never "None"
+
+
+def test_epoch_metric_shows_the_epoch_in_progress(at):
+    small(at, model="nielsen", batch=100, epochs=3)  # 10 steps an epoch
+    for _ in range(12):
+        at.button(key="btn_step").click().run()
+    assert run(at).trainer.epoch == 1
+    assert metric(at, "Epoch") == "2 / 3"
+
+
+def test_rmsprop_at_learning_rate_1000_is_stopped_with_a_message(at):
+    small(at, model="keras-mlp", batch=8, epochs=1)
+    at.selectbox(key="tr_optimizer").set_value("rmsprop").run()
+    at.select_slider(key="tr_lr").set_value(1000.0).run()
+    at.button(key="btn_start").click().run()
+    for _ in range(60):
+        if run(at).done:
+            break
+        at.run()
+    assert run(at).status == "diverged" and run(at).step <= 60
+    assert any("too large" in e.value for e in at.error)
+
+
+def test_augmentation_offers_rotations_and_flips(at):
+    assert at.selectbox(key="tr_augment").options == ["no augmentation", "shifts", "shifts + rotations", "shifts + flips"]
+    small(at, model="nielsen")
+    at.selectbox(key="tr_augment").set_value("shift+flip").run()
+    at.button(key="btn_step").click().run()
+    assert run(at).config.augment == "shift+flip"
+    at.segmented_control(key="tr_mode").set_value("compare").run()
+    at.selectbox(key="cmp_preset").set_value("custom").run()
+    assert at.multiselect(key="cmp_augments").options == at.selectbox(key="tr_augment").options
+
+
+def test_optimizer_path_text_depends_on_the_surface(at):
+    at.segmented_control(key="tr_mode").set_value("paths").run()
+    assert any(m.value.startswith("**SGD**") and "zig-zag" in m.value for m in at.markdown)
+    at.radio(key="path_surface").set_value("valley").run()
+    sgd = next(m.value for m in at.markdown if m.value.startswith("**SGD**"))
+    assert "zig-zag" not in sgd and "floor" in sgd
+
+
+URL_KEYS = {"tr_model", "tr_optimizer", "tr_lr", "tr_init", "tr_activation", "tr_batch", "tr_train_size", "tr_epochs",
+            "tr_augment", "tr_seed", "tr_mode", "tr_log"}  # fmt: skip
+
+
+def test_every_control_is_bound_to_the_url(at):
+    bound = set(at.session_state["_url_bound"])
+    assert URL_KEYS | {"tr_eps", "tr_rho"} <= bound  # RMSprop: its extras too
+    at.segmented_control(key="tr_mode").set_value("compare").run()
+    at.selectbox(key="cmp_preset").set_value("custom").run()
+    assert {"cmp_preset", "cmp_opts", "cmp_inits", "cmp_augments"} <= set(at.session_state["_url_bound"])
+    at.segmented_control(key="tr_mode").set_value("paths").run()
+    bound = set(at.session_state["_url_bound"])
+    assert {"path_surface", "path_opts", "path_steps_bowl", "path_lr_bowl_sgd"} <= bound
+
+
+def test_a_link_opens_the_view_it_names(mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    app.query_params.update({"tr_mode": "compare", "cmp_preset": "augment", "tr_model": "lenet", "tr_lr": "0.01", "tr_augment": "shift+rotate"})
+    app.run()
+    assert not app.exception
+    assert app.segmented_control(key="tr_mode").value == "compare" and app.selectbox(key="cmp_preset").value == "augment"
+    assert app.selectbox(key="tr_model").value == "lenet"
+    assert app.selectbox(key="tr_optimizer").value == "adam"  # the model's recipe, as on the author's screen
+    assert app.select_slider(key="tr_lr").value == 0.01 and app.selectbox(key="tr_augment").value == "shift+rotate"
+
+
+def test_a_link_to_a_run_of_another_session_says_what_happened(mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    app.query_params.update({"run": "a1b2c3", "tr_model": "nielsen"})
+    app.run()
+    assert not app.exception
+    assert any("another browser session" in i.value and "Start" in i.value for i in app.info)
+    assert app.selectbox(key="tr_model").value == "nielsen"  # its settings are restored
+
+
+def test_a_live_run_puts_its_marker_in_the_url(at):
+    small(at, model="nielsen", epochs=30)
+    at.button(key="btn_start").click().run()
+    assert at.query_params.get("run") in ([run(at).id], run(at).id)
+    assert not any("another browser session" in i.value for i in at.info)  # our own run
+    at.button(key="btn_pause").click().run()
+    at.button(key="btn_reset").click().run()
+    assert "run" not in at.query_params
+
+
+def test_presenter_mode_skips_the_intro_and_the_inside_of_the_network(mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    app.query_params["present"] = "1"
+    app.run()
+    small(app, model="nielsen", epochs=30)
+    app.button(key="btn_step").click().run()
+    assert not any("Watch a network learn" in m.value for m in app.markdown)
+    assert not any(h.value == "Inside the network" for h in app.subheader)
+    app.toggle(key="tr_inside").set_value(True).run()
+    assert any(h.value == "Inside the network" for h in app.subheader)

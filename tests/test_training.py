@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from explorer.training import EpochRecord, TrainConfig, Trainer
+from explorer.training import DIVERGE_FACTOR, DIVERGE_WINDOW, EpochRecord, TrainConfig, Trainer
 
 N_TRAIN, N_TEST, VAL = 300, 100, 50  # 250 training images, 50 validation images
 
@@ -255,6 +255,33 @@ def test_absurd_learning_rate_stops_with_advice(data, model, batch):
     assert "1e+06" in reason and "10x smaller" in reason and "100000" in reason
     assert all(math.isfinite(loss) for loss in t.history.losses)
     assert t.run(steps=3) == 0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
+def test_every_optimizer_at_learning_rate_1000_is_stopped(data, optimizer):
+    """Adaptive optimizers rarely overflow (their steps are about lr whatever the gradient): the loss
+    just stays high. Such a run is stopped too, with the same advice, well before it ends."""
+    t = Trainer(config(model="keras-mlp", optimizer=optimizer, lr=1000.0, batch_size=16, epochs=10), data)
+    t.run()
+    assert t.stop_reason is not None, f"{optimizer}: trained {t.step} steps at lr 1000 without a warning"
+    assert t.step <= DIVERGE_WINDOW < t.total_steps
+    assert "1000" in t.stop_reason and "10x smaller (100)" in t.stop_reason
+
+
+@pytest.mark.parametrize("model, init, batch", [("nielsen", "std1", 16), ("keras-mlp", "std1", 16), ("zhou-cnn", "xavier", 1)])
+def test_a_healthy_run_is_not_taken_for_divergence(model, init, batch):
+    """A high starting loss (std 1 weights) or noisy one-image batches are no divergence."""
+    t = Trainer(config(model=model, init=init, batch_size=batch, epochs=5), toy_digits())
+    t.run()
+    assert t.stop_reason is None and t.step == t.total_steps > DIVERGE_WINDOW
+
+
+def test_divergence_threshold_is_a_multiple_of_the_first_loss_or_chance(data):
+    t = Trainer(config(model="keras-mlp"), data)
+    assert t.divergence_threshold == pytest.approx(DIVERGE_FACTOR * math.log(10))  # before any step: chance
+    t.run(steps=1)
+    assert t.divergence_threshold == pytest.approx(DIVERGE_FACTOR * max(t.history.losses[0], math.log(10)))
 
 
 INVALID = [

@@ -50,11 +50,19 @@ def test_activation_histograms_one_panel_per_layer():
     bars = [t for t in fig.data if isinstance(t, go.Bar)]
     assert len(bars) == 2 and len(fig.data) == 4
     assert "zero" in fig.layout.annotations[0].text and "sigmoid1" in fig.layout.annotations[1].text
+    assert legend_above(fig)  # below, it covered the axis titles
+
+
+def legend_above(fig) -> bool:
+    """A horizontal legend whose bottom edge is above the plot area (y >= 1 in paper units)."""
+    legend = fig.layout.legend
+    return legend.orientation == "h" and legend.y >= 1 and legend.yanchor == "bottom"
 
 
 def test_norm_and_dead_relu_figures():
     fig = figs.norms_figure([0, 10], {"dense1.W": [1.0, 0.0], "dense2.W": [2, 3]}, "Gradient norm per layer", "norm")
     assert fig.layout.yaxis.type == "log" and [t.name for t in fig.data] == ["dense1.W", "dense2.W"]
+    assert legend_above(fig)
     assert np.isnan(fig.data[0].y[1])  # a zero norm cannot sit on a log axis
     dead = figs.dead_relu_figure([0, 10], {"relu1": [0.0, 0.25]})
     assert dead.data[0].y == (0.0, 0.25) and dead.layout.yaxis.tickformat == ".0%"
@@ -74,6 +82,9 @@ def test_filters_and_stream():
     assert len(bar.y) == 20
     texts = [a.text for a in stream.layout.annotations]
     assert texts[0].startswith("✓ 3") and texts[1].startswith("✗ 1")
+    # readable from the back of a classroom: no label under 14 px
+    assert stream.layout.xaxis.tickfont.size >= 14 and stream.layout.yaxis.tickfont.size >= 14
+    assert all(a.font.size >= 14 for a in stream.layout.annotations)
 
 
 def test_optimizer_paths_figure():
@@ -83,13 +94,22 @@ def test_optimizer_paths_figure():
     assert isinstance(fig.data[0], go.Contour)
     names = [t.name for t in fig.data if t.name]
     assert "SGD (30 steps)" in names and "Adam (30 steps)" in names and "minimum" in names
+    assert legend_above(fig)
+    one = figs.optimizer_paths_figure(xs, ys, zs, {"SGD": optimizer_path("sgd", steps=1)}, (0, 0))
+    assert one.data[1].name == "SGD (1 step)"  # not "1 steps"
 
 
 def test_confusion_and_misclassified():
     counts = np.diag(np.full(10, 90)) + 1
     fig = figs.confusion_figure(counts)
-    assert fig.data[0].z[0][0] == 91 / 100 and fig.layout.yaxis.autorange == "reversed"
+    assert fig.data[0].z[0][0] == 91 / 100
     assert fig.layout.xaxis.title.text == "predicted digit"
+    # digits 0..9 on both axes whatever the frame (autorange with square cells showed -5 to 14), 0 at the top
+    assert tuple(fig.layout.xaxis.range) == (-0.5, 9.5) and tuple(fig.layout.yaxis.range) == (9.5, -0.5)
+    assert list(fig.layout.xaxis.tickvals) == list(range(10)) == list(fig.layout.yaxis.tickvals)
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1  # square cells
+    assert fig.layout.xaxis.constrain == "domain" == fig.layout.yaxis.constrain  # no padding beyond 0..9
+    assert fig.data[0].textfont.size <= 12  # four-digit counts fit their cell
     gallery = figs.misclassified_figure(np.zeros((3, 28, 28)), [4, 9, 3], [9, 4, 5], [0.9, 0.8, 0.7], columns=3)
     assert [a.text for a in gallery.layout.annotations] == ["4→9 90%", "9→4 80%", "3→5 70%"]
     assert figs.misclassified_figure(np.zeros((0, 28, 28)), [], [], []).layout.annotations

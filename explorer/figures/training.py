@@ -213,7 +213,8 @@ def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str = "
                              contours=dict(coloring="fill", showlines=True), line=dict(color="#ffffff", width=0.8), hoverinfo="skip"))  # fmt: skip
     for i, (name, path) in enumerate(paths.items()):
         path = np.asarray(path, dtype=float)
-        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], name=f"{name} ({len(path) - 1} steps)", mode="lines+markers",
+        steps = len(path) - 1
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], name=f"{name} ({steps} step{'' if steps == 1 else 's'})", mode="lines+markers",
                                  line=dict(color=colour(i), width=2.5), marker=dict(size=6),
                                  hovertemplate="(%{x:.3f}, %{y:.3f})<extra>" + name + "</extra>"))  # fmt: skip
         if len(path):
