@@ -279,12 +279,12 @@ async def trainer(session: Session, seconds: float, deadline: float, report: dic
     report["training"] += 1
     report["training_now"] += 1
     try:
-        await _drive(session, min(deadline, time.monotonic() + seconds))
+        await _drive(session, min(deadline, time.monotonic() + seconds), report["live_updates"])
     finally:
         report["training_now"] -= 1
 
 
-async def _drive(session: Session, stop_at: float) -> None:
+async def _drive(session: Session, stop_at: float, latencies: list[float]) -> None:
     # One timer per live fragment, as in the browser; a session runs one script at a time.
     due = {fid: time.monotonic() + interval for fid, interval in session.auto_reruns.items()}
     while time.monotonic() < stop_at and session.auto_reruns:
@@ -298,7 +298,7 @@ async def _drive(session: Session, stop_at: float) -> None:
         if time.monotonic() >= stop_at:
             break
         try:
-            await session.rerun(fragment_id=fid)
+            latencies.append(await session.rerun(fragment_id=fid))
         except asyncio.TimeoutError:  # the fragment is gone (e.g. the run finished): the browser stops too
             session.auto_reruns.pop(fid, None)
             continue
@@ -331,7 +331,7 @@ def summary(values: list[float]) -> str:
 def new_report() -> dict:
     return {"errors": [], "training": 0, "training_now": 0, "rss": {}, "open_seconds": [], "baseline": [],
             "during": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": [],
-            "first_render": [], "images": 0}  # fmt: skip
+            "first_render": [], "images": 0, "live_updates": []}  # fmt: skip
 
 
 async def first_renders(base_url: str, report: dict) -> None:
@@ -507,6 +507,7 @@ def print_report(report: dict, args) -> None:
     print(f"images fetched with the session's cookie: {report['images']}")
     print(f"training sessions running: {report['training']} of {args.trainers}; "
           f"live-fragment reruns served: {report['fragment_runs']}")  # fmt: skip
+    print(f"a live-training update (one fragment rerun): {summary(report['live_updates'])}")
     print(f"Home interaction, one session alone: {summary(report['baseline'])}")
     print(f"Home interaction, while {report['training']} train: {summary(report['during'])}")
     for pid, samples in report["rss"].items():
