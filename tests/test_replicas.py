@@ -24,9 +24,9 @@ SESSIONS = 4
 
 def load_classroom():
     """benchmarks/classroom.py as a module (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("classroom", REPO_ROOT / "benchmarks" / "classroom.py")
+    spec = importlib.util.spec_from_file_location("benchmarks_classroom", REPO_ROOT / "benchmarks" / "classroom.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["classroom"] = module  # dataclasses look their module up while the file runs
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
     spec.loader.exec_module(module)
     return module
 
@@ -52,6 +52,14 @@ def deployment(haproxy_installed, tmp_path):
     proxy_port, *replica_ports = free_ports(3)
     with deploy.start(2, proxy_port, replica_ports=replica_ports, state_dir=tmp_path, timeout=90) as running:
         yield running  # leaving the `with` stops all three processes, also when a test failed
+
+
+def test_the_config_names_every_replica_with_its_cookie():
+    config = deploy.haproxy_config([deploy.Replica("r1", 9001), deploy.Replica("r2", 9002)], 9000, "0.0.0.0")
+    assert "bind 0.0.0.0:9000" in config
+    assert "server r1 127.0.0.1:9001 cookie r1" in config and "server r2 127.0.0.1:9002 cookie r2" in config
+    assert f"cookie {deploy.COOKIE_NAME} insert" in config
+    assert "$" not in config, "a placeholder of the template was left unfilled"
 
 
 def get_image(url: str, image_path: str, cookie: str) -> "classroom.HttpAnswer":
