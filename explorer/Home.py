@@ -177,9 +177,10 @@ def _results_table() -> None:
 
     titles = {p.url_path: p.title for p in PAGES}
     st.header("From 95% to 99.6%", anchor="results")
-    st.markdown("The networks of the articles this app follows, from a small two-layer network to a modern "
-                "CNN: what each article claims, and what the same network reached when we trained it with our "
-                "NumPy core.")  # fmt: skip
+    if not presenting():
+        st.markdown("The networks of the articles this app follows, from a small two-layer network to a modern "
+                    "CNN: what each article claims, and what the same network reached when we trained it with "
+                    "our NumPy core.")  # fmt: skip
     st.markdown(markdown_table(rows(), lambda path: f"[{titles.get(path, path)}]({path})"))
     st.caption(footer())
 

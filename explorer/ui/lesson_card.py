@@ -17,7 +17,7 @@ LESSONS_PAGE = "lessons"  # url_path of the Lessons page
 # The card's text a size smaller than the page's, so the page's key chart stays on a projector's screen.
 _COMPACT_CSS = """
 <style>
-.st-key-lesson_card { padding: 0.6rem 1rem; gap: 0.4rem; }
+.st-key-lesson_card { padding: 0.6rem 1rem 0.9rem; gap: 0.4rem; }
 .st-key-lesson_card p, .st-key-lesson_card li { font-size: 0.85rem; line-height: 1.4; margin-bottom: 0.2rem; }
 .st-key-lesson_card [data-testid="stExpander"] summary { padding-top: 0.3rem; padding-bottom: 0.3rem; }
 </style>
