@@ -212,7 +212,8 @@ def cost_latex(cost) -> dict[str, str]:
         + rf" = {_tex(cost.weights)}\end{{aligned}}",
         "biases": r"\text{biases} = " + " + ".join(bias_terms) + f" = {_tex(cost.biases)}",
         "params": rf"\text{{parameters}} = {_tex(cost.weights)} + {_tex(cost.biases)} = {_tex(cost.params)}",
-        "macs": r"\begin{aligned}\text{multiply-adds} &= " + _sum_lines(mac_terms) + rf" \\ &= {_tex(cost.macs)}\end{{aligned}}",
+        # one term a line: two side by side are wider than a phone
+        "macs": r"\begin{aligned}\text{multiply-adds} &= " + _sum_lines(mac_terms, 1) + rf" \\ &= {_tex(cost.macs)}\end{{aligned}}",
     }
 
 

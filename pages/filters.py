@@ -27,6 +27,7 @@ from explorer.dissect import (
 from explorer.figures.common import digit_figure, probability_bars
 from explorer.figures.filters import (
     convolution_figure,
+    tile_groups,
     feature_maps_figure,
     filters_figure,
     panels_figure,
@@ -171,8 +172,9 @@ def choose_model() -> tuple[Network, str, bool]:
 
 
 def preprocessing_options(key: str) -> PreprocessOptions:
-    st.caption("MNIST-style preprocessing. Switch a step off to see why it matters: "
-               "an off-centre or tiny digit is easily misread.")  # fmt: skip
+    if not presenting():
+        st.caption("MNIST-style preprocessing. Switch a step off to see why it matters: "
+                   "an off-centre or tiny digit is easily misread.")  # fmt: skip
     bind_choice(f"{key}_invert", "auto", ("auto", "always", "never"))
     for step in ("crop", "fit", "centre"):
         url_state.bind(f"{key}_{step}", True)
@@ -298,6 +300,20 @@ def layer_line(layer) -> str:
     return f"**{layer.name}** · {layer.type}{f' ({config})' if config else ''} · output **{layer.shape_text}** · {params} — {layer.summary}"
 
 
+def tile_px() -> int:
+    """About the width a tile gets: the page is wider on a projector (no sidebar) than on a laptop."""
+    return 120 if presenting() else 85
+
+
+def tile_grid(draw, count: int, title: str, key: str) -> None:
+    """Groups of tiles side by side (stacked on a phone, so tiles stay large): draw(channels, last) -> figure."""
+    st.markdown(f"**{title}**")
+    groups = tile_groups(count)
+    for number, (column, channels) in enumerate(zip(st.columns(len(groups)), groups)):
+        with column:
+            chart(draw(channels, number == len(groups) - 1), key=f"{key}_{number}")
+
+
 def conv_stage(net: Network, stage, map_limits, filter_limits, key: str) -> None:
     conv = stage.head
     layer = net.layers[conv.index]
@@ -308,8 +324,10 @@ def conv_stage(net: Network, stage, map_limits, filter_limits, key: str) -> None
         in_ch = int(c1.number_input(f"Filters for input channel (0–{c_in - 1})", 0, c_in - 1, 0, key=f"{key}_inch",
                                     help="Each filter has one k×k slice per input channel; pick which slice to show."))  # fmt: skip
     channel = int(c2.number_input(f"Channel up close (0–{filters - 1})", 0, filters - 1, 0, key=f"{key}_channel"))
-    chart(filters_figure(layer.W.value, in_ch, filter_limits[conv.index], f"{filters} filters of {k}×{k}"
-                         + (f", the slice for input channel {in_ch}" if c_in > 1 else ""), highlight=channel), key=f"{key}_filters")  # fmt: skip
+    tile_grid(lambda channels, last: filters_figure(layer.W.value, in_ch, filter_limits[conv.index], highlight=channel,
+                                                    channels=channels, colorbar=last, tile_px=tile_px()),
+              filters, f"{filters} filters of {k}×{k}" + (f", the slice for input channel {in_ch}" if c_in > 1 else ""),
+              f"{key}_filters")  # fmt: skip
     st.caption(f"Each tile is one filter's {k}×{k} weights{' for the chosen input channel' if c_in > 1 else ''}: "
                "red weights reward ink, blue ones punish it, white ones ignore it. "
                "The filter slides over the input; where the input matches its pattern, the feature map lights up.")  # fmt: skip
@@ -317,13 +335,18 @@ def conv_stage(net: Network, stage, map_limits, filter_limits, key: str) -> None
     tabs = st.tabs([f"{item.name}: {map_caption(item, stage)} ({item.shape_text})" for item in map_layers])
     for tab, item in zip(tabs, map_layers):
         with tab:
-            chart(feature_maps_figure(item.output, map_limits[item.index], f"{item.name} — {map_caption(item, stage)}", highlight=channel),
-                  key=f"{key}_{item.name}_maps")  # fmt: skip
+            tile_grid(lambda channels, last, item=item: feature_maps_figure(item.output, map_limits[item.index], "", channel,
+                                                                           channels, colorbar=last, tile_px=tile_px()),
+                      item.output.shape[-1], f"{item.name} — {map_caption(item, stage)}", f"{key}_{item.name}_maps")  # fmt: skip
             st.caption(map_story(item, stage))
-    panels = [(f"filter {channel}" + (f" (in {in_ch})" if c_in > 1 else ""), layer.W.value[:, :, in_ch, channel],
-               float(np.abs(layer.W.value).max()))]  # fmt: skip
-    panels += [(f"{item.name}: {map_caption(item, stage)}", item.output[:, :, channel], float(map_limits[item.index][channel])) for item in map_layers]
-    chart(panels_figure(panels, f"Channel {channel} up close"), key=f"{key}_closeup")
+    panels = [(f"filter {channel}" + (f"<br>(input channel {in_ch})" if c_in > 1 else "<br>weights"),
+               layer.W.value[:, :, in_ch, channel], float(np.abs(layer.W.value).max()))]  # fmt: skip
+    panels += [(f"{item.name}<br>{map_caption(item, stage)}", item.output[:, :, channel], float(map_limits[item.index][channel]))
+               for item in map_layers]  # fmt: skip
+    st.markdown(f"**Channel {channel} up close**")
+    for number, (column, panel) in enumerate(zip(st.columns(len(panels)), panels)):  # stacked on a phone
+        with column:
+            chart(panels_figure([panel], height=250), key=f"{key}_closeup_{number}", toolbar=False)
     st.caption("The same channel through the stage, left to right; red positive, blue negative, white zero.")
 
 
@@ -368,7 +391,10 @@ def layer_by_layer(net: Network, view, colour_mode: str, true_label: int | None,
                 before = view.layers[stage.head.index - 1].shape_text if stage.head.index else "the input"
                 st.caption(f"The {before} feature maps are laid end to end: {stage.head.shape[0]:,} numbers for the dense layers.")
             elif stage.head.is_map:
-                chart(feature_maps_figure(stage.head.output, map_limits[stage.head.index], stage.head.name), key=f"{key}_maps")
+                head = stage.head
+                tile_grid(lambda channels, last: feature_maps_figure(head.output, map_limits[head.index], "", None, channels, last,
+                                                                        tile_px()),
+                          head.output.shape[-1], head.name, f"{key}_maps")  # fmt: skip
 
 
 # --- one convolution -----------------------------------------------------------------------
@@ -503,8 +529,9 @@ def one_convolution(net: Network, view, x: np.ndarray, map_limits: dict, digit_k
 # --- the page ------------------------------------------------------------------------------
 
 st.title("Filters & feature maps")
-st.markdown("Pick, draw or upload a digit and follow it through a convolutional network, layer by layer: "
-            "what each filter looks for, what it finds in your digit, and how the answer comes out.")  # fmt: skip
+if not presenting():
+    st.markdown("Pick, draw or upload a digit and follow it through a convolutional network, layer by layer: "
+                "what each filter looks for, what it finds in your digit, and how the answer comes out.")  # fmt: skip
 
 net, net_text, trained = choose_model()
 colour_mode = st.session_state.get("filters_colour", "layer")

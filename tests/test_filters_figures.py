@@ -15,6 +15,7 @@ from explorer.figures.filters import (
     panels_figure,
     position_figure,
     saliency_figure,
+    tile_groups,
     units_figure,
 )
 from explorer.models import build_model
@@ -133,3 +134,44 @@ def test_units_figure():
     (bar,) = fig.data
     assert list(bar.y) == [1.0, -2.0, 0.0] and fig.layout.title.text == "dense1: 3 units"
     assert bar.marker.color[0] != bar.marker.color[1]
+
+
+# --- large tiles, in groups that sit side by side or stack on a phone -------------------------
+
+
+@pytest.mark.parametrize("count", [1, 4, 6, 8, 12, 16, 32, 64])
+def test_tile_groups_cover_every_channel_once_in_at_most_two_groups(count):
+    groups = tile_groups(count)
+    assert [c for group in groups for c in group] == list(range(count))
+    assert len(groups) == (1 if count <= 4 else 2)
+    if len(groups) == 2:  # whole rows of four in the first group, so both groups line up
+        assert len(groups[0]) % 4 == 0 or len(groups[0]) < 4
+        assert len(groups[0]) >= len(groups[1])
+
+
+def tile_columns(fig, tile: int) -> int:
+    z = np.asarray(fig.data[0].z, dtype=float)
+    return (z.shape[1] + GAP) // (tile + GAP)
+
+
+def test_a_group_of_filters_shows_four_large_tiles_a_row_with_their_own_numbers():
+    W = build_model("deepconvnet", seed=0).layers[0].W.value  # (3, 3, 1, 16)
+    second = tile_groups(16)[1]
+    fig = filters_figure(W, 0, float(np.abs(W).max()), highlight=10, channels=second, colorbar=False)
+    assert tile_columns(fig, 3) == 4
+    assert [a.text for a in fig.layout.annotations] == [f"filter {c}" for c in second]
+    assert min(a.font.size for a in fig.layout.annotations) >= 14  # readable from the back of the room
+    tiles = np.asarray(fig.data[0].customdata, dtype=float)[..., 1]
+    assert sorted(set(tiles[np.isfinite(tiles)].astype(int))) == list(second)  # hover names the true filter
+    assert len(fig.layout.shapes) == 1  # filter 10 is in this group
+    assert fig.data[0].showscale is False
+    rows = -(-len(second) // 4)
+    assert (fig.layout.height - 20) / rows >= 100  # about 100 px or more per tile row
+
+
+def test_per_map_scaling_is_decided_for_the_whole_layer():
+    maps = np.ones((4, 4, 8))
+    limits = np.array([1.0] * 4 + [2.0] * 4)  # each half alone looks like one shared range
+    for channels in tile_groups(8):
+        fig = feature_maps_figure(maps, limits, "", channels=channels)
+        assert fig.data[0].zmax == 1.0 and "own max" in fig.data[0].colorbar.title.text

@@ -13,8 +13,8 @@ DIGIT_SCALE = [[0, "black"], [1, "white"]]
 def digit_figure(image: np.ndarray, title: str = "", size: int = 220) -> go.Figure:
     """A 28x28 (or any) grayscale image, white ink on black as MNIST stores it."""
     fig = go.Figure(go.Heatmap(z=image, colorscale=DIGIT_SCALE, showscale=False, hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)
     fig.update_layout(template=TEMPLATE_NAME, title=title, width=size, height=size + (40 if title else 0), margin=dict(l=5, r=5, t=40 if title else 5, b=5))
     return fig
 

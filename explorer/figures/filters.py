@@ -10,6 +10,8 @@ instead of dozens of subplots keeps a 64-channel layer fast to build and to draw
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -24,12 +26,23 @@ INK_SCALE = [[0.0, "rgba(0,0,0,0)"], [0.15, "rgba(230,159,0,0.15)"], [1.0, "rgba
 GREYS = [[0, "black"], [1, "white"]]
 
 
+GROUP_COLUMNS = 4  # tiles per row in one group; a page shows two groups side by side on a wide screen
+
+
 def _columns_for(count: int, tile: int) -> int:
-    """A roughly wide grid: small tiles get more columns."""
-    if count <= 1:
-        return 1
-    wanted = 16 if tile <= 7 else 8
-    return int(min(count, wanted))
+    """Four tiles per row: large enough to read from the back of a room, and a group still fits a phone."""
+    return int(max(1, min(count, GROUP_COLUMNS)))
+
+
+def tile_groups(count: int) -> list[range]:
+    """Channels split for side-by-side figures: one group up to four tiles, otherwise two halves.
+
+    Side by side on a wide screen (eight tiles a row), stacked on a phone (four a row)."""
+    if count <= GROUP_COLUMNS:
+        return [range(count)]
+    half = -(-count // 2)  # ceil, in whole rows of four when it can
+    half = -(-half // GROUP_COLUMNS) * GROUP_COLUMNS if half > GROUP_COLUMNS else half
+    return [range(0, min(half, count)), range(min(half, count), count)]
 
 
 def mosaic(maps: np.ndarray, limits: np.ndarray, columns: int, normalise: bool, row_gap: int = GAP) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -60,64 +73,97 @@ def map_grid_figure(
     columns: int | None = None,
     tile_px: int | None = None,
     unit: str = "channel",
+    numbers: list[int] | None = None,
+    normalise: bool | None = None,
+    colorbar: bool = True,
 ) -> go.Figure:
     """Many small maps (n, h, w) as tiles on a diverging scale centred on zero.
 
     `limits` gives each map's colour limit L (scale -L..L); when they differ (per-map colour
-    range) every tile is scaled to its own L and the colour bar reads as a fraction of it."""
+    range) every tile is scaled to its own L and the colour bar reads as a fraction of it.
+    `numbers` are the maps' channel numbers (for hover, when the figure shows part of a layer);
+    `normalise` forces the per-map scaling, so the parts of one layer agree."""
     maps = np.asarray(maps, dtype=np.float64)
     n, h, w = maps.shape
     limits = np.broadcast_to(np.asarray(limits, dtype=np.float64), (n,))
     columns = columns or _columns_for(n, max(h, w))
-    normalise = not np.allclose(limits, limits[0])
-    small_labelled = max(h, w) <= 7 and n > columns and n <= MAX_TILE_LABELS  # room for labels between rows
-    z, raw, origins = mosaic(maps, limits, columns, normalise, row_gap=2 if small_labelled else GAP)
+    if normalise is None:
+        normalise = not np.allclose(limits, limits[0])
+    show_labels = n <= MAX_TILE_LABELS and max(h, w) >= 3
+    # Each label sits in the gap above its tile: leave about a third of a tile there (in the map's
+    # own pixels, so the gap grows with the tiles on any screen).
+    row_gap = math.ceil(0.3 * h) + 1 if show_labels and n > columns else GAP
+    z, raw, origins = mosaic(maps, limits, columns, normalise, row_gap=row_gap)
     zmax = 1.0 if normalise else float(limits[0])
     labels = labels if labels is not None else [str(i) for i in range(n)]
+    numbers = list(numbers) if numbers is not None else list(range(n))
     tile_of = np.full(z.shape, np.nan)
     for index, (top, left) in enumerate(origins):
-        tile_of[top : top + h, left : left + w] = index
+        tile_of[top : top + h, left : left + w] = numbers[index]
     fig = go.Figure(
         go.Heatmap(
             z=z, customdata=np.dstack([raw, tile_of]), zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING,
             hovertemplate=f"{unit} %{{customdata[1]}}<br>value %{{customdata[0]:.3f}}<extra></extra>", hoverongaps=False,
-            colorbar=dict(title=dict(text="× own max" if normalise else "value", side="right"), thickness=14, len=0.9),
+            # Under the tiles, not beside them: a side bar would shrink this group's tiles against its neighbour's.
+            colorbar=dict(title=dict(text="× own max" if normalise else "value", side="right"), thickness=12, len=0.8,
+                          orientation="h", x=0.5, xanchor="center", y=0, yanchor="top", ypad=8),
+            showscale=colorbar,
         )
     )  # fmt: skip
-    show_labels = n <= MAX_TILE_LABELS and max(h, w) >= 3
     annotations = [
-        dict(x=left - 0.5, y=top - 0.5, text=labels[index], showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=13, color="#444"))
+        dict(x=left - 0.5, y=top - 0.5, text=labels[index], showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=15, color="#444"))
         for index, (top, left) in enumerate(origins)
     ] if show_labels else []  # fmt: skip
     if highlight is not None and 0 <= highlight < n:
         top, left = origins[highlight]
         fig.add_shape(type="rect", x0=left - 0.5, x1=left + w - 0.5, y0=top - 0.5, y1=top + h - 0.5, line=dict(color=HIGHLIGHT, width=4))
     rows = (n + columns - 1) // columns
-    tile_px = tile_px or ((100 if n <= 8 else 60) if max(h, w) <= 7 else 90 if n > 8 else 130)
-    label_px = 22 if show_labels else 0
-    height = int(rows * (tile_px + label_px) + 70)
-    width = int(columns * tile_px * w / h + 140)
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    tile_px = tile_px or 100
+    label_px = 24 if show_labels else 0
+    bar_px = 60  # room for the colour bar, also in a group without one: side-by-side groups must line up
+    height = int(rows * tile_px * (h + row_gap) / h + label_px + (60 if title else 20) + bar_px)
+    width = int(columns * tile_px * w / h + 20)
+    # Tiles start at the top left, so groups side by side line up even with different row counts.
+    fig.update_xaxes(visible=False, constrain="domain", constraintoward="left")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", constraintoward="top")
     fig.update_layout(
-        template=TEMPLATE_NAME, title=dict(text=title, font=dict(size=18)), height=max(height, 190), width=max(width, 320),
-        margin=dict(l=10, r=10, t=50 + label_px, b=10), annotations=annotations,
+        template=TEMPLATE_NAME, title=dict(text=title, font=dict(size=18)) if title else None, height=max(height, 190),
+        width=max(width, 320), margin=dict(l=10, r=10, t=(50 if title else 10) + label_px, b=10 + bar_px), annotations=annotations,
     )  # fmt: skip
     return fig
 
 
-def filters_figure(weights: np.ndarray, in_channel: int, limits: np.ndarray | float, title: str = "", highlight: int | None = None) -> go.Figure:
-    """The kernels (one per output channel) that read input channel `in_channel`. W is (K, K, C_in, F)."""
+def filters_figure(
+    weights: np.ndarray, in_channel: int, limits: np.ndarray | float, title: str = "", highlight: int | None = None,
+    channels: range | None = None, colorbar: bool = True, tile_px: int | None = None,
+) -> go.Figure:
+    """The kernels (one per output channel) that read input channel `in_channel`. W is (K, K, C_in, F).
+
+    `channels` draws only those filters (a group of `tile_groups`); `highlight` is a filter number."""
     kernels = np.moveaxis(np.asarray(weights)[:, :, in_channel, :], -1, 0)
-    labels = [f"filter {f}" if len(kernels) <= 16 else str(f) for f in range(len(kernels))]
-    return map_grid_figure(kernels, limits, title or f"Filters reading input channel {in_channel}", labels, highlight, unit="filter")
+    return _channel_grid(kernels, limits, title, highlight, channels, colorbar, "filter", tile_px)
 
 
-def feature_maps_figure(maps_hwc: np.ndarray, limits: np.ndarray | float, title: str, highlight: int | None = None) -> go.Figure:
-    """All channels of one layer's output (H, W, C) as tiles."""
+def feature_maps_figure(
+    maps_hwc: np.ndarray, limits: np.ndarray | float, title: str, highlight: int | None = None,
+    channels: range | None = None, colorbar: bool = True, tile_px: int | None = None,
+) -> go.Figure:
+    """The channels of one layer's output (H, W, C) as tiles (all, or the group `channels`)."""
     maps = np.moveaxis(np.asarray(maps_hwc), -1, 0)
-    labels = [f"ch {c}" if len(maps) <= 16 else str(c) for c in range(len(maps))]
-    return map_grid_figure(maps, limits, title, labels, highlight)
+    return _channel_grid(maps, limits, title, highlight, channels, colorbar, "channel", tile_px)
+
+
+def _channel_grid(maps, limits, title, highlight, channels, colorbar, unit, tile_px) -> go.Figure:
+    count = len(maps)
+    channels = list(channels) if channels is not None else list(range(count))
+    limits = np.broadcast_to(np.asarray(limits, dtype=np.float64), (count,))
+    word = "filter" if unit == "filter" else "ch"
+    labels = [f"{word} {c}" for c in channels]
+    shown = channels.index(highlight) if highlight in channels else None
+    return map_grid_figure(
+        maps[channels], limits[channels], title or "", labels, shown, unit=unit, numbers=channels,
+        normalise=not np.allclose(limits, limits[0]), colorbar=colorbar, tile_px=tile_px,
+    )  # fmt: skip
 
 
 def panels_figure(panels: list[tuple[str, np.ndarray, float]], title: str = "", height: int = 300) -> go.Figure:
@@ -134,7 +180,9 @@ def panels_figure(panels: list[tuple[str, np.ndarray, float]], title: str = "", 
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     for index in range(len(panels)):
         fig.update_yaxes(scaleanchor=f"x{index + 1 if index else ''}", row=1, col=index + 1)
-    fig.update_layout(template=TEMPLATE_NAME, title=title or None, height=height, margin=dict(l=10, r=10, t=70 if title else 40, b=10))
+    extra_lines = max(name.count("<br>") for name, _, _ in panels) if panels else 0  # two-line panel titles
+    fig.update_layout(template=TEMPLATE_NAME, title=title or None, height=height,
+                      margin=dict(l=10, r=10, t=(70 if title else 40) + 20 * extra_lines, b=10))  # fmt: skip
     fig.update_annotations(font_size=16)
     return fig
 

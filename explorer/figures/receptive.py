@@ -51,8 +51,8 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 470) -> go.Fi
     direct inputs (units of the layer in between) are drawn as dots at their centres, and the
     field of the first of them as a dashed square. Clicking a pixel picks that output unit."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06,
-                        subplot_titles=[f"{single.label}: {_side(single.window)}",
-                                        f"{stack.label}: {_side(stack.window)}"])
+                        subplot_titles=[f"{single.label}:<br>{_side(single.window)}",
+                                        f"{stack.label}:<br>{_side(stack.window)}"])  # two lines: fits a phone
     for index, (fp, colour) in enumerate(((single, SINGLE_COLOUR), (stack, STACK_COLOUR)), start=1):
         fig.add_trace(_digit_trace(image, opacity=0.85), row=1, col=index)
         shapes = [_rect(fp.window, colour, width=5, fill=_rgba(colour, 0.18))]
@@ -81,7 +81,7 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 470) -> go.Fi
             hovertemplate="pixel (row %{y}, col %{x}): click to centre the field here<extra></extra>",
         ), row=1, col=index)
     _image_axes(fig, 28, 1, 2)
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10),
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=80, b=10),
                       legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"),
                       clickmode="event+select", dragmode=False)
     return fig
@@ -107,23 +107,25 @@ def footprint_figure(single, stack, height: int = 430) -> go.Figure:
     """Mean |gradient| of the chosen unit (over random inputs), zoomed around the field, with
     the analytic window drawn on top. Pixels with exactly zero gradient stay white."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=[
-        f"{fp.label}: {'agrees ✓' if fp.agrees else 'differs ✗'}" for fp in (single, stack)])
+        f"{fp.label}:<br>{'agrees ✓' if fp.agrees else 'differs ✗'}" for fp in (single, stack)])
     for index, (fp, colour) in enumerate(((single, SINGLE_COLOUR), (stack, STACK_COLOUR)), start=1):
         r0, r1, c0, c1 = _crop(fp.window)
         grad = fp.gradient[r0:r1, c0:c1]
         shown = np.where(grad > 0, grad / (grad.max() or 1.0), np.nan)
         fig.add_trace(go.Heatmap(
             z=shown, x=np.arange(c0, c1), y=np.arange(r0, r1), colorscale=SEQUENTIAL, zmin=0, zmax=1,
-            showscale=index == 2, colorbar=dict(title=dict(text="|gradient|<br>(max = 1)", side="top"), len=0.8),
+            showscale=index == 2, colorbar=dict(title=dict(text="|gradient| (max = 1)", side="top"), len=0.6, thickness=12,
+                                                orientation="h", x=0.5, xanchor="center", y=-0.3, yanchor="top"),
             hovertemplate="pixel (row %{y}, col %{x}): %{z:.2f}<extra></extra>", xgap=1, ygap=1,
         ), row=1, col=index)
         _shapes_for(fig, [_rect(fp.window, colour, width=4)], index)
-        fig.update_xaxes(range=[c0 - 0.5, c1 - 0.5], title_text="input column", showgrid=False, zeroline=False, row=1, col=index)
+        fig.update_xaxes(range=[c0 - 0.5, c1 - 0.5], title_text="input column", showgrid=False, zeroline=False,
+                         constrain="domain", row=1, col=index)
         fig.update_yaxes(range=[r1 - 0.5, r0 - 0.5], title_text="input row" if index == 1 else None,
-                         showgrid=False, zeroline=False, row=1, col=index)
+                         showgrid=False, zeroline=False, constrain="domain", row=1, col=index)
     fig.layout.yaxis.scaleanchor = "x"
     fig.layout.yaxis2.scaleanchor = "x2"
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=80, b=90), plot_bgcolor="white")
     return fig
 
 
@@ -133,7 +135,8 @@ def cost_figure(comparison, height: int = 380) -> go.Figure:
     labels = [single.label, stack.label]
     colours = [SINGLE_COLOUR, STACK_COLOUR]
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1,
-                        subplot_titles=["parameters", f"multiply-adds ({comparison.input_size}x{comparison.input_size} input)", "nonlinearities"])
+                        subplot_titles=["parameters", f"multiply-adds<br>({comparison.input_size}x{comparison.input_size} input)",
+                                        "nonlinearities"])  # fmt: skip
     fig.add_trace(go.Bar(x=labels, y=[single.weights, stack.weights], marker_color=colours, name="weights",
                          text=[f"{single.params:,}", f"{stack.params:,}"], textposition="outside",
                          hovertemplate="%{x}: %{y:,} weights<extra></extra>", showlegend=False), row=1, col=1)
@@ -145,7 +148,7 @@ def cost_figure(comparison, height: int = 380) -> go.Figure:
     fig.add_trace(go.Bar(x=labels, y=[single.nonlinearities, stack.nonlinearities], marker_color=colours,
                          text=[single.nonlinearities, stack.nonlinearities], textposition="outside",
                          hovertemplate="%{x}: %{y} ReLUs in a row<extra></extra>", showlegend=False), row=1, col=3)
-    fig.update_layout(template=TEMPLATE_NAME, barmode="stack", height=height, margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_layout(template=TEMPLATE_NAME, barmode="stack", height=height, margin=dict(l=10, r=10, t=80, b=10))
     fig.update_xaxes(showticklabels=False, ticks="")
     for col, top in ((1, max(single.params, stack.params)), (2, max(single.macs, stack.macs)),
                      (3, max(single.nonlinearities, stack.nonlinearities))):
@@ -153,7 +156,7 @@ def cost_figure(comparison, height: int = 380) -> go.Figure:
     for name, colour in zip(labels, colours):  # a legend that names the colours
         fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, showlegend=True), row=1, col=1)
     fig.update_layout(legend=dict(orientation="h", y=-0.05, yanchor="top", x=0.5, xanchor="center", traceorder="normal"))
-    fig.update_annotations(font_size=18)
+    fig.update_annotations(font_size=16)
     return fig
 
 
@@ -202,7 +205,7 @@ def erf_figure(fields, height: int = 430) -> go.Figure:
     """One heatmap per EffectiveField: mean |gradient| of the centre unit, the theoretical field
     (solid) and its central half-side square (dashed) drawn on top."""
     fig = make_subplots(rows=1, cols=len(fields), horizontal_spacing=0.08,
-                        subplot_titles=[f"{f.weights} weights" for f in fields])
+                        subplot_titles=[f"{f.weights}<br>weights" for f in fields])
     for index, f in enumerate(fields, start=1):
         fig.add_trace(go.Heatmap(z=f.heat, colorscale=SEQUENTIAL, zmin=0, zmax=1, showscale=index == len(fields),
                                  colorbar=dict(title=dict(text="mean |gradient|<br>(max = 1)", side="top"), len=0.8),
@@ -211,7 +214,7 @@ def erf_figure(fields, height: int = 430) -> go.Figure:
     _image_axes(fig, 28, 1, len(fields))
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=STACK_COLOUR, width=4), name="theoretical field"))
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=CENTRAL_COLOUR, width=3, dash="dash"), name="its central part (half the side)"))
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10),
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=80, b=10),
                       legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"))
     return fig
 
