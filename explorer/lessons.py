@@ -111,7 +111,8 @@ LESSONS: tuple[Lesson, ...] = (
         goal="See each optimizer walk down a 2-D function, step by step, from the same start.",
         steps=(
             "Look at the elongated bowl: steep across, nearly flat along.",
-            "Compare SGD's zig-zag with Momentum's overshoot and Adam's direct path.",
+            "Compare SGD's zig-zag with Momentum's overshoot, and with AdaGrad and Adam, which size each "
+            "direction's step separately.",
             "Switch the function to the curved valley.",
         ),
         notice="SGD zig-zags across the steep direction and crawls along the flat one; Momentum overshoots and "
