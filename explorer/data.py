@@ -624,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        with _sigterm_unwinds():
+        with _SigtermUnwinds():
             if args.command == "download":
                 return _cli_download(args.dir, args.deadline)
             return _cli_verify(args.dir)
@@ -643,7 +643,7 @@ class _Terminated(BaseException):
     """SIGTERM arrived; raised like Ctrl-C's KeyboardInterrupt so that cleanup code runs."""
 
 
-class _sigterm_unwinds:
+class _SigtermUnwinds:
     """While active (in the main thread only), SIGTERM raises _Terminated instead of killing
     the process outright, so `finally` blocks remove partial downloads."""
 
