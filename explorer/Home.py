@@ -48,8 +48,8 @@ _HERO_CSS = """
 .st-key-home_verdict p { margin: 0; }
 @media (max-width: 640px) {
   .st-key-home_verdict { min-height: 5rem; }
-  [data-testid="stMain"] h1 { font-size: 2rem; }
-  [data-testid="stMain"] h2 { font-size: 1.5rem; }
+  [data-testid="stMain"] h1 { font-size: 2rem !important; }
+  [data-testid="stMain"] h2 { font-size: 1.5rem !important; }
 }
 </style>
 """

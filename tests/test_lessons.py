@@ -102,7 +102,7 @@ def test_each_lesson_link_opens_its_page_preset_with_the_card(lesson):
     texts = card_texts(at)
     assert lesson.title in texts and lesson.goal in texts  # the card
     assert all(step in texts for step in lesson.steps)
-    assert [e.label for e in at.expander][:2] == ["For the class", "Answer"]  # folded away (presenter mode)
+    assert {"For the class", "Answer"} <= {e.label for e in at.expander}  # folded away (presenter mode)
     bound = at.session_state[url_state._BOUND]
     for key, text in lesson.params.items():
         assert key in bound, f"the {lesson.page or 'Home'} page does not bind {key!r} (url_state.bind)"

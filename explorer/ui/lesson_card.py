@@ -20,6 +20,9 @@ _COMPACT_CSS = """
 .st-key-lesson_card { padding: 0.6rem 1rem 0.9rem; gap: 0.4rem; }
 .st-key-lesson_card p, .st-key-lesson_card li { font-size: 0.85rem; line-height: 1.4; margin-bottom: 0.2rem; }
 .st-key-lesson_card [data-testid="stExpander"] summary { padding-top: 0.3rem; padding-bottom: 0.3rem; }
+/* On a phone the columns stack: the steps fold away too, so the page starts on the first screen. */
+@media (min-width: 641px) { .st-key-lesson_steps_folded { display: none; } }
+@media (max-width: 640px) { .st-key-lesson_steps { display: none; } }
 </style>
 """
 
@@ -79,7 +82,9 @@ def _compact_card(lesson: Lesson) -> None:
     with goal:
         _heading(lesson)
         st.markdown(lesson.goal)
-    steps.markdown(_steps_markdown(lesson))
+    steps.container(key="lesson_steps").markdown(_steps_markdown(lesson))
+    with folded.container(key="lesson_steps_folded").expander("What to do"):
+        st.markdown(_steps_markdown(lesson))
     with folded.expander("For the class"):
         st.markdown(f"**What to notice.** {lesson.notice}\n\n**Question.** {lesson.question}")
     with folded.expander("Answer"):

@@ -20,6 +20,7 @@ html { font-size: 20px; }
 header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; padding-bottom: 2rem; }
 [data-testid="stMain"] h1 { font-size: 2.1rem; padding-top: 0.2rem; }
+@media (max-width: 640px) { html { font-size: 17px; } }  /* a phone opening a lesson link: no projector */
 </style>
 """
 
