@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import string
 import subprocess
 import sys
@@ -90,6 +91,19 @@ def default_state_dir(proxy_port: int) -> Path:
 
 
 # --- the HAProxy config -------------------------------------------------------------------------
+
+
+def ports_in_use(ports: list[int], address: str = "127.0.0.1") -> list[int]:
+    """The ports something already listens on (another server there would answer our health checks)."""
+    busy = []
+    for port in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no obstacle
+            try:
+                s.bind((address, port))
+            except OSError:
+                busy.append(port)
+    return busy
 
 
 def haproxy_config(replicas: list[Replica], proxy_port: int, bind_address: str = "127.0.0.1") -> str:
@@ -217,6 +231,9 @@ def start(replicas: int = 2, proxy_port: int = 8600, *, bind_address: str = "127
     if (state_dir / "state.json").exists() and any(_is_ours(p) for p in Deployment.load(state_dir).pids()):
         raise DeployError(f"a deployment is already running from {state_dir}: stop it first")
 
+    busy = ports_in_use(ports) + ports_in_use([proxy_port], bind_address)
+    if busy:
+        raise DeployError(f"port(s) {', '.join(map(str, busy))} already in use: choose another --port")
     deployment = Deployment(proxy_port, bind_address, str(state_dir),
                             [Replica(f"r{i + 1}", port) for i, port in enumerate(ports)])  # fmt: skip
     config = state_dir / "haproxy.cfg"
