@@ -15,9 +15,9 @@ images its pages show, which it fetches too. Behind HAProxy (deploy/), the heade
 the replica that answered: a session whose websocket or image lands on another replica than its
 page is an error.
 
-0. first render: on the idle server, warmed by a session on Home, one new session per page
-   (Home, Train, Filters, Receptive fields) connects and runs the page once: the time from
-   connecting to the end of that first run;
+0. first render: on the idle server, warmed by a session on Home (on each replica), one new
+   session per page (Home, Train, Filters, Receptive fields) connects and runs the page once:
+   the time from connecting to the end of that first run;
 1. baseline: one session alone opens Home and interacts with it (a rerun, as any widget change
    triggers; the time until "script finished" is the latency);
 2. `--trainers` sessions open Home, go to the Train page, press "Start", and drive the live
