@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.compare import (
-    AUGMENT_NAMES, INIT_NAMES, MAX_CONFIGS, PRESETS, ROTATED_DEGREES, ROTATED_SIZE, STATUS_TEXT, downsample, smooth,
+    AUGMENT_NAMES, INIT_NAMES, MAX_CONFIGS, PRESETS, ROTATED_DEGREES, ROTATED_SIZE, STATUS_TEXT, downsample, final_loss, smooth,
 )  # fmt: skip
 from explorer.figures import training as figs
 from explorer.inits import INITS
@@ -281,7 +281,7 @@ def draw_live(run, log_y: bool) -> None:
 
 def metrics(run) -> None:
     """Six short numbers, each label short enough for a 1280 px window; the details are in the tooltips."""
-    m = st.columns(6)
+    m = [*st.columns(3), *st.columns(3)]  # two rows: six in one row cut the values off at 1280 px
     if run is None:
         for col, label in zip(m, ["Step", "Epoch", "Loss", "Accuracy", "Speed", "Memory"]):
             col.metric(label, "–")
@@ -348,8 +348,9 @@ def inside(run) -> None:
         st.caption("The size of each layer's weights. Steady growth is normal; a sudden jump means the steps are too big.")
     conv = next((layer for layer in run.net.layers if type(layer).__name__ == "Conv2D"), None)
     if conv is not None:
-        chart(figs.filters_figure(conv.W.value, title=f"First-layer filters ({conv.W.value.shape[-1]} of {conv.kernel}×{conv.kernel} pixels)"), key="fig_filters")
-        st.caption("Each square is one filter of the first convolution: red weights add, blue weights subtract. From random noise they turn into stroke and edge detectors.")
+        chart(figs.filters_figure(conv.W.value, title="First-layer filters"), key="fig_filters")
+        st.caption(f"Each square is one of the {conv.W.value.shape[-1]} filters of the first convolution ({conv.kernel}×{conv.kernel} pixels): "
+                   "red weights add, blue weights subtract. From random noise they turn into stroke and edge detectors.")  # fmt: skip
 
 
 def after_training(run, data) -> None:
@@ -359,13 +360,14 @@ def after_training(run, data) -> None:
     st.divider()
     st.header("After training")
     st.success(f"Test accuracy on the 10,000 test digits the network never saw: **{ev.accuracy:.2%}** ({int((ev.predictions == ev.labels).sum()):,} right).", icon=":material/task_alt:")
-    a, b = st.columns([1, 1])
+    a, b = st.columns([3, 2])
     with a:
         chart(figs.confusion_figure(ev.confusion()), key="fig_confusion")
-        st.caption("Row: the true digit; column: the network's answer. The diagonal is right; bright cells off the diagonal are the digits it confuses (often 4↔9, 3↔5, 7↔2).")
+        st.caption("The 10,000 test digits. Row: the true digit; column: the network's answer; each cell's count, its colour the share of its row. "
+                   "The diagonal is right; bright cells off the diagonal are the digits it confuses (often 4↔9, 3↔5, 7↔2).")  # fmt: skip
     with b:
-        wrong = ev.misclassified(24)
-        chart(figs.misclassified_figure(data.test_images[wrong], ev.labels[wrong], ev.predictions[wrong], ev.confidence[wrong], columns=6), key="fig_wrong")
+        wrong = ev.misclassified(16)
+        chart(figs.misclassified_figure(data.test_images[wrong], ev.labels[wrong], ev.predictions[wrong], ev.confidence[wrong], columns=4), key="fig_wrong")
         st.caption("Title: true → predicted, confidence. Many of these are hard for people too.")
     files = ts.downloads(run)
     d = st.columns(3)
@@ -384,21 +386,24 @@ def preset_label(preset_id: str) -> str:
     return PRESETS[preset_id].label if preset_id in PRESETS else "Custom: choose from the sidebar's settings"
 
 
-def comparison_plan(config: TrainConfig) -> dict:
-    """What Start comparison will train: configs, labels, whether to test on rotated digits, a note."""
+def comparison_plan(config: TrainConfig, picker) -> dict:
+    """What Start comparison will train: configs, labels, whether to test on rotated digits, a note.
+    The preset picker goes into `picker` (beside the buttons), the rest below."""
     url_state.bind("cmp_preset", "optimizers", options=PRESET_OPTIONS)
     if not (presenting() and ss["cmp_preset"] != CUSTOM):  # a lesson's link fixes the preset
-        st.selectbox("What to compare", PRESET_OPTIONS, key="cmp_preset", format_func=preset_label, persist_state="session")
+        picker.selectbox("What to compare", PRESET_OPTIONS, key="cmp_preset", format_func=preset_label, persist_state="session",
+                         label_visibility="collapsed")  # fmt: skip
     preset_id = ss["cmp_preset"]
     if preset_id in PRESETS:
         p = PRESETS[preset_id]
         configs = p.configs
-        model = MODELS[configs[0].model].title
         c = configs[0]
+        same_start = len({x.init for x in configs}) == 1
         st.markdown(f"**{p.label}.** {p.claim}")
-        st.caption(f"Fixed for a fair race: {model}, {c.train_size:,} images, {c.epochs} epochs, batch {c.batch_size}, seed {c.seed}; "
-                   "the sidebar applies to *Custom* only. " + ("Every run starts from the same weights." if len({x.init for x in configs}) == 1
-                   else "Different inits start from different weights by design; the mini-batches are the same."))  # fmt: skip
+        st.caption(f"Fixed for a fair race: {MODELS[c.model].title}, {c.train_size:,} images, {c.epochs} epochs, batch {c.batch_size}, "
+                   f"seed {c.seed}. The sidebar applies to *Custom* only.",
+                   help="Every run starts from the same weights and sees the same mini-batches." if same_start else
+                   "Different inits start from different weights by design; every run sees the same mini-batches.")  # fmt: skip
         return {"configs": configs, "labels": p.labels, "rotated_test": p.rotated_test, "preset": p}
     return custom_plan(config)
 
@@ -430,10 +435,10 @@ def custom_config(config: TrainConfig, optimizer: str, init: str, augment: str) 
 
 def compare_section(config: TrainConfig, data) -> None:
     cmp = ts.comparison()
-    plan = comparison_plan(config)
+    picker, *cols = st.columns([3, 1.6, 1], vertical_alignment="center")
+    plan = comparison_plan(config, picker)
     configs = plan["configs"]
     running = cmp is not None and cmp.running and not cmp.done
-    cols = st.columns([1.6, 1, 2], vertical_alignment="center")
     if cmp is None or cmp.done:
         cols[0].button("Start comparison", key="cmp_start", type="primary", icon=":material/play_arrow:", on_click=ts.start_comparison,
                        args=(configs, data), kwargs={"labels": plan["labels"], "rotated_test": plan["rotated_test"]},
@@ -554,7 +559,7 @@ def run_row(record) -> dict:
         return "–" if value is None else f"{value:.2%}"
 
     return {"run": record.label, "steps": int(record.steps[-1]) if len(record.steps) else 0,
-            "final loss": f"{float(np.mean(record.losses[-5:])):.4f}" if len(record.losses) else "–",
+            "final loss": f"{final_loss(record.losses):.3f}" if len(record.losses) else "–",
             "val accuracy": percent(record.epochs[-1][3] if record.epochs else None),
             "test accuracy": percent(record.test_accuracy), "stopped": "diverged" if record.stop_reason else ""}  # fmt: skip
 
@@ -565,11 +570,10 @@ def paths_section() -> None:
         st.markdown("The same optimizer classes that train the networks, on a function of just two numbers (x, y), so you can **see** every step.")
     url_state.bind("path_surface", "bowl", options=list(SURFACES))
     url_state.bind("path_opts", ["sgd", "momentum", "adagrad", "adam"], options=list(OPTIMIZERS))
-    a, b = st.columns([1, 2])
+    a, b = st.columns([1.3, 2])
     with a:
         name = st.radio("Function", list(SURFACES), format_func=lambda s: SURFACES[s].title, key="path_surface", persist_state="session")
         s = SURFACES[name]
-        st.latex(s.latex)
         chosen = st.multiselect("Optimizers", list(OPTIMIZERS), format_func=OPT_NAMES.get, key="path_opts", persist_state="session")
         url_state.bind(f"path_steps_{name}", s.steps, valid=lambda v: 1 <= v <= 300)
         steps = st.slider("Steps", 1, 300, key=f"path_steps_{name}")
@@ -581,7 +585,7 @@ def paths_section() -> None:
             paths[OPT_NAMES[opt]] = optimizer_path(opt, steps=steps, surface_name=name, lr=lr)
     with b:
         xs, ys, zs = contour_grid(name)
-        chart(figs.optimizer_paths_figure(xs, ys, zs, paths, s.minimum, title=s.title), key="fig_paths")
+        chart(figs.optimizer_paths_figure(xs, ys, zs, paths, s.minimum, title=s.title.split(":")[0].split(" (")[0]), key="fig_paths")
         st.caption(f"Start: the open circle at {s.start}; minimum: the star. Each marker is one optimizer step.")
     for opt in chosen[:MAX_CONFIGS]:
         p = paths[OPT_NAMES[opt]]

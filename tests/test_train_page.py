@@ -110,7 +110,7 @@ def test_run_finishes_with_test_results_and_offers_the_model(at):
         at.run()
     assert run(at).status == "finished"
     assert any("Test accuracy" in s.value for s in at.success)
-    assert {"Confusion matrix (test digits)"} <= set(charts(at))
+    assert {"Confusion matrix", "Most confident mistakes"} <= set(charts(at))
     assert len(at.get("download_button")) == 3
     net, card = at.session_state[SESSION_MODEL_KEY]
     assert net is run(at).net and card["model"] == "nielsen" and card["test_accuracy"] == run(at).trainer.history.test_accuracy

@@ -1,4 +1,6 @@
-"""Every plotly figure of the Train page, as plain functions of arrays (no streamlit)."""
+"""Every plotly figure of the Train page, as plain functions of arrays (no streamlit).
+
+Titles stay within 30 characters: explorer.theme.fit_layout wraps longer ones to fit a phone."""
 from __future__ import annotations
 
 import math
@@ -73,10 +75,10 @@ def comparison_loss_figure(curves: list[dict], title: str = "Training loss (smoo
         _empty_note(fig, "Press Start comparison")
     fig.update_xaxes(title="step (same mini-batches for every configuration)", rangemode="tozero")
     fig.update_yaxes(title="loss", type="log" if log_y else "linear")
-    return _layout(fig, title, height=420, legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
+    return _layout(fig, title, height=400, legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
 
 
-def comparison_accuracy_figure(series: list[dict], title: str = "Validation accuracy per epoch") -> go.Figure:
+def comparison_accuracy_figure(series: list[dict], title: str = "Validation accuracy") -> go.Figure:
     """series: dicts with label, epochs, values (and optional colour, dash)."""
     fig = go.Figure()
     for i, s in enumerate(series):
@@ -87,11 +89,11 @@ def comparison_accuracy_figure(series: list[dict], title: str = "Validation accu
         _empty_note(fig, "Appears after the first epoch")
     fig.update_xaxes(title="epoch", tickmode="linear", rangemode="tozero")
     fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title, height=420, showlegend=False)
+    return _layout(fig, title, height=400, showlegend=False)
 
 
 # --- inside the network --------------------------------------------------------------------
-def activation_histograms(current, initial=None, title: str = "Activations of each layer on a fixed batch") -> go.Figure:
+def activation_histograms(current, initial=None, title: str = "Activations per layer") -> go.Figure:
     """One panel per watched layer: bars now, outline at the start. `current`/`initial` are
     LayerHistogram-like objects (name, edges, fractions, std, zero_fraction)."""
     n = max(len(current), 1)
@@ -174,7 +176,7 @@ def filters_figure(weights: np.ndarray, title: str = "First-layer filters", colu
     return _layout(fig, title, height=int(140 + 900 * rows), margin=dict(l=10, r=10, t=60, b=10))
 
 
-def prediction_stream_figure(images, probabilities, labels, title: str = "Test digits: what the network says now") -> go.Figure:
+def prediction_stream_figure(images, probabilities, labels, title: str = "Its guesses on test digits") -> go.Figure:
     """A row of test digits, each above its ten probability bars (the top guess is green when
     right, vermillion when wrong). Two traces in all, so it redraws fast."""
     images, probabilities = np.asarray(images, dtype=float), np.asarray(probabilities, dtype=float)
@@ -227,14 +229,14 @@ def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str = "
 
 
 # --- after training ------------------------------------------------------------------------
-def confusion_figure(counts: np.ndarray, title: str = "Confusion matrix (test digits)") -> go.Figure:
+def confusion_figure(counts: np.ndarray, title: str = "Confusion matrix") -> go.Figure:
     """Rows: true digit 0 (top) to 9; columns: predicted 0 to 9. Square cells, each with its count."""
     counts = np.asarray(counts)
     totals = np.maximum(counts.sum(axis=1, keepdims=True), 1)
     share = counts / totals
     text = [[str(int(v)) if v else "" for v in row] for row in counts]
     fig = go.Figure(go.Heatmap(z=share, x=DIGITS, y=DIGITS, colorscale=SEQUENTIAL, zmin=0, zmax=1, text=text, xgap=1, ygap=1,
-                               texttemplate="%{text}", textfont=dict(size=12), colorbar=dict(title="share of row", tickformat=".0%", thickness=14),
+                               texttemplate="%{text}", textfont=dict(size=12), showscale=False,
                                hovertemplate="true %{y}, predicted %{x}: %{text} images (%{z:.1%} of the %{y}s)<extra></extra>"))  # fmt: skip
     # Fixed ranges: plotly's autorange with scaleanchor pads the short axis (it showed -5 to 14).
     fig.update_xaxes(title="predicted digit", tickvals=DIGITS, range=[-0.5, 9.5], side="bottom", showgrid=False, zeroline=False, constrain="domain")
@@ -242,7 +244,7 @@ def confusion_figure(counts: np.ndarray, title: str = "Confusion matrix (test di
     return _layout(fig, title, height=520, margin=dict(l=60, r=20, t=60, b=55))
 
 
-def misclassified_figure(images, labels, predictions, confidences, columns: int = 8, title: str = "Wrong answers, most confident first") -> go.Figure:
+def misclassified_figure(images, labels, predictions, confidences, columns: int = 8, title: str = "Most confident mistakes") -> go.Figure:
     images = np.asarray(images)
     if not len(images):
         fig = go.Figure()

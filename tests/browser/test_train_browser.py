@@ -2,6 +2,7 @@
 st.fragment timer, not by clicks), pauses, resumes. Screenshot: tests/artifacts/screenshots/train_running.png."""
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +10,7 @@ pytestmark = pytest.mark.browser
 
 
 def step_text(page) -> str:
-    metric = page.locator("[data-testid='stMetric']").filter(has_text=re.compile(r"^Step \(of")).first
+    metric = page.locator("[data-testid='stMetric']").filter(has_text=re.compile(r"^Step")).first
     return metric.locator("[data-testid='stMetricValue']").inner_text()
 
 
@@ -61,3 +62,62 @@ def test_small_run_updates_live_pauses_and_resumes(app_server, page, wait_for_ap
     exceptions = page.locator("[data-testid='stException']")
     assert exceptions.count() == 0, exceptions.first.inner_text()
     assert page.js_errors == []
+
+
+# --- the Train lessons, played from their links on a 1280x720 projector -------------------------
+LESSON_PRESETS = ("inits", "optimizers", "augment")
+RACE_TIMEOUT_MS = 900_000  # a race takes a minute or two on an idle machine; far longer on a busy shared one
+DOCS_LESSONS = Path(__file__).resolve().parents[2] / "docs" / "lessons"
+
+
+def lesson_link(lesson_id: str) -> str:
+    from explorer.lessons import LESSONS, lesson_link as link
+
+    return link(next(lesson for lesson in LESSONS if lesson.id == lesson_id), present=True)
+
+
+def percent(text: str) -> float | None:
+    text = text.strip()
+    return None if text in ("–", "") else float(text.rstrip("%")) / 100
+
+
+def results_on_page(page) -> list:
+    """The results table the page shows after a race, read back as the preset's Result rows."""
+    from explorer.compare import Result
+
+    table = page.locator(".st-key-cmp_results table")
+    header = [cell.strip() for cell in table.locator("thead th").all_inner_texts()]
+    rows = []
+    for row in table.locator("tbody tr").all():
+        cells = dict(zip(header, (text.strip() for text in row.locator("th, td").all_inner_texts()[-len(header):])))
+        rows.append(Result(cells["configuration"], float(cells["final loss"]), percent(cells["validation accuracy"]),
+                           percent(cells["rotated test accuracy"]) if "rotated test accuracy" in cells else None))  # fmt: skip
+    return rows
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("lesson_id", LESSON_PRESETS)
+def test_train_lesson_plays_from_its_link(app_server, page, wait_for_app, mnist_dir, lesson_id):
+    from explorer.compare import PRESETS
+
+    page.set_viewport_size({"width": 1280, "height": 720})
+    link = lesson_link(lesson_id)
+    assert f"cmp_preset={lesson_id}" in link and "present=1" in link
+    page.goto(f"{app_server}/{link}")
+    wait_for_app(page)
+    start = page.get_by_role("button", name="Start comparison")
+    assert start.is_visible()
+    start.click()
+    page.locator(".st-key-cmp_results table").wait_for(timeout=RACE_TIMEOUT_MS)
+    wait_for_app(page)
+    exceptions = page.locator("[data-testid='stException']")
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    results = results_on_page(page)
+    preset = PRESETS[lesson_id]
+    assert [r.label for r in results] == preset.labels
+    assert preset.problems(results) == [], results  # the lesson's claim, from the numbers on the page
+    loss_chart = page.locator(".stPlotlyChart").first
+    box = loss_chart.bounding_box()
+    assert box is not None and box["y"] < 720, "the loss chart starts below the fold"
+    DOCS_LESSONS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_LESSONS / f"{lesson_id}.png"))
