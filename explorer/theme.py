@@ -8,6 +8,9 @@ Streamlit's chart theme the same Okabe–Ito colours, so charts match either way
 
 from __future__ import annotations
 
+import math
+import re
+
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -75,6 +78,102 @@ def make_template() -> go.layout.Template:
             scatter=[go.Scatter(line=dict(width=3), marker=dict(size=8))],
         ),
     )
+
+
+# --- fitting a figure's title and legend to any width, from a phone to a projector -------------
+
+# The narrowest chart the app draws is a phone's full width, about 320 px; a title line must fit it.
+NARROWEST_CHART_PX = 316
+CHAR_WIDTH_EM = 0.45  # average width of a title character, in font sizes (0.43-0.46 measured in Chromium)
+TITLE_PAD_PX = 8  # above the title, and between the title and the legend
+LINE_HEIGHT_EM = 1.3
+DEFAULT_HEIGHT_PX = 450  # plotly's height when a figure sets none
+LEGEND_TRACE_TYPES = {"scatter", "scattergl", "bar", "histogram", "box", "violin", "scatterpolar"}
+_TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"(?:<[^>]*>|[^\s<])+")  # a word, with any tags inside it (tags may hold spaces)
+
+
+def visible_length(text: str) -> int:
+    """Characters a reader sees: plotly's tags (<b>, <sup>, <span style=...>) take no room."""
+    return len(_TAG.sub("", text))
+
+
+def wrap_title(text: str, max_chars: int) -> str:
+    """Break `text` with <br> into as few lines of at most `max_chars` visible characters as
+    possible, of about equal length (a long word keeps its own line). Existing <br>s stay."""
+    lines = []
+    for line in re.split(r"<br\s*/?>", text, flags=re.IGNORECASE):
+        words = _WORD.findall(line)
+        if visible_length(line) <= max_chars or len(words) < 2:
+            lines.append(line.strip())
+            continue
+        lines.extend(_balanced(words, max_chars))
+    return "<br>".join(lines)
+
+
+def _balanced(words: list[str], max_chars: int) -> list[str]:
+    """The fewest lines of at most `max_chars`, made as even as possible: the narrowest width
+    that still needs no more lines than a greedy fill at `max_chars`."""
+    fewest = len(_greedy(words, max_chars))
+    for width in range(math.ceil(visible_length(" ".join(words)) / fewest), max_chars):
+        if len(_greedy(words, width)) <= fewest:
+            return _greedy(words, width)
+    return _greedy(words, max_chars)
+
+
+def _greedy(words: list[str], width: int) -> list[str]:
+    lines, current = [], ""
+    for word in words:
+        candidate = f"{current} {word}" if current else word
+        if current and visible_length(candidate) > width:
+            lines.append(current)
+            candidate = word
+        current = candidate
+    return [*lines, current]
+
+
+def _title_text(fig: go.Figure) -> str:
+    return fig.layout.title.text or ""
+
+
+def _shows_legend(fig: go.Figure) -> bool:
+    """Whether plotly will draw a legend: asked for, or two or more traces that show in one."""
+    if fig.layout.showlegend is False:
+        return False
+    entries = [t for t in fig.data if t.showlegend is not False and
+               (t.showlegend is True or t.type in LEGEND_TRACE_TYPES)]  # fmt: skip
+    return bool(entries) and (fig.layout.showlegend is True or len(entries) > 1
+                              or any(t.showlegend is True for t in entries))
+
+
+def fit_layout(fig: go.Figure, height: int | None = None) -> go.Figure:
+    """Make `fig` readable at any width, in place: a long title wraps onto lines that fit a phone,
+    the title sits at the top, and a legend (horizontal, left-aligned) right under it, above the
+    plot area. Plotly then keeps the top margin free for both, so title, legend, axis titles and
+    the plot never overlap, however many rows the legend wraps into. Idempotent."""
+    title = _title_text(fig)
+    size = fig.layout.title.font.size or TITLE_FONT_SIZE
+    width = fig.layout.width or NARROWEST_CHART_PX
+    lines = 0
+    if title:
+        title = wrap_title(title, max(8, int(min(width, NARROWEST_CHART_PX) / (CHAR_WIDTH_EM * size))))
+        lines = title.count("<br>") + 1
+        # Plotly centres a title of several lines on where its first line would be: push it down
+        # by half of the extra lines so the block starts at the top.
+        shift = (lines - 1) * LINE_HEIGHT_EM * size / 2
+        fig.update_layout(title=dict(text=title, yref="container", y=1, yanchor="top",
+                                     pad=dict(t=TITLE_PAD_PX + shift), automargin=False))
+    below_title = TITLE_PAD_PX + lines * LINE_HEIGHT_EM * size + TITLE_PAD_PX
+    if _shows_legend(fig):
+        # In container units, plotly keeps the margin above the plot free down to the legend's
+        # bottom (however many rows it wraps into), so the legend also makes room for the title.
+        total = height or fig.layout.height or DEFAULT_HEIGHT_PX
+        fig.update_layout(legend=dict(orientation="h", xref="paper", x=0, xanchor="left",
+                                      yref="container", y=max(0.0, 1 - below_title / total), yanchor="top"))
+    elif title:
+        top = fig.layout.margin.t
+        fig.update_layout(margin=dict(t=max(top if top is not None else 0, math.ceil(below_title))))
+    return fig
 
 
 def use_theme() -> str:
