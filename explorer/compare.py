@@ -538,6 +538,8 @@ def _check_augment(r: dict[str, Result]) -> list[str]:
     if not (rotate.rotated_accuracy or 0) > (none.rotated_accuracy or 0) + 0.01:
         out.append("training with rotations should read more rotated test digits than training without augmentation")
     rotated = [x.rotated_accuracy or 0 for x in r.values()]
+    if not (rotate.rotated_accuracy or 0) == max(rotated):
+        out.append("training with shifts and rotations should read the most rotated test digits")
     if not (flip.rotated_accuracy or 0) == min(rotated):
         out.append("training with flips should read the fewest rotated test digits")
     if not (flip.val_accuracy or 0) < (r["shifts"].val_accuracy or 0):
