@@ -36,6 +36,7 @@ AUGMENTS = list(AUGMENT_NAMES)  # none, shift, shift+rotate, shift+flip
 CUSTOM = "custom"
 OPT_NAMES = {name: cls.__name__ for name, cls in OPTIMIZERS.items()}
 HYPER_KEYS = ("momentum", "beta1", "beta2", "rho", "eps")
+PRESENTER_CHART_HEIGHT = 330  # px: the race's charts fit a 1280x720 projector under the lesson card
 RUN_PARAM = "run"  # the URL marker of a live run (a run cannot live in a URL: this only says there was one)
 DEFAULT_MODEL = "keras-mlp"
 ss = st.session_state
@@ -398,12 +399,15 @@ def comparison_plan(config: TrainConfig, picker) -> dict:
         p = PRESETS[preset_id]
         configs = p.configs
         c = configs[0]
-        same_start = len({x.init for x in configs}) == 1
-        st.markdown(f"**{p.label}.** {p.claim}")
-        st.caption(f"Fixed for a fair race: {MODELS[c.model].title}, {c.train_size:,} images, {c.epochs} epochs, batch {c.batch_size}, "
-                   f"seed {c.seed}. The sidebar applies to *Custom* only.",
-                   help="Every run starts from the same weights and sees the same mini-batches." if same_start else
-                   "Different inits start from different weights by design; every run sees the same mini-batches.")  # fmt: skip
+        fixed = (f"Fixed for a fair race: {MODELS[c.model].title}, {c.train_size:,} images, {c.epochs} epochs, batch {c.batch_size}, "
+                 f"seed {c.seed}. The sidebar applies to *Custom* only.")  # fmt: skip
+        start = ("Every run starts from the same weights and sees the same mini-batches." if len({x.init for x in configs}) == 1
+                 else "Different inits start from different weights by design; every run sees the same mini-batches.")  # fmt: skip
+        if presenting():  # the claim beside the buttons, the details in a tooltip: the chart must fit a projector
+            picker.markdown(f"**{p.claim}**", help=f"{fixed} {start}")
+        else:
+            st.markdown(f"**{p.label}.** {p.claim}")
+            st.caption(fixed, help=start)
         return {"configs": configs, "labels": p.labels, "rotated_test": p.rotated_test, "preset": p}
     return custom_plan(config)
 
@@ -518,11 +522,12 @@ def draw_comparison(cmp, past) -> None:
         col = figs.colour(len(curves) + j)
         curves.append({"label": f"past: {rec.label}", "steps": rec.steps, "values": smooth(rec.losses, 0.9), "colour": col, "dash": "dash"})
         accs.append({"label": f"past: {rec.label}", "epochs": [e[0] for e in rec.epochs], "values": [e[3] for e in rec.epochs], "colour": col, "dash": "dash"})
+    height = PRESENTER_CHART_HEIGHT if presenting() else None
     a, b = st.columns([3, 2])
     with a:
-        chart(figs.comparison_loss_figure(curves), key="fig_cmp_loss")
+        chart(figs.comparison_loss_figure(curves, height=height), key="fig_cmp_loss")
     with b:
-        chart(figs.comparison_accuracy_figure(accs), key="fig_cmp_acc")
+        chart(figs.comparison_accuracy_figure(accs, height=height), key="fig_cmp_acc")
     st.caption("Left: the loss, smoothed; every configuration sees the same mini-batches in the same order, so the gaps between the lines "
                "come from what differs alone. Right: validation accuracy (1,000 held-out images) after each epoch, same colours.")  # fmt: skip
     if cmp is None:
@@ -626,8 +631,11 @@ if not presenting():
 url_state.bind("tr_mode", "train", options=list(MODES))
 note_lost_run()
 config = settings()
-mode = st.segmented_control("View", list(MODES), format_func=MODES.get, required=True, key="tr_mode", persist_state="session",
-                            label_visibility="collapsed")  # fmt: skip
+if presenting() and st.query_params.get("lesson"):
+    mode = ss["tr_mode"]  # the lesson's link chose the view
+else:
+    mode = st.segmented_control("View", list(MODES), format_func=MODES.get, required=True, key="tr_mode", persist_state="session",
+                                label_visibility="collapsed")  # fmt: skip
 data = mnist_or_none()
 if mode == "paths":
     paths_section()

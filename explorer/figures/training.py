@@ -64,7 +64,7 @@ def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = No
     return _layout(fig, title, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
 
 
-def comparison_loss_figure(curves: list[dict], title: str = "Training loss (smoothed)", log_y: bool = False) -> go.Figure:
+def comparison_loss_figure(curves: list[dict], title: str = "Training loss (smoothed)", log_y: bool = False, height: int | None = None) -> go.Figure:
     """curves: dicts with label, steps, values, and optional colour and dash."""
     fig = go.Figure()
     for i, c in enumerate(curves):
@@ -75,10 +75,10 @@ def comparison_loss_figure(curves: list[dict], title: str = "Training loss (smoo
         _empty_note(fig, "Press Start comparison")
     fig.update_xaxes(title="step (same mini-batches for every configuration)", rangemode="tozero")
     fig.update_yaxes(title="loss", type="log" if log_y else "linear")
-    return _layout(fig, title, height=400, legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
+    return _layout(fig, title, height=height or 400, legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
 
 
-def comparison_accuracy_figure(series: list[dict], title: str = "Validation accuracy") -> go.Figure:
+def comparison_accuracy_figure(series: list[dict], title: str = "Validation accuracy", height: int | None = None) -> go.Figure:
     """series: dicts with label, epochs, values (and optional colour, dash)."""
     fig = go.Figure()
     for i, s in enumerate(series):
@@ -89,7 +89,7 @@ def comparison_accuracy_figure(series: list[dict], title: str = "Validation accu
         _empty_note(fig, "Appears after the first epoch")
     fig.update_xaxes(title="epoch", tickmode="linear", rangemode="tozero")
     fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title, height=400, showlegend=False)
+    return _layout(fig, title, height=height or 400, showlegend=False)
 
 
 # --- inside the network --------------------------------------------------------------------
