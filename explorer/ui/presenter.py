@@ -17,7 +17,10 @@ PRESENT_ON = "1"
 _PRESENTER_CSS = """
 <style>
 html { font-size: 20px; }
-header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none; }
+[data-testid="stMainMenu"], [data-testid="stToolbarActions"], [data-testid="stDecoration"] { display: none; }
+/* The header bar goes, but not its button that opens the collapsed sidebar. */
+header[data-testid="stHeader"] { background: transparent; pointer-events: none; }
+header[data-testid="stHeader"] button { pointer-events: auto; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; padding-bottom: 2rem; }
 [data-testid="stMain"] h1 { font-size: 2.1rem; padding-top: 0.2rem; }
 @media (max-width: 640px) { html { font-size: 17px; } }  /* a phone opening a lesson link: no projector */

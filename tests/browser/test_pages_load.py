@@ -37,3 +37,25 @@ def test_home_links_open_pages(app_server, page, wait_for_app):
         page.locator("[data-testid='stMain'] h1").filter(has_text=APP_TITLE).wait_for()
         wait_for_app(page)
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("name, url_path, title", TARGETS, ids=[t[0] for t in TARGETS])
+def test_page_loads_in_presenter_mode(app_server, page, wait_for_app, screenshot, name, url_path, title):
+    """present=1 at 1280x720: the page runs, its heading is on the first screen, Streamlit's header
+    bar and the sidebar are out of the way (the sidebar's button still opens it)."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{app_server}/{url_path}?present=1")
+    wait_for_app(page)
+    screenshot(page, f"{name}_present")
+    exceptions = page.locator("[data-testid='stException']")
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    assert page.js_errors == []
+    heading = page.locator("[data-testid='stMain'] h1").filter(has_text=title).first
+    assert heading.is_visible() and heading.bounding_box()["y"] < 200
+    style = page.evaluate("""() => ({
+        header: getComputedStyle(document.querySelector("[data-testid='stHeader']")).backgroundColor,
+        top: parseFloat(getComputedStyle(document.querySelector("[data-testid='stMainBlockContainer']")).paddingTop),
+    })""")
+    assert style["header"] == "rgba(0, 0, 0, 0)" and style["top"] < 40, style  # no header bar, little blank above
+    assert page.locator("[data-testid='stMain']").bounding_box()["width"] == page.viewport_size["width"]  # sidebar closed
+    assert page.locator("[data-testid='stExpandSidebarButton']").is_visible()  # but can be opened
