@@ -157,12 +157,14 @@ def _hero() -> None:
 
 def _cards() -> None:
     st.header("Explore", anchor="explore")
-    cols = st.columns(len(PAGES), gap="medium")
-    for col, info, page in zip(cols, PAGES, _pages):
-        with col.container(border=True):
-            st.image(_thumbnail(info.url_path), width="stretch")
-            st.page_link(page, label=info.title, icon=info.icon)
-            st.caption(info.description)
+    per_row = 2  # wide enough for each page's full title next to the sidebar at 1280 px
+    for start in range(0, len(PAGES), per_row):
+        row = zip(st.columns(per_row, gap="medium"), PAGES[start:start + per_row], _pages[start:start + per_row])
+        for col, info, page in row:
+            with col.container(border=True):
+                st.image(_thumbnail(info.url_path), width="stretch")
+                st.page_link(page, label=info.title, icon=info.icon)
+                st.caption(info.description)
 
 
 @st.cache_data(show_spinner=False)

@@ -77,7 +77,7 @@ LESSONS: tuple[Lesson, ...] = (
         steps=(
             "Press **Start comparison**: three copies of a 5-layer ReLU network train side by side.",
             "Watch the loss curves for a minute.",
-            "Ask the question below before the runs end.",
+            "Ask the class the question (*For the class*) before the runs end.",
         ),
         notice="The std 0.01 curve stays flat near ln 10 ≈ 2.3 (a uniform guess over ten digits) while the "
         "Xavier and He curves fall.",
