@@ -625,13 +625,15 @@ def mark_live_run() -> None:
 
 
 # --- page ----------------------------------------------------------------------------------
-st.title("Train")
+in_lesson = presenting() and bool(st.query_params.get("lesson"))
+if not in_lesson:  # in a lesson, its card titles the page and the race must fit a projector
+    st.title("Train")
 if not presenting():
     st.markdown("Watch a network learn to read handwritten digits, and see **why the optimizer and the initialisation matter**.")
 url_state.bind("tr_mode", "train", options=list(MODES))
 note_lost_run()
 config = settings()
-if presenting() and st.query_params.get("lesson"):
+if in_lesson:
     mode = ss["tr_mode"]  # the lesson's link chose the view
 else:
     mode = st.segmented_control("View", list(MODES), format_func=MODES.get, required=True, key="tr_mode", persist_state="session",
