@@ -12,7 +12,7 @@ from explorer.models import MODELS, build_model
 from tests.gradcheck import forward_with_signature, sampled_gradient_check
 
 
-ALL_MODELS = ["nielsen", "keras-mlp", "zhou-cnn", "lenet", "deepconvnet", "tf-cnn", "tf-cnn-bn", "rf-5x5", "rf-3x3"]
+ALL_MODELS = ["nielsen", "keras-mlp", "deep-mlp", "zhou-cnn", "lenet", "deepconvnet", "tf-cnn", "tf-cnn-bn", "rf-5x5", "rf-3x3"]
 
 
 def test_registry_holds_the_documented_models():
