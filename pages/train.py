@@ -23,7 +23,6 @@ from explorer.ui.charts import chart
 from explorer.ui.presenter import presenting
 from explorer.ui.resources import mnist_or_none, show_missing_data
 
-SLICE = 0.4  # seconds of training per live update
 TICK = 0.8  # seconds between live updates of the curves while training
 INSIDE_TICK = 2.5  # seconds between updates of the (costlier) views inside the network
 STREAM = 6  # test digits in the prediction stream
@@ -215,10 +214,13 @@ def train_section(config: TrainConfig, data) -> None:
     @st.fragment(run_every=TICK if running else None)
     def live():
         r = ts.current_run()
-        if r is not None and r.status == "running":
-            r.advance(seconds=SLICE, record=False)  # the internals fragment records, at its own pace
-        elif r is not None and r.status == "evaluating":
-            r.evaluate(seconds=SLICE)
+        if r is not None and r.status in ("running", "evaluating"):
+            with ts.training_turn() as seconds:
+                if seconds and r.status == "running":
+                    r.advance(seconds=seconds, record=False)  # the internals fragment records, at its own pace
+                elif seconds:
+                    r.evaluate(seconds=seconds)
+            show_share()
         if r is not None and running and r.status not in ("running", "evaluating"):
             ts.finish_if_done(r)
             st.rerun(scope="app")  # stop the timer and show the buttons and results of the new state
@@ -240,6 +242,13 @@ def train_section(config: TrainConfig, data) -> None:
         internals()
     if run is not None and run.status == "finished":
         after_training(run, data)
+
+
+def show_share() -> None:
+    text = ts.share_text()
+    if text:
+        st.caption(text, help="The server trains one network at a time per core it can spare, in turns, "
+                   "and keeps a core free so everyone's clicks stay quick.")  # fmt: skip
 
 
 def wants_inside() -> bool:
@@ -462,7 +471,10 @@ def compare_section(config: TrainConfig, data) -> None:
     def live():
         c = ts.comparison()
         if c is not None and c.running and not c.done:
-            c.advance(SLICE)
+            with ts.training_turn() as seconds:
+                if seconds:
+                    c.advance(seconds)
+            show_share()
             if c.done:
                 c.running = False
                 c.results()  # measure the rotated digits once, while the page reruns

@@ -154,3 +154,17 @@ def test_single_threaded_hands_nothing_to_the_helper_threads_and_gives_the_same_
     assert in_one_thread == pytest.approx(shared_out, rel=1e-5)
     with pytest.raises(AssertionError, match="helper thread"):  # outside, a big batch is shared out
         build_model("lenet", seed=0).train_step_gradients(x, y)
+
+
+def test_the_train_page_tells_a_session_its_share(monkeypatch):
+    from explorer.ui import train_state
+
+    s = TrainingScheduler(slots=1, clock=FakeClock())
+    monkeypatch.setattr(train_state, "scheduler", lambda: s)
+    monkeypatch.setattr(train_state, "session_id", lambda: "me")
+    s.request("me")
+    s.release("me", 0.4)
+    assert train_state.share_text() is None  # alone: nothing to say
+    for other in ("a", "b", "c"):
+        s.request(other)
+    assert train_state.share_text() == "3 classmates are training too: your network gets 1/4 of a core."

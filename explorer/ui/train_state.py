@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from contextlib import contextmanager
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.checkpoints import model_card, weights_bytes
 from explorer.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
+from explorer.scheduler import scheduler
 from explorer.ui.resources import SESSION_MODEL_KEY
 
 RUN_KEY = "train_run"
@@ -22,6 +25,30 @@ COMPARE_KEY = "train_comparison"
 RECORDS_KEY = "train_records"
 NOTICE_KEY = "train_notice"
 RUN_IDS_KEY = "train_run_ids"  # ids of every run and comparison this session started
+
+
+def session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+@contextmanager
+def training_turn():
+    """with training_turn() as seconds: train for `seconds`, or skip this update when it is 0 (the
+    process-wide scheduler gives turns fairly and keeps a core free for everyone's clicks)."""
+    with scheduler().turn(session_id()) as seconds:
+        yield seconds
+
+
+def share_text() -> str | None:
+    """How this session's training shares the server, when others train too."""
+    others = scheduler().training_count() - 1
+    if others <= 0:
+        return None
+    share = scheduler().share(session_id())
+    fraction = "a whole core" if share >= 1 else f"1/{round(1 / share)} of a core"
+    who = "1 classmate is" if others == 1 else f"{others} classmates are"
+    return f"{who} training too: your network gets {fraction}."
 
 
 def run_ids() -> set[str]:
