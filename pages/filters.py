@@ -178,12 +178,12 @@ def preprocessing_options(key: str) -> PreprocessOptions:
     bind_choice(f"{key}_invert", "auto", ("auto", "always", "never"))
     for step in ("crop", "fit", "centre"):
         url_state.bind(f"{key}_{step}", True)
-    c1, c2, c3, c4 = st.columns(4)
-    invert = c1.selectbox("Invert", ("auto", "always", "never"), key=f"{key}_invert",
+    invert = st.selectbox("Invert", ("auto", "always", "never"), key=f"{key}_invert",
                           help="MNIST digits are white ink on black; 'auto' inverts a light background.")  # fmt: skip
-    crop = c2.toggle("Crop", key=f"{key}_crop", help="Crop to the ink's bounding box.")
-    fit = c3.toggle("Fit 20×20", key=f"{key}_fit", help="Scale to fit a 20×20 box, keeping the aspect ratio.")
-    centre = c4.toggle("Centre", key=f"{key}_centre", help="Put the centre of mass at (14, 14) of the 28×28 frame.")
+    # One toggle a line: side by side, their labels are cut short beside the canvas at 1280 px.
+    crop = st.toggle("Crop", key=f"{key}_crop", help="Crop to the ink's bounding box.")
+    fit = st.toggle("Fit 20×20", key=f"{key}_fit", help="Scale to fit a 20×20 box, keeping the aspect ratio.")
+    centre = st.toggle("Centre", key=f"{key}_centre", help="Put the centre of mass at (14, 14) of the 28×28 frame.")
     return PreprocessOptions(invert=invert, crop=crop, fit_20=fit, center_of_mass=centre)
 
 
@@ -243,9 +243,12 @@ def test_set_digit() -> tuple[np.ndarray | None, int | None, str]:
 def drawn_digit() -> tuple[np.ndarray | None, str]:
     """(digit, description): a new drawing, else the digit a link carries, else (None, "")."""
     bind_choice("filters_pen", "white", PENS)
-    left, right = st.columns([1, 2])
+    left, right = st.columns([1, 1.3])  # the left one holds the 280 px canvas even beside the sidebar at 1280 px
     with left:
-        ink = st.radio("Pen", list(PENS), format_func=PENS.get, key="filters_pen")
+        if presenting():  # on the projector: the canvas on the first screen, the pen as the link set it
+            ink = st.session_state["filters_pen"]
+        else:
+            ink = st.radio("Pen", list(PENS), format_func=PENS.get, key="filters_pen")
         image = canvas("filters", white_ink=ink == "white")
     with right:
         options = preprocessing_options("draw")
@@ -528,8 +531,11 @@ def one_convolution(net: Network, view, x: np.ndarray, map_limits: dict, digit_k
 
 # --- the page ------------------------------------------------------------------------------
 
-st.title("Filters & feature maps")
-if not presenting():
+if presenting():  # on a projector: the title and the digit's source on one line, the canvas on the first screen
+    title_box, source_box = st.columns([3, 2], vertical_alignment="bottom")
+    title_box.title("Filters & feature maps")
+else:
+    st.title("Filters & feature maps")
     st.markdown("Pick, draw or upload a digit and follow it through a convolutional network, layer by layer: "
                 "what each filter looks for, what it finds in your digit, and how the answer comes out.")  # fmt: skip
 
@@ -537,12 +543,14 @@ net, net_text, trained = choose_model()
 colour_mode = st.session_state.get("filters_colour", "layer")
 model_key = f"m_{net.model_name}_{'t' if trained else 'r'}"
 
-st.header("1. A digit")
+if not presenting():
+    st.header("1. A digit")
+    source_box = st.container()
 url_state.claim(DIGIT_PARAM)  # a drawing's digit: read and written by the Draw source
 default_source = "test" if mnist_or_none() is not None else "draw"  # test digits need MNIST
 bind_choice("filters_source", default_source, SOURCES)
-source = st.segmented_control("Where the digit comes from", list(SOURCES), format_func=SOURCES.get,
-                              key="filters_source") or default_source  # fmt: skip
+source = source_box.segmented_control("Where the digit comes from", list(SOURCES), format_func=SOURCES.get,
+                                      key="filters_source") or default_source  # fmt: skip
 true_label = None
 if source == "draw":
     digit, digit_text = drawn_digit()

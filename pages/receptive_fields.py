@@ -122,43 +122,55 @@ with tab_compare:
     big = 2 * n + 1
     st.session_state["rf_counts"] = {"single": single.params, "stack": stack.params}
 
-    saving = cmp.param_saving
-    if saving > 0:
-        st.success(
-            f"**Here the claim holds:** {stack.label} need **{stack.params:,}** parameters, "
-            f"one {big}x{big} conv needs **{single.params:,}**: the stack saves **{saving:.0%}**.",
-            icon=":material/check_circle:",
-        )
-    else:
-        st.error(
-            f"**Here the claim fails:** {stack.label} need **{stack.params:,}** parameters, "
-            f"one {big}x{big} conv needs only **{single.params:,}**: the stack costs "
-            f"**{stack.params / single.params:.1f}x** as much.",
-            icon=":material/cancel:",
-        )
-    # On a projector the caveat folds away, so the two cards below stay on the first screen.
-    with st.expander("The caveat: the saving needs as many input channels as output channels") if presenting() else st.container():
-        same_w, same_b = conv_params(5, 64, 64)
-        stack_w = 2 * conv_params(3, 64, 64)[0]
-        mnist_single = sum(conv_params(5, 1, 16))
-        mnist_stack = sum(conv_params(3, 1, 16)) + sum(conv_params(3, 16, 16))
-        st.markdown(
-            f"**The caveat.** The 18-vs-25 count assumes the second 3x3 conv has as many input channels as the first: "
-            f"with C_in = C_out = C the weights are 25C² against 2·9C² = 18C², a **{1 - 18 / 25:.0%}** saving "
-            f"(C = 64: {same_w:,} vs {stack_w:,} weights). But the second conv of a stack reads C_out channels, not C_in. "
-            f"On MNIST's **1-channel** input with 16 filters, one 5x5 conv has **{mnist_single:,}** parameters and "
-            f"two 3x3 convs have **{mnist_stack:,}**, about **{mnist_stack / mnist_single:.0f}x more**."
-        )
+    def _verdict() -> None:
+        saving = cmp.param_saving
+        if saving > 0:
+            st.success(
+                f"**Here the claim holds:** {stack.label} need **{stack.params:,}** parameters, "
+                f"one {big}x{big} conv needs **{single.params:,}**: the stack saves **{saving:.0%}**.",
+                icon=":material/check_circle:",
+            )
+        else:
+            st.error(
+                f"**Here the claim fails:** {stack.label} need **{stack.params:,}** parameters, "
+                f"one {big}x{big} conv needs only **{single.params:,}**: the stack costs "
+                f"**{stack.params / single.params:.1f}x** as much.",
+                icon=":material/cancel:",
+            )
+        # On a projector the caveat folds away (it answers the lesson's question).
+        with st.expander("The caveat: the saving needs as many input channels as output channels") if presenting() else st.container():
+            same_w, same_b = conv_params(5, 64, 64)
+            stack_w = 2 * conv_params(3, 64, 64)[0]
+            mnist_single = sum(conv_params(5, 1, 16))
+            mnist_stack = sum(conv_params(3, 1, 16)) + sum(conv_params(3, 16, 16))
+            st.markdown(
+                f"**The caveat.** The 18-vs-25 count assumes the second 3x3 conv has as many input channels as the first: "
+                f"with C_in = C_out = C the weights are 25C² against 2·9C² = 18C², a **{1 - 18 / 25:.0%}** saving "
+                f"(C = 64: {same_w:,} vs {stack_w:,} weights). But the second conv of a stack reads C_out channels, not C_in. "
+                f"On MNIST's **1-channel** input with 16 filters, one 5x5 conv has **{mnist_single:,}** parameters and "
+                f"two 3x3 convs have **{mnist_stack:,}**, about **{mnist_stack / mnist_single:.0f}x more**."
+            )
 
-    left, right = st.columns(2)
-    for col, cost, colour in ((left, single, "blue"), (right, stack, "orange")):
-        with col.container(border=True):
-            st.subheader(f":{colour}[{cost.label}]")
-            m1, m2, m3 = st.columns(3)
-            m1.metric("parameters", f"{cost.params:,}")
-            m2.metric("nonlinearities", cost.nonlinearities)
-            m3.metric("receptive field", f"{cost.receptive_field}x{cost.receptive_field}")
-            st.caption(f"{cost.macs:,} multiply-adds per 28x28 image")
+    def _cards() -> None:
+        left, right = st.columns(2)
+        for col, cost, colour in ((left, single, "blue"), (right, stack, "orange")):
+            with col.container(border=True):
+                if presenting():  # a smaller title keeps the numbers on the first screen
+                    st.markdown(f"**:{colour}[{cost.label}]**")
+                else:
+                    st.subheader(f":{colour}[{cost.label}]")
+                m1, m2, m3 = st.columns(3)
+                m1.metric("parameters", f"{cost.params:,}")
+                m2.metric("nonlinearities", cost.nonlinearities)
+                m3.metric("receptive field", f"{cost.receptive_field}x{cost.receptive_field}")
+                st.caption(f"{cost.macs:,} multiply-adds per 28x28 image")
+
+    if presenting():  # the two cards are the lesson's key chart: first on the projector's screen
+        _cards()
+        _verdict()
+    else:
+        _verdict()
+        _cards()
     st.markdown("**The counts, term by term** (one term per layer; a k×k conv from C_in to C_out channels has "
                 "k²·C_in·C_out weights and C_out biases, and does k²·C_in multiply-adds for each of its "
                 "C_out·H·W outputs):")

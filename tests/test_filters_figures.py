@@ -103,7 +103,7 @@ def test_convolution_figure_numbers():
     assert np.asarray(products.z) == pytest.approx(step.window[:, :, 1] * step.kernel[:, :, 1])
     assert all(centred(t) for t in (window, kernel, products))
     assert kernel.text[0][0] == f"{step.kernel[0, 0, 1]:.2f}".replace("-0.00", "0.00")
-    assert [a.text for a in fig.layout.annotations][1] == "kernel (filter 4)"
+    assert [a.text for a in fig.layout.annotations][1] == "kernel<br>(filter 4)"
 
 
 def test_position_figure_marks_window_and_cell():

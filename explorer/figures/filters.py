@@ -200,7 +200,7 @@ def _numbers_heatmap(values: np.ndarray, limit: float, name: str, padded: np.nda
 def convolution_figure(step: ConvolutionStep, in_channel: int) -> go.Figure:
     """Input window × kernel = products, for one input channel, every cell labelled with its number."""
     window, kernel, products = (a[:, :, in_channel] for a in (step.window, step.kernel, step.products))
-    titles = [f"input window (channel {in_channel})", f"kernel (filter {step.channel})", "window × kernel"]
+    titles = [f"input window<br>(channel {in_channel})", f"kernel<br>(filter {step.channel})", "window<br>× kernel"]
     fig = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.05)
     limits = [float(np.abs(a).max()) or 1.0 for a in (window, kernel, products)]
     fig.add_trace(_numbers_heatmap(window, limits[0], "input", step.padded), row=1, col=1)
@@ -210,7 +210,7 @@ def convolution_figure(step: ConvolutionStep, in_channel: int) -> go.Figure:
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     for index in range(3):
         fig.update_yaxes(scaleanchor=f"x{index + 1 if index else ''}", row=1, col=index + 1)
-    fig.update_layout(template=TEMPLATE_NAME, height=340, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(template=TEMPLATE_NAME, height=340, margin=dict(l=10, r=10, t=70, b=10))
     fig.update_annotations(font_size=16)
     return fig
 
@@ -224,7 +224,8 @@ def position_figure(step: ConvolutionStep, in_channel: int, feature_map: np.ndar
     out_h, out_w = step.output_size
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.08,
-        subplot_titles=[f"layer input, channel {in_channel}" + (f" (+{p} padding)" if p else ""), f"output, channel {step.channel} (click a cell)"],
+        subplot_titles=[f"layer input, channel {in_channel}" + (f"<br>(+{p} padding)" if p else ""),
+                        f"output, channel {step.channel}<br>(click a cell)"],  # two lines: fits a phone
     )  # fmt: skip
     in_limit = float(np.nanmax(np.abs(plane))) if np.isfinite(plane).any() else 1.0
     fig.add_trace(go.Heatmap(z=plane, x0=-p, y0=-p, zmin=-(in_limit or 1), zmax=in_limit or 1, zmid=0, colorscale=DIVERGING, showscale=False,
@@ -245,7 +246,7 @@ def position_figure(step: ConvolutionStep, in_channel: int, feature_map: np.ndar
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-    fig.update_layout(template=TEMPLATE_NAME, height=380, margin=dict(l=10, r=10, t=50, b=10), clickmode="event+select", dragmode=False)
+    fig.update_layout(template=TEMPLATE_NAME, height=380, margin=dict(l=10, r=10, t=70, b=10), clickmode="event+select", dragmode=False)
     fig.update_annotations(font_size=16)
     return fig
 
@@ -255,7 +256,7 @@ def saliency_figure(digit: np.ndarray, gradient: np.ndarray, target: int) -> go.
     gradient = np.asarray(gradient, dtype=float)
     limit = float(np.abs(gradient).max()) or 1.0
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06, subplot_titles=[
-        f"gradient of the '{target}' score (red: more ink here raises it)", "where it matters most, over the digit"])  # fmt: skip
+        f"gradient of the '{target}' score<br>(red: ink raises it)", "where it matters most,<br>over the digit"])  # fmt: skip
     fig.add_trace(go.Heatmap(z=gradient, zmin=-limit, zmax=limit, zmid=0, colorscale=DIVERGING, colorbar=dict(x=0.46, thickness=12, len=0.9),
                              hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>"), row=1, col=1)  # fmt: skip
     fig.add_trace(go.Heatmap(z=np.asarray(digit, dtype=float), colorscale=GREYS, zmin=0, zmax=255, showscale=False, hoverinfo="skip"), row=1, col=2)
@@ -265,7 +266,7 @@ def saliency_figure(digit: np.ndarray, gradient: np.ndarray, target: int) -> go.
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-    fig.update_layout(template=TEMPLATE_NAME, height=420, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(template=TEMPLATE_NAME, height=420, margin=dict(l=10, r=10, t=70, b=10))
     fig.update_annotations(font_size=16)
     return fig
 

@@ -13,6 +13,9 @@ STACK_COLOUR = PALETTE[1]  # vermillion: the stack of 3x3 convolutions
 INTERMEDIATE_COLOUR = PALETTE[3]  # orange: units of the layer in between
 CENTRAL_COLOUR = PALETTE[2]  # green: the central part of a field
 CLICK_TARGETS = "click targets"  # the name of the overlay's clickable pixel grid
+# chart() puts a legend at the top, under the figure title; subplot titles sit just above the
+# plot area. This top margin keeps room for both: a legend of up to two rows and two-line titles.
+TOP_WITH_LEGEND = 125
 
 
 def _rect(window, colour, width=4, dash="solid", row=None, col=None, fill=None):
@@ -44,7 +47,7 @@ def _shapes_for(fig: go.Figure, shapes: list[dict], subplot: int) -> None:
         fig.add_shape(**shape, xref=f"x{suffix}", yref=f"y{suffix}")
 
 
-def overlay_figure(image: np.ndarray, single, stack, height: int = 470) -> go.Figure:
+def overlay_figure(image: np.ndarray, single, stack, height: int = 510) -> go.Figure:
     """The digit twice: the field of the chosen output unit for each design.
 
     `single` and `stack` are explorer.receptive_measure.Footprint objects. For the stack, the
@@ -81,7 +84,7 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 470) -> go.Fi
             hovertemplate="pixel (row %{y}, col %{x}): click to centre the field here<extra></extra>",
         ), row=1, col=index)
     _image_axes(fig, 28, 1, 2)
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=80, b=10),
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10),
                       legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"),
                       clickmode="event+select", dragmode=False)
     return fig
@@ -129,14 +132,13 @@ def footprint_figure(single, stack, height: int = 430) -> go.Figure:
     return fig
 
 
-def cost_figure(comparison, height: int = 380) -> go.Figure:
+def cost_figure(comparison, height: int = 420) -> go.Figure:
     """Parameters (weights + biases stacked), multiply-adds and nonlinearities of both designs."""
     single, stack = comparison.single, comparison.stack
     labels = [single.label, stack.label]
     colours = [SINGLE_COLOUR, STACK_COLOUR]
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1,
-                        subplot_titles=["parameters", f"multiply-adds<br>({comparison.input_size}x{comparison.input_size} input)",
-                                        "nonlinearities"])  # fmt: skip
+                        subplot_titles=["parameters", "multiply-adds", "nonlinearities"])  # the caption names the input size
     fig.add_trace(go.Bar(x=labels, y=[single.weights, stack.weights], marker_color=colours, name="weights",
                          text=[f"{single.params:,}", f"{stack.params:,}"], textposition="outside",
                          hovertemplate="%{x}: %{y:,} weights<extra></extra>", showlegend=False), row=1, col=1)
@@ -148,7 +150,7 @@ def cost_figure(comparison, height: int = 380) -> go.Figure:
     fig.add_trace(go.Bar(x=labels, y=[single.nonlinearities, stack.nonlinearities], marker_color=colours,
                          text=[single.nonlinearities, stack.nonlinearities], textposition="outside",
                          hovertemplate="%{x}: %{y} ReLUs in a row<extra></extra>", showlegend=False), row=1, col=3)
-    fig.update_layout(template=TEMPLATE_NAME, barmode="stack", height=height, margin=dict(l=10, r=10, t=80, b=10))
+    fig.update_layout(template=TEMPLATE_NAME, barmode="stack", height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10))
     fig.update_xaxes(showticklabels=False, ticks="")
     for col, top in ((1, max(single.params, stack.params)), (2, max(single.macs, stack.macs)),
                      (3, max(single.nonlinearities, stack.nonlinearities))):
@@ -201,11 +203,11 @@ def nested_fields_figure(image: np.ndarray, rows, windows: list[tuple[int, int, 
     return fig
 
 
-def erf_figure(fields, height: int = 430) -> go.Figure:
+def erf_figure(fields, height: int = 470) -> go.Figure:
     """One heatmap per EffectiveField: mean |gradient| of the centre unit, the theoretical field
     (solid) and its central half-side square (dashed) drawn on top."""
     fig = make_subplots(rows=1, cols=len(fields), horizontal_spacing=0.08,
-                        subplot_titles=[f"{f.weights}<br>weights" for f in fields])
+                        subplot_titles=[f.weights.replace(" (", "<br>(") for f in fields])  # the caption says "weights"
     for index, f in enumerate(fields, start=1):
         fig.add_trace(go.Heatmap(z=f.heat, colorscale=SEQUENTIAL, zmin=0, zmax=1, showscale=index == len(fields),
                                  colorbar=dict(title=dict(text="mean |gradient|<br>(max = 1)", side="top"), len=0.8),
@@ -214,7 +216,7 @@ def erf_figure(fields, height: int = 430) -> go.Figure:
     _image_axes(fig, 28, 1, len(fields))
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=STACK_COLOUR, width=4), name="theoretical field"))
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=CENTRAL_COLOUR, width=3, dash="dash"), name="its central part (half the side)"))
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=80, b=10),
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10),
                       legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"))
     return fig
 

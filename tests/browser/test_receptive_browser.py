@@ -6,6 +6,7 @@ import re
 import pytest
 
 from explorer.receptive import conv, input_window
+from tests.browser.test_filters_browser import VIEWPORTS, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +81,26 @@ def test_clicking_a_pixel_moves_the_output_unit_there(app_server, page, wait_for
     assert "rf_row=4" in page.url and "rf_col=18" in page.url  # and the link keeps it
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("tab", ["compare", "calculator", "erf"])
+def test_nothing_is_cut_off_or_overlapping(app_server, page, wait_for_app, viewport, tab):
+    page.set_viewport_size(VIEWPORTS[viewport])
+    page.goto(f"{app_server}/receptive_fields?rf_tab={tab}")
+    wait_for_app(page)
+    assert layout_problems(page) == {"cut": [], "overlaps": []}
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_presenter_mode_shows_both_cards_without_scrolling(app_server, page, wait_for_app):
+    page.set_viewport_size(VIEWPORTS["projector"])
+    page.goto(f"{app_server}/receptive_fields?lesson=receptive-fields&present=1&rf_c_in=64&rf_c_out=64")
+    wait_for_app(page)
+    values = page.locator("[data-testid='stMetricValue']")
+    assert values.count() >= 6
+    for index in range(6):  # parameters, nonlinearities and receptive field of both designs
+        box = values.nth(index).bounding_box()
+        assert box["y"] + box["height"] <= 720, (index, box)
+    assert page.get_by_text("A neuron in a convolutional network looks at").count() == 0  # no intro paragraph
+    assert page.locator("[data-testid='stException']").count() == 0
