@@ -9,7 +9,9 @@ On Home on the phone, the answer ("It's a …") must be on screen right after th
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.browser
 
 PAGE_PATHS = ["", *(page.url_path for page in PAGES)]  # "" is Home; a page added to PAGES is checked too
 VIEWPORT_NAMES = ["1280x720", "390x844"]
+VIEWPORT_OPTIONS_FOR_SELF_TEST = {"viewport": {"width": 390, "height": 844}}
 
 # Elements whose text must fit, by kind. An element counts as cut when it, or any element inside
 # it, is visible and its content is wider than its box.
@@ -144,7 +147,7 @@ def _in_viewport(page, locator) -> bool:
 
 
 def _pick_a_test_digit(page) -> None:
-    source = page.get_by_role("button", name="Test digit")
+    source = page.get_by_role("radio", name="Test digit")  # a segmented control's button
     source.scroll_into_view_if_needed()  # where the student's thumb is when choosing
     source.tap()
 
@@ -165,3 +168,53 @@ def test_the_answer_on_home_is_on_screen_on_a_phone(app_server, new_page, viewpo
     assert _in_viewport(page, verdict.first), (
         f"/ at 390x844: the answer {verdict.first.inner_text()!r} is outside the screen after choosing the digit "
         f"(its box {verdict.first.bounding_box()}, screen 390x844): the student must scroll to see it")
+
+
+# --- the checks themselves, on pages made up for them (no app server) ------------------------
+
+def test_the_text_check_finds_a_cut_label_and_passes_one_that_fits(new_page):
+    page = new_page(**VIEWPORT_OPTIONS_FOR_SELF_TEST)
+    page.set_content("""
+        <div data-testid='stMetricLabel' style='width:60px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis'>
+          Validation accuracy</div>
+        <button style='width:300px'>Reset</button>
+        <label><input type='radio' style='width:1px;height:1px'>by index</label>
+        <div data-testid='stSelectbox'><input role='combobox' style='width:60px' value='Keras 512-ReLU MLP'></div>""")
+    problems = truncated_texts(page)
+    assert len(problems) == 2, problems
+    assert "metric label 'Validation accuracy'" in problems[0] and "selectbox value 'Keras 512-ReLU MLP'" in problems[1]
+
+
+def _plotly_page(new_page, fig):
+    import plotly
+    import plotly.io as pio
+
+    page = new_page(viewport={"width": 390, "height": 844})
+    page.set_content("<div data-testid='stPlotlyChart' style='width:318px'><div id='chart'></div></div>")
+    page.add_script_tag(path=str(Path(plotly.__file__).parent / "package_data" / "plotly.min.js"))
+    page.evaluate("spec => Plotly.newPlot('chart', spec.data, spec.layout)", json.loads(pio.to_json(fig)))
+    page.wait_for_function(_CHARTS_DRAWN_JS)
+    return page
+
+
+def _crowded_figure():
+    import plotly.graph_objects as go
+
+    from explorer.theme import TEMPLATE_NAME
+
+    fig = go.Figure([go.Scatter(y=[1, 3, 2], name=f"optimizer {i}") for i in range(4)])
+    fig.update_layout(template=TEMPLATE_NAME, title="Validation accuracy of every run, per epoch", height=400,
+                      xaxis_title="epoch", legend=dict(orientation="h", y=-0.1, yanchor="top"))
+    return fig
+
+
+def test_the_chart_check_finds_a_cut_title_and_a_legend_on_an_axis_title(new_page):
+    problems = chart_problems(_plotly_page(new_page, _crowded_figure()))
+    assert any("wider than the chart" in p for p in problems), problems
+    assert any("legend" in p and "axis title 'epoch'" in p for p in problems), problems
+
+
+def test_fitted_charts_pass_the_chart_check_on_a_phone(new_page):
+    from explorer.theme import fit_layout
+
+    assert chart_problems(_plotly_page(new_page, fit_layout(_crowded_figure()))) == []
