@@ -179,7 +179,9 @@ def _results_table() -> None:
 
     titles = {p.url_path: p.title for p in PAGES}
     st.header("From 95% to 99.6%", anchor="results")
-    if not presenting():
+    if presenting():  # the whole table on a projector's screen
+        st.html("<style>[data-testid='stMain'] table { font-size: 0.78rem; line-height: 1.25; }</style>")
+    else:
         st.markdown("The networks of the articles this app follows, from a small two-layer network to a modern "
                     "CNN: what each article claims, and what the same network reached when we trained it with "
                     "our NumPy core.")  # fmt: skip
@@ -190,8 +192,9 @@ def _results_table() -> None:
 def home() -> None:
     from explorer.ui.data_status import show_data_status
 
-    st.title(APP_TITLE)
     lesson = current_lesson()
+    if lesson is None or not presenting():  # on a projector, the lesson card titles the page
+        st.title(APP_TITLE)
     results_first = lesson is not None and lesson.id == "results"  # the lesson is about the table
     if results_first:
         _results_table()
