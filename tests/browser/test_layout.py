@@ -21,6 +21,8 @@ from tests.browser.drawing import SLOW, canvas_locator, draw_seven
 pytestmark = pytest.mark.browser
 
 PAGE_PATHS = ["", *(page.url_path for page in PAGES)]  # "" is Home; a page added to PAGES is checked too
+# Views a link opens that the default one hides (the Train page's other modes, another tab).
+OTHER_VIEWS = ["train?tr_mode=compare", "train?tr_mode=paths", "receptive_fields?rf_tab=erf"]
 VIEWPORT_NAMES = ["1280x720", "390x844"]
 VIEWPORT_OPTIONS_FOR_SELF_TEST = {"viewport": {"width": 390, "height": 844}}
 
@@ -128,11 +130,12 @@ def open_page(new_page, viewports, wait_for_app, base_url: str, path: str, viewp
 
 
 @pytest.mark.parametrize("viewport", VIEWPORT_NAMES)
-@pytest.mark.parametrize("path", PAGE_PATHS)
+@pytest.mark.parametrize("path", PAGE_PATHS + OTHER_VIEWS)
 def test_nothing_is_cut_off_and_chart_labels_do_not_collide(app_server, new_page, viewports, wait_for_app,
                                                            exception_texts, screenshot, path, viewport):
     page = open_page(new_page, viewports, wait_for_app, app_server, path, viewport)
-    screenshot(page, f"layout_{path or 'home'}_{viewport}", full_page=True)
+    name = re.sub(r"\W+", "_", path) or "home"
+    screenshot(page, f"layout_{name}_{viewport}", full_page=True)
     assert exception_texts(page) == []
     problems = truncated_texts(page) + chart_problems(page)
     where = f"/{path} at {viewport}"
