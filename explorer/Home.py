@@ -15,7 +15,9 @@ prepare_process()  # heavy imports once per process, before any session draws (c
 from explorer.theme import use_theme  # noqa: E402
 from explorer.ui import url_state  # noqa: E402
 from explorer.ui.charts import chart  # noqa: E402
+from explorer.scheduler import scheduler  # noqa: E402
 from explorer.ui.lesson_card import current_lesson, show_lesson_card  # noqa: E402
+from explorer.ui.train_state import session_id  # noqa: E402
 from explorer.ui.presenter import presenting, use_presenter_style  # noqa: E402
 from explorer.ui.app_setup import (  # noqa: E402
     APP_ICON,
@@ -209,6 +211,7 @@ def home() -> None:
 
 
 url_state.begin_run()
+scheduler().visit(session_id())  # the training scheduler keeps a core free while others click
 try:
     _page = st.navigation([home_page(home), *_pages])
     show_lesson_card()
