@@ -185,7 +185,7 @@ def test_home_without_mnist(tmp_path, monkeypatch):
     assert at.button(key="home_data_download").label == "Download MNIST (11 MB)"
     assert not at.success
     # the hero still works for drawings; test digits explain what is missing
-    next(b for b in at.button_group if b.key == "home_source").set_value("Test digit").run()
+    next(b for b in at.button_group if b.key == "home_source").set_value("test").run()
     assert not at.exception
     assert "Test digits need the MNIST data" in texts(at)
 
