@@ -305,7 +305,7 @@ def layer_line(layer) -> str:
 
 def tile_px() -> int:
     """About the width a tile gets: the page is wider on a projector (no sidebar) than on a laptop."""
-    return 120 if presenting() else 85
+    return 120 if presenting() else 75
 
 
 def tile_grid(draw, count: int, title: str, key: str) -> None:

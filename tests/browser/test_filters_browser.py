@@ -199,3 +199,25 @@ def test_a_malformed_digit_in_the_link_is_ignored_quietly(app_server, page, wait
     page.get_by_text("The digit in the link was ignored").first.wait_for(timeout=SLOW)
     assert page.get_by_text("The drawing is empty").first.is_visible()
     assert_clean(page)
+
+
+def test_clicking_a_cell_of_the_feature_map_moves_the_window_there(app_server, page, wait_for_app):
+    page.goto(f"{app_server}/filters?filters_source=upload")
+    wait_for_app(page, SLOW)
+    upload(page, "seven.png", png_bytes())
+    page.get_by_text(re.compile(r"reads your picture as \d")).first.wait_for(timeout=SLOW)
+    wait_for_app(page, SLOW)
+    index = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .findIndex(g => (g.data || []).some(t => t.name === 'cells'))""")
+    assert index >= 0, "no feature map with clickable cells"
+    plot = page.locator(".js-plotly-plot").nth(index)
+    plot.scroll_into_view_if_needed()
+    where = plot.evaluate("""(g) => { const xa = g._fullLayout.xaxis2, ya = g._fullLayout.yaxis2;
+        const r = g.getBoundingClientRect();
+        return {x: r.left + xa._offset + xa.l2p(6), y: r.top + ya._offset + ya.l2p(5)}; }""")
+    page.mouse.move(where["x"], where["y"])
+    page.mouse.click(where["x"], where["y"])
+    page.get_by_text(re.compile(r"map at row 5, column 6, channel 0")).first.wait_for(timeout=SLOW)
+    wait_for_app(page, SLOW)
+    assert "filters_row=5" in page.url and "filters_col=6" in page.url
+    assert_clean(page)
