@@ -107,10 +107,26 @@ def _hero_network():
     return chosen
 
 
+def _drawn_or_linked_digit():
+    """The drawing's digit, put in the link; or, before anything is drawn, the digit a link carries."""
+    from explorer.ui.digit_input import LINK_DIGIT_TEXT, Digit, digit_from_link, draw_digit, put_digit_in_link
+
+    digit = draw_digit("home")
+    if digit is not None:
+        put_digit_in_link("home", digit.image)  # a reload or a shared link brings this 28x28 digit back
+        return digit
+    linked = digit_from_link("home")
+    if linked is None:
+        put_digit_in_link("home", None)
+        return None
+    st.caption(f"Showing **{LINK_DIGIT_TEXT}**. Draw on the canvas to replace it.")
+    return Digit(linked, LINK_DIGIT_TEXT)
+
+
 def _hero() -> None:
     from explorer.figures.common import digit_figure, probability_bars
     from explorer.models import MODELS
-    from explorer.ui.digit_input import draw_digit, empty_hint, pick_test_digit
+    from explorer.ui.digit_input import empty_hint, pick_test_digit
     from explorer.ui.resources import mnist_or_none
 
     st.html(_HERO_CSS)
@@ -125,7 +141,7 @@ def _hero() -> None:
             url_state.bind("home_class", ANY_DIGIT, options=[ANY_DIGIT, *range(10)])
             digit = pick_test_digit(mnist_or_none(), "home")
         else:
-            digit = draw_digit("home")
+            digit = _drawn_or_linked_digit()
     with right:
         hero = _hero_network()
         if hero is None:

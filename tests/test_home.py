@@ -98,3 +98,41 @@ def test_data_status_download_fills_the_cache(mnist_dir, monkeypatch, tmp_path):
     # the hero can now use test digits
     hero_source(at).set_value("test").run()
     assert not at.exception and any("It's a" in m.value for m in at.markdown)
+
+
+def _home_with(params: dict) -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / "explorer" / "Home.py"), default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.mnist
+def test_a_link_names_the_test_digit_and_a_reload_brings_it_back(mnist_dir):
+    at = _home_with({"home_source": "test", "home_test_index": "123"})
+    label = int(load_mnist(mnist_dir).test_labels[123])
+    assert f"Test digit #123 of 10,000, labelled **{label}**." in texts(at)
+    at.button(key="home_again").click().run()  # a new digit goes into the link
+    index = int(at.query_params["home_test_index"])
+    assert index != 123 and f"Test digit #{index} of" in texts(at)
+
+
+def test_a_link_carries_a_drawn_digit(tmp_path):
+    from explorer.preprocess import encode_digit
+
+    seven = np.zeros((28, 28), np.uint8)
+    seven[6:9, 7:21] = 255
+    for row in range(9, 23):
+        seven[row, 19 - (row - 9) // 2 : 22 - (row - 9) // 2] = 255
+    at = _home_with({"digit": encode_digit(seven)})
+    page = texts(at)
+    assert "the digit from the link" in page and "It's a" in page
+    assert not at.toast  # the parameter was used, not dropped
+
+
+def test_a_malformed_drawn_digit_in_a_link_is_dropped_quietly():
+    at = _home_with({"digit": "not-a-digit!"})
+    assert "the digit from the link" not in texts(at)
+    assert "digit" not in at.query_params

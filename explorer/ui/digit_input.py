@@ -104,10 +104,12 @@ def pick_test_digit(data, key: str) -> Digit | None:
     wanted = left.selectbox("Show me a", ["any digit", *range(10)], key=f"{key}_class")
     wanted = None if wanted == "any digit" else int(wanted)
     again = right.button("New digit", icon=":material/casino:", key=f"{key}_again", width="stretch")
-    index = st.session_state.get(state_index)
-    if again or index is None or st.session_state.get(state_class) != wanted or not 0 <= index < len(labels):
+    url_state.bind(state_index, -1, valid=lambda v: -1 <= v < len(labels))  # a link can name the digit
+    index = st.session_state[state_index]
+    class_changed = state_class in st.session_state and st.session_state[state_class] != wanted
+    if again or index < 0 or class_changed:
         index = _new_index(key, labels, wanted)
-        st.session_state[state_index], st.session_state[state_class] = index, wanted
+    st.session_state[state_index], st.session_state[state_class] = index, wanted
     label = int(labels[index])
     st.caption(f"Test digit #{index} of {len(labels):,}, labelled **{label}**.")
     return Digit(np.asarray(data.test_images[index]), f"test digit #{index}", label=label, index=index)
