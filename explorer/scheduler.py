@@ -11,6 +11,7 @@ sooner.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from contextlib import contextmanager, nullcontext
@@ -24,6 +25,14 @@ STALE = 5.0  # a session that has not asked for this long no longer counts as tr
 COMPANY = 30.0  # a session that clicked within this many seconds may need a core for its clicks
 
 
+def default_slots() -> int:
+    """The machine's cores minus one (at least one), or EXPLORER_TRAINING_SLOTS when set."""
+    try:
+        return max(1, int(os.environ["EXPLORER_TRAINING_SLOTS"]))
+    except (KeyError, ValueError):
+        return max(1, _usable_cores() - 1)
+
+
 @dataclass
 class _Trainer:
     trained: float = 0.0  # seconds of training it got
@@ -33,7 +42,7 @@ class _Trainer:
 
 class TrainingScheduler:
     def __init__(self, slots: int | None = None, slice_seconds: float = SLICE, clock=time.monotonic):
-        self.slots = slots if slots is not None else max(1, _usable_cores() - 1)
+        self.slots = slots if slots is not None else default_slots()
         self.slice_seconds = slice_seconds
         self._clock = clock
         self._lock = threading.Lock()

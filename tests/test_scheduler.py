@@ -168,3 +168,12 @@ def test_the_train_page_tells_a_session_its_share(monkeypatch):
     for other in ("a", "b", "c"):
         s.request(other)
     assert train_state.share_text() == "3 classmates are training too: your network gets 1/4 of a core."
+
+
+def test_a_deployment_can_set_the_number_of_training_slots(monkeypatch):
+    from explorer.scheduler import default_slots
+
+    monkeypatch.setenv("EXPLORER_TRAINING_SLOTS", "3")
+    assert default_slots() == 3
+    monkeypatch.setenv("EXPLORER_TRAINING_SLOTS", "many")
+    assert default_slots() == max(1, parallel._usable_cores() - 1)
