@@ -187,9 +187,10 @@ def train(args, argv) -> int:
           f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, init {config.init}, augment {config.augment}")  # fmt: skip
 
     def on_epoch(record):
-        print(epoch_line(record, config.epochs), flush=True)
         best(record)
         last(record)
+        # Printed after the copies, so a Ctrl-C on seeing this line saves this epoch.
+        print(epoch_line(record, config.epochs), flush=True)
 
     start = time.perf_counter()
     try:

@@ -60,22 +60,6 @@ PICK_MODES = {"index": "by index", "class": "by class", "random": "random"}
 PENS = {"white": "White on black (like MNIST)", "black": "Black on white (like paper)"}
 
 
-def bind_number(key: str, default: int, low: int, high: int) -> int:
-    """url_state.bind for an integer widget, kept inside low..high: the session may hold a value
-    from another model or digit, which the widget would refuse."""
-    url_state.bind(key, default, valid=lambda value: low <= value <= high)
-    st.session_state[key] = int(min(max(int(st.session_state[key]), low), high))
-    return st.session_state[key]
-
-
-def bind_choice(key: str, default, options) -> None:
-    """url_state.bind for a choice widget; a value that is no longer offered falls back to `default`."""
-    options = list(options)
-    url_state.bind(key, default, options=options)
-    if st.session_state[key] not in options:
-        st.session_state[key] = default
-
-
 # --- model ---------------------------------------------------------------------------------
 
 
@@ -112,10 +96,10 @@ def choose_model() -> tuple[Network, str, bool]:
     own = session_cnn()
     choices = ([SESSION_CHOICE] if own is not None else []) + (list(shipped) or list(CNN_MODELS))
     default = "deepconvnet" if "deepconvnet" in choices else choices[0]
-    bind_choice("filters_model", default, choices)
-    bind_choice("filters_weights", TRAINED, WEIGHTS)
-    bind_number("filters_seed", 0, 0, 9999)
-    bind_choice("filters_colour", "layer", COLOUR_MODES)
+    url_state.bind_choice("filters_model", default, choices)
+    url_state.bind_choice("filters_weights", TRAINED, WEIGHTS)
+    url_state.bind_number("filters_seed", 0, 0, 9999)
+    url_state.bind_choice("filters_colour", "layer", COLOUR_MODES)
     with st.sidebar:
         st.header("Model")
         choice = st.selectbox("CNN to look inside", choices, format_func=model_label, key="filters_model")
@@ -175,7 +159,7 @@ def preprocessing_options(key: str) -> PreprocessOptions:
     if not presenting():
         st.caption("MNIST-style preprocessing. Switch a step off to see why it matters: "
                    "an off-centre or tiny digit is easily misread.")  # fmt: skip
-    bind_choice(f"{key}_invert", "auto", ("auto", "always", "never"))
+    url_state.bind_choice(f"{key}_invert", "auto", ("auto", "always", "never"))
     for step in ("crop", "fit", "centre"):
         url_state.bind(f"{key}_{step}", True)
     invert = st.selectbox("Invert", ("auto", "always", "never"), key=f"{key}_invert",
@@ -218,17 +202,17 @@ def test_set_digit() -> tuple[np.ndarray | None, int | None, str]:
         st.info("You can still draw a digit or upload a picture of one.")
         return None, None, ""
     count = len(data.test_images)
-    bind_choice("filters_pick", "index", PICK_MODES)
+    url_state.bind_choice("filters_pick", "index", PICK_MODES)
     how = st.radio("Pick a test digit", list(PICK_MODES), format_func=PICK_MODES.get, horizontal=True, key="filters_pick")
     if how == "index":
-        index = bind_number("filters_index", 0, 0, count - 1)
+        index = url_state.bind_number("filters_index", 0, 0, count - 1)
         index = int(st.number_input(f"Index in the {count:,} test digits", 0, count - 1, key="filters_index"))
     elif how == "class":
-        bind_choice("filters_class", 7, range(10))
+        url_state.bind_choice("filters_class", 7, range(10))
         c1, c2 = st.columns(2)
         digit_class = c1.selectbox("Digit", list(range(10)), key="filters_class")
         members = np.flatnonzero(data.test_labels == digit_class)
-        bind_number("filters_nth", 0, 0, len(members) - 1)
+        url_state.bind_number("filters_nth", 0, 0, len(members) - 1)
         nth = int(c2.number_input(f"Which {digit_class} (of {len(members)})", 0, len(members) - 1, key="filters_nth"))
         index = int(members[nth])
     else:
@@ -242,7 +226,7 @@ def test_set_digit() -> tuple[np.ndarray | None, int | None, str]:
 
 def drawn_digit() -> tuple[np.ndarray | None, str]:
     """(digit, description): a new drawing, else the digit a link carries, else (None, "")."""
-    bind_choice("filters_pen", "white", PENS)
+    url_state.bind_choice("filters_pen", "white", PENS)
     left, right = st.columns([1, 1.3])  # the left one holds the 280 px canvas even beside the sidebar at 1280 px
     with left:
         if presenting():  # on the projector: the canvas on the first screen, the pen as the link set it
@@ -468,7 +452,7 @@ def activation_lines(view, index: int, step, conv_name: str) -> None:
 def one_convolution(net: Network, view, x: np.ndarray, map_limits: dict, digit_key: tuple) -> None:
     indices = conv_indices(net)
     names = [net.names[i] for i in indices]
-    bind_choice("filters_conv", names[0], names)
+    url_state.bind_choice("filters_conv", names[0], names)
     c1, c2 = st.columns([1, 2])
     conv_name = c1.selectbox("Conv layer", names, format_func=lambda n: f"{n} ({view.layers[net.names.index(n)].shape_text})",
                              key="filters_conv")  # fmt: skip
@@ -476,10 +460,10 @@ def one_convolution(net: Network, view, x: np.ndarray, map_limits: dict, digit_k
     layer = net.layers[index]
     out_h, out_w, filters = view.layers[index].shape
     c_in = layer.W.value.shape[2]
-    channel = bind_number("filters_channel", 0, 0, filters - 1)
+    channel = url_state.bind_number("filters_channel", 0, 0, filters - 1)
     start = strongest_position(view.layers[index].output[:, :, channel])
-    bind_number("filters_row", start[0], 0, out_h - 1)
-    bind_number("filters_col", start[1], 0, out_w - 1)
+    url_state.bind_number("filters_row", start[0], 0, out_h - 1)
+    url_state.bind_number("filters_col", start[1], 0, out_w - 1)
     start_on_ink(start, (digit_key, conv_name))
     apply_click("filters_position_chart", out_h, out_w)
     with c2:
@@ -548,7 +532,7 @@ if not presenting():
     source_box = st.container()
 url_state.claim(DIGIT_PARAM)  # a drawing's digit: read and written by the Draw source
 default_source = "test" if mnist_or_none() is not None else "draw"  # test digits need MNIST
-bind_choice("filters_source", default_source, SOURCES)
+url_state.bind_choice("filters_source", default_source, SOURCES)
 source = source_box.segmented_control("Where the digit comes from", list(SOURCES), format_func=SOURCES.get,
                                       key="filters_source") or default_source  # fmt: skip
 true_label = None

@@ -44,27 +44,11 @@ def _synthetic_digit() -> np.ndarray:
     return rm.synthetic_digit()
 
 
-def bind_number(key: str, default: int, low: int, high: int) -> int:
-    """url_state.bind for a number widget, kept inside low..high (the range may have changed
-    since the value was set, e.g. the output size when n changes)."""
-    url_state.bind(key, default, valid=lambda value: low <= value <= high)
-    st.session_state[key] = type(default)(min(max(st.session_state[key], low), high))
-    return st.session_state[key]
-
-
-def bind_choice(key: str, default, options) -> None:
-    """url_state.bind for a choice widget; a value that is no longer offered falls back to `default`."""
-    options = list(options)
-    url_state.bind(key, default, options=options)
-    if st.session_state[key] not in options:
-        st.session_state[key] = default
-
-
 # ---------------------------------------------------------------------------
 
-bind_number("rf_n", 2, 1, 5)
-bind_number("rf_c_in", 16, 1, 128)
-bind_number("rf_c_out", 16, 1, 128)
+url_state.bind_number("rf_n", 2, 1, 5)
+url_state.bind_number("rf_c_in", 16, 1, 128)
+url_state.bind_number("rf_c_out", 16, 1, 128)
 
 st.title("Receptive fields")
 if not presenting():
@@ -77,7 +61,7 @@ if not presenting():
 
 data = mnist_or_none()
 if data is not None:
-    digit_index = bind_number("rf_digit", 0, 0, len(data.test_images) - 1)
+    digit_index = url_state.bind_number("rf_digit", 0, 0, len(data.test_images) - 1)
     digit = np.asarray(data.test_images[digit_index])
     digit_caption = f"test digit #{digit_index} (a {int(data.test_labels[digit_index])})"
 else:
@@ -93,7 +77,7 @@ def _tab_changed() -> None:
     st.session_state["rf_tab"] = next((tab for tab, text in TABS.items() if text == label), "compare")
 
 
-bind_choice("rf_tab", "compare", TABS)  # the open tab is part of the view (a link may open the ERF tab)
+url_state.bind_choice("rf_tab", "compare", TABS)  # the open tab is part of the view (a link may open the ERF tab)
 tab_compare, tab_calc, tab_erf, tab_h2h = st.tabs(
     list(TABS.values()), default=TABS[st.session_state["rf_tab"]], key="_rf_tab_label", on_change=_tab_changed
 )
@@ -191,8 +175,8 @@ with tab_compare:
     # --- overlay ---------------------------------------------------------------------
     st.subheader("Which pixels does one output unit see?")
     out_size = 28 - 2 * n
-    bind_number("rf_row", out_size // 2, 0, out_size - 1)
-    bind_number("rf_col", out_size // 2, 0, out_size - 1)
+    url_state.bind_number("rf_row", out_size // 2, 0, out_size - 1)
+    url_state.bind_number("rf_col", out_size // 2, 0, out_size - 1)
 
     def _clicked() -> None:
         """A click on input pixel (y, x) picks the output unit whose field is centred there."""
@@ -259,8 +243,8 @@ with tab_calc:
         "conv or pool layer. Element-wise layers (ReLU, batch norm, dropout) do not change the receptive field."
     )
     names = rm.preset_names()
-    bind_choice("rf_preset", "lenet" if "lenet" in names else names[0], names)
-    bind_number("rf_input_size", 28, 1, 1024)
+    url_state.bind_choice("rf_preset", "lenet" if "lenet" in names else names[0], names)
+    url_state.bind_number("rf_input_size", 28, 1, 1024)
     top = st.columns([2, 1])
     preset = top[0].selectbox("start from", names, key="rf_preset")
     input_size = top[1].number_input("input size (pixels)", 1, 1024, step=1, key="rf_input_size")
@@ -324,15 +308,15 @@ with tab_erf:
         "paths, those at the edge through very few, so the influence is Gaussian-like and fills only part of the square."
     )
     conv_models = [name for name in rm.preset_names() if name != "tf-cnn-bn"]
-    bind_choice("rf_erf_model", "deepconvnet", conv_models)
+    url_state.bind_choice("rf_erf_model", "deepconvnet", conv_models)
     model = st.session_state["rf_erf_model"]
     net_layers = rm.conv_layers(rm.build_model(model))
     layer_names = [name for _, name in net_layers]
     if st.session_state.get("_rf_erf_layer_model", model) != model:  # another model: start on its last layer
         st.session_state.pop("rf_erf_layer", None)
     st.session_state["_rf_erf_layer_model"] = model
-    bind_choice("rf_erf_layer", layer_names[-1], layer_names)
-    bind_number("rf_erf_count", 12, 2, 32)
+    url_state.bind_choice("rf_erf_layer", layer_names[-1], layer_names)
+    url_state.bind_number("rf_erf_count", 12, 2, 32)
     e1, e2, e3 = st.columns(3)
     e1.selectbox("model", conv_models, key="rf_erf_model")
     layer_name = e2.selectbox("conv layer (its output, before the ReLU)", layer_names, key="rf_erf_layer")
@@ -396,9 +380,9 @@ with tab_h2h:
         show_missing_data("Training the twins")
     else:
         sizes = [1000, 2000, 3000, 5000, 8000]
-        bind_choice("rf_h2h_size", 2000, sizes)
-        bind_number("rf_h2h_epochs", 1, 1, 3)
-        bind_number("rf_h2h_seed", 0, 0, 9999)
+        url_state.bind_choice("rf_h2h_size", 2000, sizes)
+        url_state.bind_number("rf_h2h_epochs", 1, 1, 3)
+        url_state.bind_number("rf_h2h_seed", 0, 0, 9999)
         h1, h2, h3 = st.columns(3)
         train_size = h1.select_slider("training images", sizes, key="rf_h2h_size")
         epochs = h2.slider("epochs", 1, 3, key="rf_h2h_epochs")

@@ -8,6 +8,7 @@ browsers do, with the websocket client of benchmarks/classroom.py. Needs /usr/sb
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import importlib.util
 import socket
@@ -90,9 +91,16 @@ async def class_on_the_proxy(url: str, replica_names: list[str]) -> tuple[list, 
     return sessions, elsewhere, images
 
 
+def run_in_a_fresh_loop(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests) leaves an
+    event loop running in the main thread for the rest of the pytest session."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_each_session_stays_on_the_replica_that_served_its_page(deployment):
     names = [r.name for r in deployment.replicas]
-    sessions, elsewhere, images = asyncio.run(class_on_the_proxy(deployment.url, names))
+    sessions, elsewhere, images = run_in_a_fresh_loop(class_on_the_proxy(deployment.url, names))
 
     for s in sessions:
         assert s.replica in names, f"session {s.number}: the page came without an X-Replica header"

@@ -90,3 +90,29 @@ def test_decode_rejects_what_the_widget_cannot_show(text, default, options):
 
 def test_the_app_wide_parameters_are_named_once():
     assert set(url_state.GLOBAL_PARAMS) >= {"lang", "lesson", "present"}
+
+
+def _ranged_page():
+    import streamlit as st
+
+    from explorer.ui import url_state
+
+    url_state.begin_run()
+    high = st.session_state.get("high", 10)
+    url_state.bind_number("row", 5, 0, high)
+    st.number_input("Row", 0, high, key="row")
+    url_state.bind_choice("layer", "conv1", ["conv1", "conv2"] if high == 10 else ["conv1"])
+    st.selectbox("Layer", ["conv1", "conv2"] if high == 10 else ["conv1"], key="layer")
+    url_state.publish()
+
+
+def test_a_value_outside_a_changed_range_is_clamped_or_reset():
+    at = AppTest.from_function(_ranged_page)
+    at.query_params["row"] = "9"
+    at.query_params["layer"] = "conv2"
+    at.run()
+    assert at.number_input(key="row").value == 9 and at.selectbox(key="layer").value == "conv2"
+    at.session_state["high"] = 3  # e.g. another model with a smaller output and fewer layers
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="row").value == 3 and at.selectbox(key="layer").value == "conv1"

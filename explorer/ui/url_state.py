@@ -108,6 +108,22 @@ def bind(key: str, default: Any, options: Sequence | None = None, valid: Callabl
         ss[key] = default
 
 
+def bind_number(key: str, default: int | float, low, high):
+    """bind() for a number widget, kept inside low..high: the session may hold a value from before
+    the range changed (another model's layer, a smaller output), which the widget would refuse."""
+    bind(key, default, valid=lambda value: low <= value <= high)
+    st.session_state[key] = type(default)(min(max(st.session_state[key], low), high))
+    return st.session_state[key]
+
+
+def bind_choice(key: str, default: Any, options: Sequence) -> None:
+    """bind() for a choice widget; a value that is no longer offered falls back to `default`."""
+    options = list(options)
+    bind(key, default, options=options)
+    if st.session_state[key] not in options:
+        st.session_state[key] = default
+
+
 def claim(*names: str) -> None:
     """A page reads these parameters itself (they are not widgets): don't report them as unknown."""
     st.session_state.setdefault(_CLAIMED, set()).update(names)
