@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from explorer.machine import cpu_description  # noqa: E402
-from explorer.models import MODELS, build_model  # noqa: E402
-from explorer.optimizers import make_optimizer  # noqa: E402
-from explorer.training import TrainConfig, Trainer  # noqa: E402
+from explorer.nn.machine import cpu_description  # noqa: E402
+from explorer.nn.models import MODELS, build_model  # noqa: E402
+from explorer.nn.optimizers import make_optimizer  # noqa: E402
+from explorer.nn.training import TrainConfig, Trainer  # noqa: E402
 
 CASES = [  # (model, training batch size): the articles' batch sizes
     ("deepconvnet", 100), ("lenet", 64), ("keras-mlp", 128), ("zhou-cnn", 32),

@@ -10,7 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from explorer import conv, layers, losses
+from explorer.nn import conv
+from explorer.nn import layers
+from explorer.nn import losses
 
 
 def twin(net) -> nn.Sequential:

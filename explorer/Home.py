@@ -12,10 +12,10 @@ from explorer.ui.warmup import prepare_process  # noqa: E402
 
 prepare_process()  # heavy imports once per process, before any session draws (concurrent first imports break plotly)
 
-from explorer.theme import use_theme  # noqa: E402
+from explorer.figures.theme import use_theme  # noqa: E402
 from explorer.ui import url_state  # noqa: E402
 from explorer.ui.charts import chart  # noqa: E402
-from explorer.scheduler import scheduler  # noqa: E402
+from explorer.ui.scheduler import scheduler  # noqa: E402
 from explorer.ui.lesson_card import current_lesson, show_lesson_card  # noqa: E402
 from explorer.ui.train_state import session_id  # noqa: E402
 from explorer.ui.presenter import presenting, use_presenter_style  # noqa: E402
@@ -83,8 +83,8 @@ def runner_up_text(probabilities) -> str:
 
 def _hero_network():
     """(name, network, card) of the best shipped CNN that loads, or None; damaged files get a warning."""
-    from explorer.checkpoints import ModelFileError
-    from explorer.results import best_available
+    from explorer.nn.checkpoints import ModelFileError
+    from explorer.lab.results import best_available
     from explorer.ui.resources import pretrained_models, session_pretrained
 
     problems = []
@@ -125,7 +125,7 @@ def _drawn_or_linked_digit():
 
 def _hero() -> None:
     from explorer.figures.common import digit_figure, probability_bars
-    from explorer.models import MODELS
+    from explorer.nn.models import MODELS
     from explorer.ui.digit_input import empty_hint, pick_test_digit
     from explorer.ui.resources import mnist_or_none
 
@@ -193,7 +193,7 @@ def _thumbnail(url_path: str):
 
 
 def _results_table() -> None:
-    from explorer.results import footer, markdown_table, rows
+    from explorer.lab.results import footer, markdown_table, rows
 
     titles = {p.url_path: p.title for p in PAGES}
     st.header("From 95% to 99.6%", anchor="results")

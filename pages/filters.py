@@ -1,6 +1,6 @@
 """Filters & feature maps: what each layer of a real CNN does to one digit.
 
-A thin page: it reads the widgets, asks explorer.dissect for the numbers and
+A thin page: it reads the widgets, asks explorer.lab.dissect for the numbers and
 explorer.figures.filters for the pictures, and draws them.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from explorer.checkpoints import ModelFileError
-from explorer.dissect import (
+from explorer.nn.checkpoints import ModelFileError
+from explorer.lab.dissect import (
     COLOUR_MODE_LABELS,
     COLOUR_MODES,
     activation_after,
@@ -35,9 +35,9 @@ from explorer.figures.filters import (
     saliency_figure,
     units_figure,
 )
-from explorer.models import MODELS, build_model
-from explorer.network import Network
-from explorer.preprocess import EMPTY_DRAWING, ImageError, PreprocessOptions, open_upload, preprocess_digit
+from explorer.nn.models import MODELS, build_model
+from explorer.nn.network import Network
+from explorer.data.preprocess import EMPTY_DRAWING, ImageError, PreprocessOptions, open_upload, preprocess_digit
 from explorer.ui import url_state
 from explorer.ui.charts import chart
 from explorer.ui.digit_input import DIGIT_PARAM, LINK_DIGIT_TEXT, canvas, digit_from_link, put_digit_in_link
@@ -172,7 +172,7 @@ def preprocessing_options(key: str) -> PreprocessOptions:
 
 
 def show_steps(result) -> None:
-    """The step pictures (square, made by explorer.preprocess), three per row on a phone too."""
+    """The step pictures (square, made by explorer.data.preprocess), three per row on a phone too."""
     steps = result.steps
     for start in range(0, len(steps), 3):
         for col, (title, image) in zip(st.columns(3), steps[start : start + 3]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.lessons import LESSONS, Lesson, lesson_query
+from explorer.ui.lessons import LESSONS, Lesson, lesson_query
 from explorer.ui import url_state
 from explorer.ui.app_setup import PAGES, page_for_link
 from explorer.ui.presenter import presenting

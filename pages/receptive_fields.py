@@ -1,6 +1,6 @@
 """Receptive fields: do two stacked 3x3 convolutions really replace one 5x5?
 
-Thin page: widgets in, explorer.receptive / explorer.receptive_measure compute,
+Thin page: widgets in, explorer.lab.receptive / explorer.lab.receptive_measure compute,
 explorer.figures.receptive draws.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from explorer.ui import url_state
 from explorer.ui.charts import chart
 from explorer.ui.presenter import presenting
 from explorer.figures.common import heatmap_grid
-from explorer.receptive import FORMULAS, compare_single_vs_stack, conv_params, input_window, receptive_fields
-from explorer import receptive_measure as rm
+from explorer.lab.receptive import FORMULAS, compare_single_vs_stack, conv_params, input_window, receptive_fields
+from explorer.lab import receptive_measure as rm
 from explorer.ui.resources import mnist_or_none, pretrained_models, show_missing_data
 
 H2H_KEY = "rf_head_to_head"  # results of the head-to-head training, kept for the session
@@ -31,7 +31,7 @@ def _effective_field(model: str, layer_index: int, weights: str, inputs: np.ndar
     if weights == "random":
         net = rm.build_model(model, seed=0)
     else:  # our own copy of the pretrained network, built inside the cached call
-        from explorer.pretrained import load_pretrained
+        from explorer.nn.pretrained import load_pretrained
 
         net, _ = load_pretrained(model)
     x = net.prepare(inputs)

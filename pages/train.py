@@ -1,6 +1,6 @@
 """Train page: watch a network learn MNIST, and see why the optimizer and the initialisation matter.
 
-Thin on purpose: the training logic is in explorer/compare.py and explorer/training.py, the
+Thin on purpose: the training logic is in explorer/lab/compare.py and explorer/nn/training.py, the
 figures in explorer/figures/training.py, the session state in explorer/ui/train_state.py.
 """
 from __future__ import annotations
@@ -8,15 +8,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.compare import (
+from explorer.lab.compare import (
     AUGMENT_NAMES, INIT_NAMES, MAX_CONFIGS, PRESETS, ROTATED_DEGREES, ROTATED_SIZE, STATUS_TEXT, downsample, final_loss, smooth,
 )  # fmt: skip
 from explorer.figures import training as figs
-from explorer.inits import INITS
-from explorer.models import MODELS, build_model
-from explorer.optim_paths import SURFACES, contour_grid, default_hyper, optimizer_path, why
-from explorer.optimizers import OPTIMIZERS
-from explorer.training import TrainConfig
+from explorer.nn.inits import INITS
+from explorer.nn.models import MODELS, build_model
+from explorer.lab.optim_paths import SURFACES, contour_grid, default_hyper, optimizer_path, why
+from explorer.nn.optimizers import OPTIMIZERS
+from explorer.nn.training import TrainConfig
 from explorer.ui import train_state as ts
 from explorer.ui import url_state
 from explorer.ui.charts import chart

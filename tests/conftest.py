@@ -45,11 +45,11 @@ def require() -> Callable[[object, str], None]:
 @pytest.fixture(params=["full convolution", "col2im"])
 def input_gradient_method(request, monkeypatch) -> str:
     """A stride-1 convolution computes dL/dx one of two ways, chosen by its input's channel
-    count (explorer.conv.FEW_CHANNELS): a test that takes this fixture runs with each."""
-    import explorer.conv
+    count (explorer.nn.conv.FEW_CHANNELS): a test that takes this fixture runs with each."""
+    import explorer.nn.conv
 
     few_channels = 0 if request.param == "full convolution" else 1 << 30
-    monkeypatch.setattr(explorer.conv, "FEW_CHANNELS", few_channels)
+    monkeypatch.setattr(explorer.nn.conv, "FEW_CHANNELS", few_channels)
     return request.param
 
 

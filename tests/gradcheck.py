@@ -30,8 +30,8 @@ from typing import Callable
 
 import numpy as np
 
-from explorer.conv import MaxPool2D
-from explorer.layers import SELU, LeakyReLU, ReLU
+from explorer.nn.conv import MaxPool2D
+from explorer.nn.layers import SELU, LeakyReLU, ReLU
 
 H = 1e-5
 RTOL = 1e-5

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.augment import AUGMENTATIONS, augment, flip, parse_augment, rotate, rotate_by, rotated_sample, shift
+from explorer.data.augment import AUGMENTATIONS, augment, flip, parse_augment, rotate, rotate_by, rotated_sample, shift
 
 
 def centre_of_mass(image):

@@ -1,4 +1,4 @@
-"""explorer.checkpoints: weights that must be refused before they become a wrong model.
+"""explorer.nn.checkpoints: weights that must be refused before they become a wrong model.
 
 Right shapes but integer, complex, NaN or infinite values; a model card whose architecture is
 not the model's; an .npz whose headers declare far more data than a model has (refused after
@@ -14,8 +14,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from explorer.checkpoints import ModelFileError, load_model, network_from, read_weights, save_model, sha256_of
-from explorer.models import build_model
+from explorer.nn.checkpoints import ModelFileError, load_model, network_from, read_weights, save_model, sha256_of
+from explorer.nn.models import build_model
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from explorer import class_rooms
-from explorer.class_rooms import ClassRoomError, ClassRooms, normalize_code
-from explorer.classdb import ClassDB, ClassDbUnavailable
-from explorer.data import find_file
-from explorer.idx import read_idx
+from explorer.data import class_rooms
+from explorer.data.class_rooms import ClassRoomError, ClassRooms, normalize_code
+from explorer.data.classdb import ClassDB, ClassDbUnavailable
+from explorer.data.mnist import find_file
+from explorer.data.idx import read_idx
 
 DAY = 24 * 3600.0
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer import classdb
-from explorer.classdb import ClassDB, ClassDbUnavailable, RoomRow
+from explorer.data import classdb
+from explorer.data.classdb import ClassDB, ClassDbUnavailable, RoomRow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -275,7 +275,7 @@ def test_the_path_comes_from_class_db_or_the_cache_folder(monkeypatch, tmp_path)
 CRASHING_WRITER = textwrap.dedent(
     """
     import sys, time
-    from explorer.classdb import ClassDB
+    from explorer.data.classdb import ClassDB
     path, code, committed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     db = ClassDB(path)
     for n in range(committed):

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from explorer.compare import (
+from explorer.lab.compare import (
     MAX_CONFIGS, PRESETS, Comparison, CurveLog, LiveRun, Monitor, Result, downsample, final_loss, footprint_bytes, preset,
     preset_configs, record_of, smooth, varying_label,
 )  # fmt: skip
-from explorer.optim_paths import SURFACES, optimizer_path
-from explorer.training import TrainConfig
+from explorer.lab.optim_paths import SURFACES, optimizer_path
+from explorer.nn.training import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +106,8 @@ def test_live_run_finishes_with_test_evaluation_and_footprint(data):
 def test_footprint_counts_both_copies_of_a_network_that_trains_in_halves():
     """A batch split over two copies of the network: the twin's caches and gradients and every
     worker's im2col buffer count too."""
-    from explorer.models import build_model
-    from explorer.optimizers import make_optimizer
+    from explorer.nn.models import build_model
+    from explorer.nn.optimizers import make_optimizer
 
     net = build_model("lenet", seed=0)
     trainer = SimpleNamespace(net=net, optimizer=make_optimizer("adam", net.parameters().values()))
@@ -253,7 +253,7 @@ def test_final_loss_is_the_mean_of_the_last_steps():
 @pytest.mark.parametrize("preset_id", list(PRESETS))
 def test_preset_claim_holds_on_mnist(preset_id, mnist_dir):
     """The real preset, as the page runs it: its claim holds on its own numbers."""
-    from explorer.data import load_mnist
+    from explorer.data.mnist import load_mnist
 
     mnist = load_mnist(mnist_dir)
     cmp = Comparison.of_preset(preset_id, mnist)
@@ -284,7 +284,7 @@ def test_adam_reaches_the_minimum_and_sgd_zigzags():
 
 
 def test_why_text_depends_on_the_surface():
-    from explorer.optim_paths import why
+    from explorer.lab.optim_paths import why
 
     assert "zig-zag" in why("sgd", "bowl") and "bowl" not in why("sgd", "valley").lower()
     assert "floor" in why("sgd", "valley")

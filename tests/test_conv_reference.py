@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer import conv as conv_module
-from explorer.conv import AvgPool2D, Conv2D, MaxPool2D, output_size
+from explorer.nn import conv as conv_module
+from explorer.nn.conv import AvgPool2D, Conv2D, MaxPool2D, output_size
 
 
 # --- reference implementations: plain loops over output positions and channels ------------

@@ -1,4 +1,4 @@
-"""Tests for explorer.data on a tiny generated MNIST, served by a local HTTP server.
+"""Tests for explorer.data.mnist on a tiny generated MNIST, served by a local HTTP server.
 
 Nothing here touches the internet: "mirrors" are http://127.0.0.1 servers
 started in a thread, or closed ports on 127.0.0.1.
@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import data
-from explorer.data import FILES, DataError, load_mnist
-from explorer.idx import write_idx
+from explorer.cli import data as cli
+from explorer.data import mnist as data
+from explorer.data.mnist import FILES, DataError, load_mnist
+from explorer.data.idx import write_idx
 
 # Captured before the autouse fixture below clears it for the other tests.
 REAL_MNIST_DIR = os.environ.get("MNIST_DIR")
@@ -64,7 +65,7 @@ def write_fake_mnist(directory, arrays=None, compress=True):
 
 
 def checksums_of(arrays):
-    """SHA-256 of the uncompressed IDX bytes, computed independently of explorer.data."""
+    """SHA-256 of the uncompressed IDX bytes, computed independently of explorer.data.mnist."""
     result = {}
     for name, array in arrays.items():
         header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
@@ -517,12 +518,13 @@ def run_download_cli(target, url, checksums):
     """`python -m explorer.data download` in a child process, mirrors and checksums swapped."""
     code = (
         "import sys\n"
-        "from explorer import data\n"
-        f"data.MIRRORS = ({url!r},)\n"
-        f"data.CHECKSUMS = {dict(checksums)!r}\n"
-        f"sys.exit(data.main(['download', '--dir', {str(target)!r}]))\n"
+        "from explorer.cli import data as cli\n"
+        "from explorer.data import mnist\n"
+        f"mnist.MIRRORS = ({url!r},)\n"
+        f"mnist.CHECKSUMS = {dict(checksums)!r}\n"
+        f"sys.exit(cli.main(['download', '--dir', {str(target)!r}]))\n"
     )
-    root = Path(data.__file__).parent.parent
+    root = Path(data.__file__).parents[2]
     return subprocess.Popen(
         [sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -562,14 +564,14 @@ def test_part_file_of_a_download_thread_is_removed_at_exit(tmp_path, trickle, fa
     url = slow_body_mirror(trickle, interval=0.05, length=2000)
     code = (
         "import threading, time, pathlib\n"
-        "from explorer import data\n"
+        "from explorer.data import mnist as data\n"
         f"target = pathlib.Path({str(target)!r})\n"
         f"args = dict(mirrors=[{url!r}], checksums={dict(fake[2])!r})\n"
         "threading.Thread(target=data.download_mnist, args=(target,), kwargs=args, daemon=True).start()\n"
         "while not list(target.glob('*.part')):\n"
         "    time.sleep(0.02)\n"
     )
-    root = Path(data.__file__).parent.parent
+    root = Path(data.__file__).parents[2]
     finished = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert finished.returncode == 0, finished.stderr
     assert os.listdir(target) == []
@@ -623,11 +625,11 @@ def test_verify_stops_hashing_a_gzip_bomb(tmp_path, fake):
 def test_cli_verify(monkeypatch, capsys, fake):
     folder, _, checksums = fake
     monkeypatch.setattr(data, "CHECKSUMS", checksums)
-    assert data.main(["verify", "--dir", str(folder)]) == 0
+    assert cli.main(["verify", "--dir", str(folder)]) == 0
     assert capsys.readouterr().out.count("OK ") == 4
 
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.ones(N_TEST, dtype=np.uint8), compress=True)
-    assert data.main(["verify", "--dir", str(folder)]) == 1
+    assert cli.main(["verify", "--dir", str(folder)]) == 1
     out = capsys.readouterr().out
     assert out.count("OK ") == 3 and "BAD t10k-labels-idx1-ubyte" in out
 
@@ -636,11 +638,11 @@ def test_cli_verify_uses_mnist_dir(monkeypatch, capsys, fake):
     folder, _, checksums = fake
     monkeypatch.setattr(data, "CHECKSUMS", checksums)
     monkeypatch.setenv("MNIST_DIR", str(folder))
-    assert data.main(["verify"]) == 0
+    assert cli.main(["verify"]) == 0
 
 
 def test_cli_verify_nothing_found(capsys):
-    assert data.main(["verify"]) == 1
+    assert cli.main(["verify"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "MNIST_DIR" in err
 
@@ -651,7 +653,7 @@ def test_cli_download(tmp_path, monkeypatch, capsys, serve, fake):
     monkeypatch.setattr(data, "CHECKSUMS", checksums)
     target = tmp_path / "downloaded"
 
-    assert data.main(["download", "--dir", str(target)]) == 0
+    assert cli.main(["download", "--dir", str(target)]) == 0
     captured = capsys.readouterr()
     assert str(target) in captured.out
     assert "100.0%" in captured.err
@@ -661,7 +663,7 @@ def test_cli_download(tmp_path, monkeypatch, capsys, serve, fake):
 def test_cli_download_failure_is_one_line(tmp_path, monkeypatch, capsys, fake):
     monkeypatch.setattr(data, "MIRRORS", (closed_port_url(),))
     monkeypatch.setattr(data, "CHECKSUMS", fake[2])
-    assert data.main(["download", "--dir", str(tmp_path / "target")]) == 1
+    assert cli.main(["download", "--dir", str(tmp_path / "target")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: Could not download") and err.count("\n") == 1
     assert "MNIST_DIR" in err
@@ -672,7 +674,7 @@ def test_cli_error_after_progress_gets_its_own_line(tmp_path, monkeypatch, capsy
     served, _, checksums = fake
     monkeypatch.setattr(data, "MIRRORS", (serve(served),))
     monkeypatch.setattr(data, "CHECKSUMS", dict(checksums, **{"t10k-images-idx3-ubyte": "0" * 64}))
-    assert data.main(["download", "--dir", str(tmp_path / "target")]) == 1
+    assert cli.main(["download", "--dir", str(tmp_path / "target")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith("error: Could not download MNIST file t10k-images-idx3-ubyte.gz")
@@ -681,8 +683,8 @@ def test_cli_error_after_progress_gets_its_own_line(tmp_path, monkeypatch, capsy
 
 
 def test_data_modules_do_not_import_streamlit():
-    code = "import sys, explorer.data; sys.exit('streamlit' in sys.modules)"
-    root = Path(data.__file__).parent.parent
+    code = "import sys, explorer.data.mnist; sys.exit('streamlit' in sys.modules)"
+    root = Path(data.__file__).parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
 
 
@@ -720,7 +722,7 @@ def test_cli_deadline_option(tmp_path, monkeypatch, capsys, trickle, fake):
     monkeypatch.setattr(data, "MIRRORS", (slow_body_mirror(trickle),))
     monkeypatch.setattr(data, "CHECKSUMS", fake[2])
     handler_before = signal.getsignal(signal.SIGTERM)
-    assert data.main(["download", "--dir", str(tmp_path / "target"), "--deadline", "0.3"]) == 1
+    assert cli.main(["download", "--dir", str(tmp_path / "target"), "--deadline", "0.3"]) == 1
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("error: The MNIST download did not finish within 0.3 s")
     assert "Traceback" not in err

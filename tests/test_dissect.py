@@ -1,11 +1,11 @@
-"""explorer.dissect: the hand-computed convolution agrees with the network's im2col forward pass,
+"""explorer.lab.dissect: the hand-computed convolution agrees with the network's im2col forward pass,
 saliency is a real gradient, colour ranges and stage grouping are right."""
 
 import numpy as np
 import pytest
 
-from explorer.conv import Conv2D, MaxPool2D, output_size
-from explorer.dissect import (
+from explorer.nn.conv import Conv2D, MaxPool2D, output_size
+from explorer.lab.dissect import (
     colour_limits,
     conv_indices,
     convolution_at,
@@ -15,10 +15,10 @@ from explorer.dissect import (
     layer_colour_limits,
     saliency,
 )
-from explorer.layers import ReLU
-from explorer.losses import SoftmaxCrossEntropy
-from explorer.models import build_model
-from explorer.network import Network
+from explorer.nn.layers import ReLU
+from explorer.nn.losses import SoftmaxCrossEntropy
+from explorer.nn.models import build_model
+from explorer.nn.network import Network
 
 CNNS = ["zhou-cnn", "lenet", "deepconvnet", "tf-cnn", "tf-cnn-bn"]
 

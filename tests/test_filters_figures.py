@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explorer.dissect import convolution_at
+from explorer.lab.dissect import convolution_at
 from explorer.figures.filters import (
     GAP,
     convolution_figure,
@@ -18,8 +18,8 @@ from explorer.figures.filters import (
     tile_groups,
     units_figure,
 )
-from explorer.models import build_model
-from explorer.theme import DIVERGING
+from explorer.nn.models import build_model
+from explorer.figures.theme import DIVERGING
 
 RDBU_R = go.Heatmap(colorscale=DIVERGING).colorscale
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.dissect import convolution_at, strongest_position
-from explorer.models import build_model
-from explorer.preprocess import encode_digit, open_upload, preprocess_digit
-from explorer.pretrained import available, load_pretrained
+from explorer.lab.dissect import convolution_at, strongest_position
+from explorer.nn.models import build_model
+from explorer.data.preprocess import encode_digit, open_upload, preprocess_digit
+from explorer.nn.pretrained import available, load_pretrained
 from test_filters_page import PAGE, TIMEOUT, digit_png, texts, use_upload, widget
 
 SHIPPED = [name for name in ("zhou-cnn", "lenet", "deepconvnet") if name in available()]

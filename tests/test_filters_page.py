@@ -13,10 +13,10 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from explorer.checkpoints import ModelFileError
-from explorer.models import build_model
-from explorer.preprocess import open_upload, preprocess_digit
-from explorer.pretrained import available, load_pretrained
+from explorer.nn.checkpoints import ModelFileError
+from explorer.nn.models import build_model
+from explorer.data.preprocess import open_upload, preprocess_digit
+from explorer.nn.pretrained import available, load_pretrained
 from explorer.ui.app_setup import REPO_ROOT
 from explorer.ui.resources import CNN_MODELS
 
@@ -241,7 +241,7 @@ def test_preprocessing_steps_shown_and_switchable(upload_digit):
 
 def test_test_set_digit(require):
     require(os.environ.get("MNIST_DIR"), "env MNIST_DIR is not set (test-set digits need MNIST)")
-    from explorer.data import load_mnist
+    from explorer.data.mnist import load_mnist
 
     data = load_mnist(download=False)
     at = new_app()

@@ -8,13 +8,12 @@ import re
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from explorer import data as mnist_data
-from explorer.data import load_mnist
-from explorer.pretrained import available, load_pretrained
-from explorer.results import ARTICLES, HERO_MODELS
+from explorer.data import mnist as mnist_data
+from explorer.data.mnist import load_mnist
+from explorer.nn.pretrained import available, load_pretrained
+from explorer.lab.results import ARTICLES, HERO_MODELS
 from explorer.ui.app_setup import APP_TITLE, PAGES, REPO_ROOT
 from tests.home_app import fresh_caches, run_home  # noqa: F401 (fresh_caches is an autouse fixture)
 
@@ -120,7 +119,7 @@ def test_a_link_names_the_test_digit_and_a_reload_brings_it_back(mnist_dir):
 
 
 def test_a_link_carries_a_drawn_digit(tmp_path):
-    from explorer.preprocess import encode_digit
+    from explorer.data.preprocess import encode_digit
 
     seven = np.zeros((28, 28), np.uint8)
     seven[6:9, 7:21] = 255

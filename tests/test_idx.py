@@ -1,4 +1,4 @@
-"""Tests for explorer.idx: reading and writing tiny generated IDX files."""
+"""Tests for explorer.data.idx: reading and writing tiny generated IDX files."""
 
 import gzip
 import struct
@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from explorer.idx import IdxError, read_idx, write_idx
+from explorer.data.idx import IdxError, read_idx, write_idx
 
 
 def idx_header(shape, type_code=0x08):

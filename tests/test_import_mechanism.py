@@ -16,7 +16,7 @@ def run_python(args, cwd):
 
 
 def test_import_explorer_from_repo_root(repo_root):
-    result = run_python(["-c", "import explorer, explorer.theme"], repo_root)
+    result = run_python(["-c", "import explorer, explorer.figures.theme"], repo_root)
     assert result.returncode == 0, result.stderr
 
 

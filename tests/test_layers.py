@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.conv import AvgPool2D, Conv2D, MaxPool2D
-from explorer.inits import INITS, init_bias, init_std, init_weights
-from explorer.layers import SELU, BatchNorm, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
-from explorer.losses import MeanSquaredError, SoftmaxCrossEntropy
+from explorer.nn.conv import AvgPool2D, Conv2D, MaxPool2D
+from explorer.nn.inits import INITS, init_bias, init_std, init_weights
+from explorer.nn.layers import SELU, BatchNorm, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
+from explorer.nn.losses import MeanSquaredError, SoftmaxCrossEntropy
 from tests.gradcheck import assert_grad_close, check_layer, numerical_gradient
 
 F64 = np.float64
@@ -407,7 +407,7 @@ def test_unknown_init_raises():
 def test_dense_reads_only_the_weight_rows_of_a_blank_images_inked_pixels(monkeypatch):
     """One mostly blank input (a drawn digit) takes the sparse path; it computes what the full
     product computes, and the gradients stay exact."""
-    import explorer.layers as layers_module
+    import explorer.nn.layers as layers_module
 
     monkeypatch.setattr(layers_module, "BIG_WEIGHTS", 0)
     rng = np.random.default_rng(21)

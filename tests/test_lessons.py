@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.lessons import LESSONS, Lesson, lesson_by_id, lesson_link, lesson_query, lesson_url
+from explorer.ui.lessons import LESSONS, Lesson, lesson_by_id, lesson_link, lesson_query, lesson_url
 from explorer.ui import url_state
 from explorer.ui.app_setup import PAGES, REPO_ROOT
 from tests.home_app import HOME, fresh_caches  # noqa: F401 (fresh_caches is an autouse fixture)
@@ -73,7 +73,7 @@ def test_the_readme_lessons_and_the_two_new_ones_are_there():
 
 
 def test_optimizer_paths_lesson_names_a_real_surface():
-    from explorer.optim_paths import SURFACES
+    from explorer.lab.optim_paths import SURFACES
 
     paths = lesson_by_id("paths")
     assert paths.params["tr_mode"] == "paths" and paths.params["path_surface"] in SURFACES

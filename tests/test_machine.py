@@ -1,8 +1,10 @@
-"""explorer/machine.py: cache sizes and the CPU's description come from the OS."""
+"""explorer/nn/machine.py: cache sizes and the CPU's description come from the OS."""
 
 import pytest
 
-from explorer import conv, machine, optimizers
+from explorer.nn import conv
+from explorer.nn import machine
+from explorer.nn import optimizers
 
 
 def _cache_index(root, number, level, kind, size):

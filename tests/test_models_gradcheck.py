@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.conv import Conv2D
-from explorer.layers import BatchNorm, Dense, Dropout
-from explorer.losses import MeanSquaredError, SoftmaxCrossEntropy
-from explorer.models import MODELS, build_model
+from explorer.nn.conv import Conv2D
+from explorer.nn.layers import BatchNorm, Dense, Dropout
+from explorer.nn.losses import MeanSquaredError, SoftmaxCrossEntropy
+from explorer.nn.models import MODELS, build_model
 from tests.gradcheck import forward_with_signature, sampled_gradient_check
 
 
@@ -326,7 +326,7 @@ def test_pooling_before_relu_gives_exactly_the_same_numbers(monkeypatch, name):
     """Forward and backward run max-pooling before the ReLU it follows (on 4x fewer numbers);
     the outputs, the loss and every gradient are bit for bit those of the layers' own order,
     ties at zero included."""
-    import explorer.network as network_module
+    import explorer.nn.network as network_module
 
     rng = np.random.default_rng(8)
     images = random_images(rng, 6)

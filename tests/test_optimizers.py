@@ -1,13 +1,13 @@
 """Optimizers against their update rules written out by hand (from the LATEX strings in
-explorer/optimizers.py), weight decay, learning-rate changes, errors, denormal flushing."""
+explorer/nn/optimizers.py), weight decay, learning-rate changes, errors, denormal flushing."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from explorer import optimizers
-from explorer.layers import Parameter
-from explorer.optimizers import OPTIMIZERS, AdaGrad, Adam, Momentum, Nesterov, RMSprop, SGD, make_optimizer
+from explorer.nn import optimizers
+from explorer.nn.layers import Parameter
+from explorer.nn.optimizers import OPTIMIZERS, AdaGrad, Adam, Momentum, Nesterov, RMSprop, SGD, make_optimizer
 
 # --- the update rules, one step at a time, in float64 -----------------------------------------
 # Each takes (w, g, state, hyper, t) and returns the new w; `state` is a dict it may fill.

@@ -6,12 +6,12 @@ import threading
 import numpy as np
 import pytest
 
-from explorer import parallel
-from explorer.conv import MaxPool2D
-from explorer.layers import ReLU
-from explorer.models import build_model
-from explorer.network import Network
-from explorer.optimizers import make_optimizer
+from explorer.nn import parallel
+from explorer.nn.conv import MaxPool2D
+from explorer.nn.layers import ReLU
+from explorer.nn.models import build_model
+from explorer.nn.network import Network
+from explorer.nn.optimizers import make_optimizer
 
 SPLIT_BATCH = 64  # lenet splits a batch this big over two network copies (and 40 not)
 

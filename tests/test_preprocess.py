@@ -1,4 +1,4 @@
-"""Tests for explorer.preprocess, on synthetic digits drawn with Pillow."""
+"""Tests for explorer.data.preprocess, on synthetic digits drawn with Pillow."""
 
 import io
 import struct
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, features
 
-from explorer.preprocess import (
+from explorer.data.preprocess import (
     MAX_PIXELS,
     MAX_UPLOAD_BYTES,
     ImageError,

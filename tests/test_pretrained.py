@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from explorer.checkpoints import ModelFileError, load_model, sha256_of
-from explorer.metrics import evaluation_report
-from explorer.pretrained import PRETRAINED_DIR, available, load_pretrained
+from explorer.nn.checkpoints import ModelFileError, load_model, sha256_of
+from explorer.nn.metrics import evaluation_report
+from explorer.nn.pretrained import PRETRAINED_DIR, available, load_pretrained
 
 SHIPPED = available()
 
@@ -32,7 +32,7 @@ def test_card_matches_file(name):
 @pytest.mark.mnist
 @pytest.mark.parametrize("name", SHIPPED)
 def test_card_accuracy_is_reproduced_on_the_full_test_set(name, mnist_dir):
-    from explorer.data import load_mnist
+    from explorer.data.mnist import load_mnist
 
     data = load_mnist(mnist_dir)
     net, card = load_pretrained(name)

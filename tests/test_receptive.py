@@ -1,9 +1,9 @@
-"""Tests for explorer.receptive: hand-worked stacks, a brute-force check, costs."""
+"""Tests for explorer.lab.receptive: hand-worked stacks, a brute-force check, costs."""
 
 import numpy as np
 import pytest
 
-from explorer.receptive import (
+from explorer.lab.receptive import (
     FORMULAS,
     LayerSpec,
     compare_single_vs_stack,

@@ -4,8 +4,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.figures import receptive as figs
-from explorer import receptive_measure as rm
-from explorer.receptive import compare_single_vs_stack, input_window, receptive_fields
+from explorer.lab import receptive_measure as rm
+from explorer.lab.receptive import compare_single_vs_stack, input_window, receptive_fields
 
 
 def _rects(fig):

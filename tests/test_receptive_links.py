@@ -7,7 +7,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import receptive_measure as rm
+from explorer.lab import receptive_measure as rm
 from explorer.ui.app_setup import REPO_ROOT
 
 PAGE = str(REPO_ROOT / "pages" / "receptive_fields.py")

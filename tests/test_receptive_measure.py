@@ -1,15 +1,15 @@
-"""The analytic receptive fields (explorer.receptive) against the gradients of BUILT networks
-(explorer.receptive_measure), and the cost formulas against the arrays of built layers."""
+"""The analytic receptive fields (explorer.lab.receptive) against the gradients of BUILT networks
+(explorer.lab.receptive_measure), and the cost formulas against the arrays of built layers."""
 
 import numpy as np
 import pytest
 
-from explorer.conv import AvgPool2D, Conv2D, MaxPool2D
-from explorer.layers import ReLU
-from explorer.losses import SoftmaxCrossEntropy
-from explorer.models import build_model
-from explorer.network import Network
-from explorer.receptive import (
+from explorer.nn.conv import AvgPool2D, Conv2D, MaxPool2D
+from explorer.nn.layers import ReLU
+from explorer.nn.losses import SoftmaxCrossEntropy
+from explorer.nn.models import build_model
+from explorer.nn.network import Network
+from explorer.lab.receptive import (
     compare_single_vs_stack,
     conv,
     conv_macs,
@@ -20,7 +20,7 @@ from explorer.receptive import (
     presets,
     receptive_fields,
 )
-from explorer import receptive_measure as rm
+from explorer.lab import receptive_measure as rm
 
 
 def _custom(layers):
@@ -271,7 +271,7 @@ def test_train_twins_same_batches(require):
     import os
 
     require(os.environ.get("MNIST_DIR"), "env MNIST_DIR is not set")
-    from explorer.data import load_mnist
+    from explorer.data.mnist import load_mnist
 
     data = load_mnist(download=False)
     results = rm.train_twins(data, train_size=256, epochs=1, batch_size=64, test_images=200)

@@ -5,7 +5,7 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.receptive import compare_single_vs_stack, conv_params, input_window
+from explorer.lab.receptive import compare_single_vs_stack, conv_params, input_window
 from explorer.ui.app_setup import REPO_ROOT
 
 PAGE = str(REPO_ROOT / "pages" / "receptive_fields.py")

@@ -1,4 +1,4 @@
-"""explorer.results: the "From 95% to 99.6%" table built from model cards."""
+"""explorer.lab.results: the "From 95% to 99.6%" table built from model cards."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from explorer import results
-from explorer.results import ARTICLES, NOT_TRAINED, UNREADABLE, Article, markdown_table, rows
+from explorer.cli import results as results_cli
+from explorer.lab import results
+from explorer.lab.results import ARTICLES, NOT_TRAINED, UNREADABLE, Article, markdown_table, rows
 
 
 def write_card(folder, name, **fields):
@@ -89,7 +90,7 @@ def test_real_cards_match_the_table():
 
 
 def test_cli_prints_the_markdown(capsys):
-    assert results.main(["--markdown"]) == 0
+    assert results_cli.main(["--markdown"]) == 0
     out = capsys.readouterr().out
     assert out.count("\n| ") >= len(ARTICLES)
 

@@ -14,12 +14,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from explorer import data as mnist_data
-from explorer import pretrained
-from explorer.results import ARTICLES, HERO_MODELS, UNREADABLE
+from explorer.data import mnist as mnist_data
+from explorer.nn import pretrained
+from explorer.lab.results import ARTICLES, HERO_MODELS, UNREADABLE
 from explorer.ui.app_setup import REPO_ROOT
 from tests.home_app import fresh_caches, run_home  # noqa: F401 (fresh_caches is an autouse fixture)
 
@@ -81,7 +80,7 @@ def test_no_code_from_data(path):
 
 def test_np_load_is_used_somewhere_safely():
     """The scan is not vacuous: the weights loader does call np.load, with allow_pickle=False."""
-    text = (REPO_ROOT / "explorer" / "checkpoints.py").read_text()
+    text = (REPO_ROOT / "explorer" / "nn" / "checkpoints.py").read_text()
     assert "np.load(" in text and "allow_pickle=False" in text
 
 
@@ -109,7 +108,7 @@ def test_disk_write_scanner():
     assert len(disk_writes("Image.open(path)\nimage.save('x.png')\nopen('f', 'wb')\np.write_bytes(b'')")) == 4
 
 
-@pytest.mark.parametrize("module", ["explorer/preprocess.py", "explorer/ui/digit_input.py"])
+@pytest.mark.parametrize("module", ["explorer/data/preprocess.py", "explorer/ui/digit_input.py"])
 def test_uploads_and_drawings_never_touch_the_disk(module):
     assert disk_writes((REPO_ROOT / module).read_text()) == []
 
@@ -140,8 +139,8 @@ def hero_candidates(folder: Path) -> list[str]:
 
 
 def test_corrupt_best_weights_fall_back_with_a_message(weights_copy):
-    from explorer.checkpoints import save_model
-    from explorer.models import build_model
+    from explorer.nn.checkpoints import save_model
+    from explorer.nn.models import build_model
 
     for name in HERO_MODELS[:2]:  # make sure there are two candidates: add untrained ones if needed
         if len(hero_candidates(weights_copy)) < 2 and name not in hero_candidates(weights_copy):

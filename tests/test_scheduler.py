@@ -1,4 +1,4 @@
-"""explorer/scheduler.py: sessions that train share the training slots fairly, clicks never wait."""
+"""explorer/ui/scheduler.py: sessions that train share the training slots fairly, clicks never wait."""
 
 import threading
 import time
@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from explorer import parallel
-from explorer.scheduler import MIN_SLICE, STALE, TrainingScheduler
+from explorer.nn import parallel
+from explorer.ui.scheduler import MIN_SLICE, STALE, TrainingScheduler
 
 
 class FakeClock:
@@ -114,7 +114,7 @@ def test_alone_a_session_trains_on_every_core_and_with_company_on_one(monkeypatc
     clock = FakeClock()
     s = TrainingScheduler(slots=1, clock=clock)
     calls = []
-    monkeypatch.setattr("explorer.scheduler.single_threaded", lambda: _Recorder(calls))
+    monkeypatch.setattr("explorer.ui.scheduler.single_threaded", lambda: _Recorder(calls))
     s.visit("teacher")
     with s.turn("teacher"):
         pass
@@ -138,7 +138,7 @@ class _Recorder:
 
 
 def test_single_threaded_hands_nothing_to_the_helper_threads_and_gives_the_same_numbers(monkeypatch):
-    from explorer.models import build_model
+    from explorer.nn.models import build_model
 
     x = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)
     y = np.arange(64) % 10
@@ -171,7 +171,7 @@ def test_the_train_page_tells_a_session_its_share(monkeypatch):
 
 
 def test_a_deployment_can_set_the_number_of_training_slots(monkeypatch):
-    from explorer.scheduler import default_slots
+    from explorer.ui.scheduler import default_slots
 
     monkeypatch.setenv("EXPLORER_TRAINING_SLOTS", "3")
     assert default_slots() == 3

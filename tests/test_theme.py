@@ -1,9 +1,9 @@
-"""explorer.theme.fit_layout: titles wrap to fit a phone, legends sit between the title and the plot."""
+"""explorer.figures.theme.fit_layout: titles wrap to fit a phone, legends sit between the title and the plot."""
 
 import plotly.graph_objects as go
 import pytest
 
-from explorer.theme import (
+from explorer.figures.theme import (
     LINE_HEIGHT_EM,
     TITLE_FONT_SIZE,
     TITLE_PAD_PX,

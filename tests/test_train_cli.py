@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import train, training
-from explorer.checkpoints import load_model
-from explorer.idx import write_idx
+from explorer.cli import train
+from explorer.nn import training
+from explorer.nn.checkpoints import load_model
+from explorer.data.idx import write_idx
 
 N_TRAIN, N_TEST, BATCH = 300, 50, 50
 STEPS_PER_EPOCH = (N_TRAIN - 50) // BATCH  # 50 images are the validation split
@@ -215,9 +216,9 @@ def test_the_card_records_the_command(tmp_path, mnist_dir):
 def test_a_real_ctrl_c_saves_a_model_that_loads(tmp_path, mnist_dir):
     """The whole path in a child process: SIGINT (what Ctrl-C sends) once epoch lines appear."""
     out = tmp_path / "model.npz"
-    command = [sys.executable, "-m", "explorer.train", "--model", "nielsen", "--epochs", "100000",
+    command = [sys.executable, "-m", "explorer.cli.train", "--model", "nielsen", "--epochs", "100000",
                "--batch-size", str(BATCH), "--val-size", "50", "--data-dir", str(mnist_dir), "--out", str(out)]  # fmt: skip
-    root = Path(train.__file__).parent.parent
+    root = Path(train.__file__).parents[2]
     child = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in child.stdout:

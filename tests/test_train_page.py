@@ -8,9 +8,9 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.compare import PRESETS
-from explorer.models import MODELS
-from explorer.optimizers import OPTIMIZERS
+from explorer.lab.compare import PRESETS
+from explorer.nn.models import MODELS
+from explorer.nn.optimizers import OPTIMIZERS
 from explorer.ui.app_setup import REPO_ROOT
 from explorer.ui.resources import SESSION_MODEL_KEY
 

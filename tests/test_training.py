@@ -1,4 +1,4 @@
-"""The training loop (explorer/training.py) on a small fake data set, and on the full MNIST
+"""The training loop (explorer/nn/training.py) on a small fake data set, and on the full MNIST
 (marked `mnist`): reproducibility, stepping, epochs, divergence, config errors, accuracy."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from explorer.training import DIVERGE_FACTOR, DIVERGE_WINDOW, EpochRecord, TrainConfig, Trainer
+from explorer.nn.training import DIVERGE_FACTOR, DIVERGE_WINDOW, EpochRecord, TrainConfig, Trainer
 
 N_TRAIN, N_TEST, VAL = 300, 100, 50  # 250 training images, 50 validation images
 
@@ -331,7 +331,7 @@ def test_recipe_defaults_fill_the_config():
 
 @pytest.fixture(scope="module")
 def mnist(mnist_dir):
-    from explorer.data import load_mnist
+    from explorer.data.mnist import load_mnist
 
     loaded = load_mnist(mnist_dir)
     assert loaded.train_images.shape == (60000, 28, 28) and loaded.train_images.dtype == np.uint8

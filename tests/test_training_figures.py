@@ -2,10 +2,10 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.compare import LayerHistogram, layer_histogram
+from explorer.lab.compare import LayerHistogram, layer_histogram
 from explorer.figures import training as figs
-from explorer.layers import ReLU, Sigmoid
-from explorer.optim_paths import contour_grid, optimizer_path
+from explorer.nn.layers import ReLU, Sigmoid
+from explorer.lab.optim_paths import contour_grid, optimizer_path
 
 
 def title(fig) -> str:

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.theme import DIVERGING, PALETTE, TEMPLATE_NAME
+from explorer.figures.theme import DIVERGING, PALETTE, TEMPLATE_NAME
 
 DIGIT_SCALE = [[0, "black"], [1, "white"]]
 

@@ -16,8 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.dissect import ConvolutionStep
-from explorer.theme import DIVERGING, PALETTE, TEMPLATE_NAME
+from explorer.lab.dissect import ConvolutionStep
+from explorer.figures.theme import DIVERGING, PALETTE, TEMPLATE_NAME
 
 GAP = 1  # blank pixels between tiles
 MAX_TILE_LABELS = 64

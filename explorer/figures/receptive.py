@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.figures.common import DIGIT_SCALE
-from explorer.theme import PALETTE, SEQUENTIAL, TEMPLATE_NAME
+from explorer.figures.theme import PALETTE, SEQUENTIAL, TEMPLATE_NAME
 
 SINGLE_COLOUR = PALETTE[0]  # blue: the one big convolution
 STACK_COLOUR = PALETTE[1]  # vermillion: the stack of 3x3 convolutions
@@ -50,7 +50,7 @@ def _shapes_for(fig: go.Figure, shapes: list[dict], subplot: int) -> None:
 def overlay_figure(image: np.ndarray, single, stack, height: int = 510) -> go.Figure:
     """The digit twice: the field of the chosen output unit for each design.
 
-    `single` and `stack` are explorer.receptive_measure.Footprint objects. For the stack, the
+    `single` and `stack` are explorer.lab.receptive_measure.Footprint objects. For the stack, the
     direct inputs (units of the layer in between) are drawn as dots at their centres, and the
     field of the first of them as a dashed square. Clicking a pixel picks that output unit."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06,

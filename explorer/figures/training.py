@@ -1,6 +1,6 @@
 """Every plotly figure of the Train page, as plain functions of arrays (no streamlit).
 
-Titles stay within 30 characters: explorer.theme.fit_layout wraps longer ones to fit a phone."""
+Titles stay within 30 characters: explorer.figures.theme.fit_layout wraps longer ones to fit a phone."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid
-from explorer.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE_NAME
+from explorer.figures.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE_NAME
 
 LIGHT = "#9ecae1"
 DIGITS = list(range(10))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import data as mnist_data
-from explorer.data import MNIST, DataError, cache_dir, find_mnist, mnist_status
+from explorer.data import mnist as mnist_data
+from explorer.data.mnist import MNIST, DataError, cache_dir, find_mnist, mnist_status
 from explorer.ui import resources
 
 DOWNLOAD_LABEL = "Download MNIST (11 MB)"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.preprocess import EMPTY_DRAWING, ImageError, Preprocessed, decode_digit, encode_digit, preprocess_digit
+from explorer.data.preprocess import EMPTY_DRAWING, ImageError, Preprocessed, decode_digit, encode_digit, preprocess_digit
 from explorer.ui import url_state
 
 try:  # a custom component: if it cannot register, drawing is off but the page still works
@@ -93,7 +93,7 @@ def _new_index(key: str, labels: np.ndarray, wanted: int | None) -> int:
 def pick_test_digit(data, key: str) -> Digit | None:
     """Choose a digit class (or any) and get a random test digit of it; "New digit" draws again.
 
-    `data` is an explorer.data.MNIST (or None: then a message and None)."""
+    `data` is an explorer.data.mnist.MNIST (or None: then a message and None)."""
     if data is None:
         st.info("Test digits need the MNIST data, which is not on this server yet (see *The MNIST data* "
                 "below). You can draw a digit instead.", icon=":material/cloud_off:")  # fmt: skip

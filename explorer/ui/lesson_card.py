@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.lessons import LESSON_PARAM, Lesson, lesson_by_id
+from explorer.ui.lessons import LESSON_PARAM, Lesson, lesson_by_id
 from explorer.ui.presenter import presenting
 
 LESSONS_PAGE = "lessons"  # url_path of the Lessons page

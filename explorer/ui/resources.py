@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.checkpoints import ModelFileError, network_from
-from explorer.data import MNIST, DataError, load_mnist, mnist_status
-from explorer.pretrained import available, load_pretrained
+from explorer.nn.checkpoints import ModelFileError, network_from
+from explorer.data.mnist import MNIST, DataError, load_mnist, mnist_status
+from explorer.nn.pretrained import available, load_pretrained
 
 CNN_MODELS = ("zhou-cnn", "lenet", "deepconvnet", "tf-cnn-bn", "tf-cnn")
 SESSION_MODEL_KEY = "trained_model"  # the Train page leaves the session's own model here

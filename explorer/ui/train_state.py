@@ -15,9 +15,9 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explorer.checkpoints import model_card, weights_bytes
-from explorer.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
-from explorer.scheduler import scheduler
+from explorer.nn.checkpoints import model_card, weights_bytes
+from explorer.lab.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
+from explorer.ui.scheduler import scheduler
 from explorer.ui.resources import SESSION_MODEL_KEY
 
 RUN_KEY = "train_run"

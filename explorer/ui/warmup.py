@@ -36,21 +36,21 @@ THIRD_PARTY = (
 # Our own modules behind the pages: importing them here keeps their module-level work (and any
 # import they make) inside the lock too.
 OURS = (
-    "explorer.theme",
+    "explorer.figures.theme",
     "explorer.figures.common",
     "explorer.figures.filters",
     "explorer.figures.receptive",
     "explorer.figures.training",
-    "explorer.models",
-    "explorer.network",
-    "explorer.preprocess",
-    "explorer.dissect",
-    "explorer.compare",
-    "explorer.training",
-    "explorer.optim_paths",
-    "explorer.receptive",
-    "explorer.receptive_measure",
-    "explorer.results",
+    "explorer.nn.models",
+    "explorer.nn.network",
+    "explorer.data.preprocess",
+    "explorer.lab.dissect",
+    "explorer.lab.compare",
+    "explorer.nn.training",
+    "explorer.lab.optim_paths",
+    "explorer.lab.receptive",
+    "explorer.lab.receptive_measure",
+    "explorer.lab.results",
 )
 
 _lock = threading.Lock()
@@ -88,7 +88,7 @@ def sample_figures() -> list:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from explorer.theme import TEMPLATE_NAME
+    from explorer.figures.theme import TEMPLATE_NAME
 
     image = np.arange(16, dtype=np.float32).reshape(4, 4)
     line = np.linspace(0, 1, 5, dtype=np.float32)

@@ -203,7 +203,7 @@ def _plotly_page(new_page, fig):
 def _crowded_figure():
     import plotly.graph_objects as go
 
-    from explorer.theme import TEMPLATE_NAME
+    from explorer.figures.theme import TEMPLATE_NAME
 
     fig = go.Figure([go.Scatter(y=[1, 3, 2], name=f"optimizer {i}") for i in range(4)])
     fig.update_layout(template=TEMPLATE_NAME, title="Validation accuracy of every run, per epoch", height=400,
@@ -218,6 +218,6 @@ def test_the_chart_check_finds_a_cut_title_and_a_legend_on_an_axis_title(new_pag
 
 
 def test_fitted_charts_pass_the_chart_check_on_a_phone(new_page):
-    from explorer.theme import fit_layout
+    from explorer.figures.theme import fit_layout
 
     assert chart_problems(_plotly_page(new_page, fit_layout(_crowded_figure()))) == []

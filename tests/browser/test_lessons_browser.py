@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from explorer.lessons import LESSONS, lesson_by_id, lesson_link
-from explorer.optim_paths import SURFACES
+from explorer.ui.lessons import LESSONS, lesson_by_id, lesson_link
+from explorer.lab.optim_paths import SURFACES
 from explorer.ui.app_setup import REPO_ROOT
 from tests.browser.drawing import SLOW, canvas_locator, draw_seven
 

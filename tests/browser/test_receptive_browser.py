@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from explorer.receptive import conv, input_window
+from explorer.lab.receptive import conv, input_window
 from tests.browser.test_filters_browser import VIEWPORTS, layout_problems
 
 pytestmark = pytest.mark.browser

@@ -71,7 +71,7 @@ DOCS_LESSONS = Path(__file__).resolve().parents[2] / "docs" / "lessons"
 
 
 def lesson_link(lesson_id: str) -> str:
-    from explorer.lessons import LESSONS, lesson_link as link
+    from explorer.ui.lessons import LESSONS, lesson_link as link
 
     return link(next(lesson for lesson in LESSONS if lesson.id == lesson_id), present=True)
 
@@ -83,7 +83,7 @@ def percent(text: str) -> float | None:
 
 def results_on_page(page) -> list:
     """The results table the page shows after a race, read back as the preset's Result rows."""
-    from explorer.compare import Result
+    from explorer.lab.compare import Result
 
     table = page.locator(".st-key-cmp_results table")
     header = [cell.strip() for cell in table.locator("thead th").all_inner_texts()]
@@ -98,7 +98,7 @@ def results_on_page(page) -> list:
 @pytest.mark.mnist
 @pytest.mark.parametrize("lesson_id", LESSON_PRESETS)
 def test_train_lesson_plays_from_its_link(app_server, page, wait_for_app, mnist_dir, lesson_id):
-    from explorer.compare import PRESETS
+    from explorer.lab.compare import PRESETS
 
     page.set_viewport_size({"width": 1280, "height": 720})
     link = lesson_link(lesson_id)

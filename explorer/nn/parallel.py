@@ -133,7 +133,7 @@ def one_blas_thread() -> _OneBlasThread:
 @contextmanager
 def single_threaded():
     """Inside, this thread's work stays in this thread and BLAS runs on one thread: for a session
-    that trains while other sessions need the other core (explorer/scheduler.py)."""
+    that trains while other sessions need the other core (explorer/ui/scheduler.py)."""
     running_as = getattr(_current, "worker", None)
     _current.worker = running_as or 0  # map_chunks keeps work inside work in its thread
     try:

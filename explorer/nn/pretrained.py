@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from explorer.checkpoints import ModelFileError, load_model, read_card
+from explorer.nn.checkpoints import ModelFileError, load_model, read_card
 
-PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "pretrained"
 
 
 def weights_path(name: str) -> Path:

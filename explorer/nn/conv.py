@@ -5,7 +5,7 @@ matrix; the convolution is then a single matmul with the kernel reshaped to (k*k
 The copy is one np.copyto from a strided *view* of all windows (no Python loop over
 kernel offsets), into a buffer the layer reuses from step to step, for a cache-sized chunk
 of the batch at a time: copy, multiply, next chunk - on both CPU cores, each with its own
-buffer (explorer.parallel).
+buffer (explorer.nn.parallel).
 
 The input gradient of a stride-1 convolution is itself a convolution: of the output
 gradient, zero-padded by k-1-p, with the kernel flipped and its in/out channels swapped.
@@ -18,10 +18,10 @@ import threading
 
 import numpy as np
 
-from explorer.inits import init_bias, init_weights
-from explorer.layers import Layer, Parameter, column_sums
-from explorer.machine import l2_cache_bytes
-from explorer.parallel import WORKERS, batch_parts, map_chunks
+from explorer.nn.inits import init_bias, init_weights
+from explorer.nn.layers import Layer, Parameter, column_sums
+from explorer.nn.machine import l2_cache_bytes
+from explorer.nn.parallel import WORKERS, batch_parts, map_chunks
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int) -> int:

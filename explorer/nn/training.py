@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from explorer.augment import augment, parse_augment
-from explorer.models import build_model, model_spec
-from explorer.optimizers import OPTIMIZERS, make_optimizer
+from explorer.data.augment import augment, parse_augment
+from explorer.nn.models import build_model, model_spec
+from explorer.nn.optimizers import OPTIMIZERS, make_optimizer
 
 MONITOR_SAMPLE = 2000  # images used for the per-epoch training accuracy
 MAX_ABS_WEIGHT = 1e6  # beyond this the weights are exploding
@@ -115,7 +115,7 @@ class Diverged(Exception):
 
 class Trainer:
     def __init__(self, config: TrainConfig, data, monitor_every: int = 0, net=None):
-        """`data` has uint8 train/test images and labels (an explorer.data.MNIST). It is only
+        """`data` has uint8 train/test images and labels (an explorer.data.mnist.MNIST). It is only
         indexed, never copied, so many trainers can share one copy."""
         self.config = config.resolved()
         c = self.config

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.inits import init_bias, init_weights
-from explorer.parallel import map_batch
+from explorer.nn.inits import init_bias, init_weights
+from explorer.nn.parallel import map_batch
 
 
 # Weights bigger than this (the 784x512 MLP's 1.6 MB) make reading them the cost of one input.
@@ -53,7 +53,7 @@ class Layer:
 
     kind = "layer"
     summary = ""
-    shares_matmuls = False  # True: runs matrix products on both cores itself (explorer.parallel)
+    shares_matmuls = False  # True: runs matrix products on both cores itself (explorer.nn.parallel)
     couples_batch = False  # True: one image's output depends on the others in the batch
 
     def build(self, input_shape: tuple, rng: np.random.Generator, init: str, dtype) -> tuple:

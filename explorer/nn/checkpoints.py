@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.models import build_model
-from explorer.network import Network
+from explorer.nn.models import build_model
+from explorer.nn.network import Network
 
 MAX_WEIGHTS_BYTES = 50 * 1024 * 1024  # for the .npz file, and for the arrays it declares
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.layers import Parameter
-from explorer.machine import l2_cache_bytes
+from explorer.nn.layers import Parameter
+from explorer.nn.machine import l2_cache_bytes
 
 TINY = 1e-30  # state values below this are flushed to zero (see _flush_denormals)
 FLUSH_EVERY = 20

@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
-from explorer.parallel import _usable_cores, single_threaded
+from explorer.nn.parallel import _usable_cores, single_threaded
 
 SLICE = 0.4  # seconds of training in a turn when few sessions train
 MIN_SLICE = 0.1  # shorter turns would spend more on redrawing than on training

@@ -7,7 +7,7 @@ Teacher actions (close, clear, delete one digit, delete the room, export) need t
 
 Every refusal is a ClassRoomError with a `code` and `params` (the page translates them;
 `message` is the English text) and stores nothing. Storage problems raise
-explorer.classdb.ClassDbUnavailable: the page shows its `message` and goes on without rooms.
+explorer.data.classdb.ClassDbUnavailable: the page shows its `message` and goes on without rooms.
 
     rooms = open_class_rooms()                       # $CLASS_DB, $CLASS_ROOM_DAYS, $CLASS_ROOM_CAP
     room = rooms.create_room()                       # room.code "7QX4MZ", room.teacher_key (show once)
@@ -34,9 +34,9 @@ from typing import Callable
 
 import numpy as np
 
-from explorer import classdb
-from explorer.classdb import ClassDB, ClassDbUnavailable, RoomRow
-from explorer.idx import write_idx
+from explorer.data import classdb
+from explorer.data.classdb import ClassDB, ClassDbUnavailable, RoomRow
+from explorer.data.idx import write_idx
 
 # Room codes: no look-alikes (no 0/O, no 1/I), 32 symbols, so 5 bits each. Six of them make
 # 32**6 = 1,073,741,824 codes: with 1,000 live rooms a guessed code hits one with odds of about
@@ -111,7 +111,7 @@ class RoomInfo:
 
 @dataclass(frozen=True)
 class ClassDigits:
-    """A room's digits, oldest first, uint8 like explorer.data.MNIST's arrays."""
+    """A room's digits, oldest first, uint8 like explorer.data.mnist.MNIST's arrays."""
 
     ids: np.ndarray  # (n,) int64: the ids delete_digit takes, increasing
     labels: np.ndarray  # (n,) uint8, 0..9

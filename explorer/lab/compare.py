@@ -16,11 +16,11 @@ from typing import Callable
 
 import numpy as np
 
-from explorer.augment import rotated_sample
-from explorer.layers import ReLU
-from explorer.metrics import confusion_matrix
-from explorer.optimizers import OPTIMIZERS
-from explorer.training import TrainConfig, Trainer
+from explorer.data.augment import rotated_sample
+from explorer.nn.layers import ReLU
+from explorer.nn.metrics import confusion_matrix
+from explorer.nn.optimizers import OPTIMIZERS
+from explorer.nn.training import TrainConfig, Trainer
 
 MAX_CONFIGS = 6
 EVAL_SAMPLE = 1000  # images for the per-epoch train and validation accuracy of a live run

@@ -7,7 +7,7 @@ transaction; every thread has its own connection. A multi-host deployment needs 
 database: a new module with the same `ClassDB` / `Transaction` methods is all it takes.
 
 The file is `$CLASS_DB`, else `class_digits.sqlite3` in the app's cache folder (see
-explorer.data.cache_dir). A damaged, locked or read-only file raises ClassDbUnavailable,
+explorer.data.mnist.cache_dir). A damaged, locked or read-only file raises ClassDbUnavailable,
 whose `message` the app shows; nothing is ever written to a file that failed its checks.
 
     db = ClassDB()
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from explorer.data import cache_dir
+from explorer.data.mnist import cache_dir
 
 DB_FILE_NAME = "class_digits.sqlite3"
 PIXELS_PER_DIGIT = 28 * 28

@@ -1,4 +1,4 @@
-"""Receptive fields measured on real networks, next to the analytic ones of explorer.receptive.
+"""Receptive fields measured on real networks, next to the analytic ones of explorer.lab.receptive.
 
 No streamlit here: the Receptive fields page calls these and draws the results.
 
@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.conv import Conv2D, Pool2D
-from explorer.layers import Dense, Flatten, ReLU
-from explorer.losses import SoftmaxCrossEntropy
-from explorer.models import build_model
-from explorer.network import Network
-from explorer.receptive import LayerSpec, conv, dependency_mask, input_window, pool, receptive_fields
+from explorer.nn.conv import Conv2D, Pool2D
+from explorer.nn.layers import Dense, Flatten, ReLU
+from explorer.nn.losses import SoftmaxCrossEntropy
+from explorer.nn.models import build_model
+from explorer.nn.network import Network
+from explorer.lab.receptive import LayerSpec, conv, dependency_mask, input_window, pool, receptive_fields
 
 INPUT_SIZE = 28
 
@@ -85,7 +85,7 @@ def model_stack(name: str) -> list[LayerSpec]:
 
 def preset_names() -> list[str]:
     """Registry models that have convolutions (the MLPs have no spatial receptive field)."""
-    from explorer.models import MODELS
+    from explorer.nn.models import MODELS
 
     return [name for name, spec in MODELS.items() if not spec.flat_input]
 
@@ -517,7 +517,7 @@ def train_twins(
 
     `seconds_each` caps each run (a busy server must not hang the page); a capped run is
     reported as incomplete. Accuracy is measured on the first `test_images` test images."""
-    from explorer.training import TrainConfig, Trainer
+    from explorer.nn.training import TrainConfig, Trainer
 
     results = []
     for index, model in enumerate(TWINS):

@@ -12,10 +12,10 @@ from typing import Callable
 
 import numpy as np
 
-from explorer.conv import Conv2D, MaxPool2D
-from explorer.layers import SELU, BatchNorm, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
-from explorer.losses import MeanSquaredError, SoftmaxCrossEntropy
-from explorer.network import Network
+from explorer.nn.conv import Conv2D, MaxPool2D
+from explorer.nn.layers import SELU, BatchNorm, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
+from explorer.nn.losses import MeanSquaredError, SoftmaxCrossEntropy
+from explorer.nn.network import Network
 
 ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "leaky-relu": LeakyReLU, "selu": SELU}
 

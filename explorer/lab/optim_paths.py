@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from explorer.layers import Parameter
-from explorer.optimizers import OPTIMIZERS, make_optimizer
+from explorer.nn.layers import Parameter
+from explorer.nn.optimizers import OPTIMIZERS, make_optimizer
 
 MAX_STEPS = 1000
 BLOW_UP = 1e6  # a path leaving this box has diverged: it is cut there

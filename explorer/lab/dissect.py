@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.conv import Conv2D, output_size
-from explorer.network import Network
+from explorer.nn.conv import Conv2D, output_size
+from explorer.nn.network import Network
 
 COLOUR_MODES = ("map", "layer", "global")
 COLOUR_MODE_LABELS = {"map": "per map", "layer": "per layer", "global": "global"}
@@ -28,7 +28,7 @@ _FOLLOWER_KINDS = ("activation", "batchnorm", "pool", "dropout")
 
 
 def _is_conv(layer) -> bool:
-    # By the layer's kind, not isinstance: Streamlit may reload explorer.conv while a session
+    # By the layer's kind, not isinstance: Streamlit may reload explorer.nn.conv while a session
     # still holds a network built from the previous class object.
     return getattr(layer, "kind", "") == Conv2D.kind and hasattr(layer, "W")
 

@@ -15,9 +15,9 @@ from functools import wraps
 
 import numpy as np
 
-from explorer import parallel
-from explorer.conv import MaxPool2D
-from explorer.layers import Dropout, Layer, Parameter, ReLU
+from explorer.nn import parallel
+from explorer.nn.conv import MaxPool2D
+from explorer.nn.layers import Dropout, Layer, Parameter, ReLU
 
 
 def exclusive(method):
@@ -152,7 +152,7 @@ class Network:
 
     def _cores(self, batch_size: int):
         """BLAS on one thread while layers share a batch out over the cores themselves
-        (explorer.parallel); small batches are not shared out, and MLPs leave it to BLAS."""
+        (explorer.nn.parallel); small batches are not shared out, and MLPs leave it to BLAS."""
         return parallel.one_blas_thread() if self._shares_out(batch_size) else nullcontext()
 
     def _shares_out(self, batch_size: int) -> bool:

@@ -1,0 +1,1 @@
+"""The command lines (`python -m explorer.train`, `... explorer.data`, `... explorer.evaluate`)."""
