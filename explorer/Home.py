@@ -13,7 +13,9 @@ from explorer.ui.warmup import prepare_process  # noqa: E402
 prepare_process()  # heavy imports once per process, before any session draws (concurrent first imports break plotly)
 
 from explorer.figures.theme import use_theme  # noqa: E402
+from explorer.i18n import t  # noqa: E402
 from explorer.ui import url_state  # noqa: E402
+from explorer.ui.language import language_switch, use_session_language  # noqa: E402
 from explorer.ui.charts import chart  # noqa: E402
 from explorer.ui.scheduler import scheduler  # noqa: E402
 from explorer.ui.lesson_card import current_lesson, show_lesson_card  # noqa: E402
@@ -21,13 +23,14 @@ from explorer.ui.train_state import session_id  # noqa: E402
 from explorer.ui.presenter import presenting, use_presenter_style  # noqa: E402
 from explorer.ui.app_setup import (  # noqa: E402
     APP_ICON,
-    APP_TITLE,
     PAGES,
     home_page,
     make_st_pages,
 )
 
-st.set_page_config(page_title=APP_TITLE, page_icon=APP_ICON, layout="wide")
+url_state.begin_run()
+use_session_language()  # before any text is read
+st.set_page_config(page_title=t("app.title"), page_icon=APP_ICON, layout="wide")
 use_presenter_style()
 use_theme()
 
@@ -212,7 +215,7 @@ def home() -> None:
 
     lesson = current_lesson()
     if lesson is None or not presenting():  # on a projector, the lesson card titles the page
-        st.title(APP_TITLE)
+        st.title(t("app.title"))
     results_first = lesson is not None and lesson.id == "results"  # the lesson is about the table
     if results_first:
         _results_table()
@@ -226,10 +229,10 @@ def home() -> None:
     show_data_status("home_data")
 
 
-url_state.begin_run()
 scheduler().visit(session_id())  # the training scheduler keeps a core free while others click
 try:
     _page = st.navigation([home_page(home), *_pages])
+    language_switch()
     show_lesson_card()
     _page.run()
 finally:  # also when the page stops early (st.stop, st.rerun): the URL keeps up with its widgets

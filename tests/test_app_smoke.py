@@ -5,7 +5,8 @@ Generic on purpose: it covers whatever pages/*.py holds; deeper page tests live 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.ui.app_setup import APP_TITLE, PAGES, REPO_ROOT
+from explorer.i18n import t
+from explorer.ui.app_setup import PAGES, REPO_ROOT
 
 HOME = REPO_ROOT / "explorer" / "Home.py"
 PAGE_FILES = sorted((REPO_ROOT / "pages").glob("*.py"))
@@ -16,7 +17,7 @@ def test_home_runs():
     at = AppTest.from_file(str(HOME), default_timeout=TIMEOUT)
     at.run(timeout=TIMEOUT)
     assert not at.exception
-    assert any(APP_TITLE in t.value for t in at.title)
+    assert any(t("app.title") in title.value for title in at.title)
 
 
 def test_every_page_file_is_in_the_navigation():

@@ -14,7 +14,8 @@ from explorer.data import mnist as mnist_data
 from explorer.data.mnist import load_mnist
 from explorer.nn.pretrained import available, load_pretrained
 from explorer.lab.results import ARTICLES, HERO_MODELS
-from explorer.ui.app_setup import APP_TITLE, PAGES, REPO_ROOT
+from explorer.i18n import t
+from explorer.ui.app_setup import PAGES, REPO_ROOT
 from tests.home_app import fresh_caches, run_home  # noqa: F401 (fresh_caches is an autouse fixture)
 
 
@@ -30,7 +31,7 @@ def hero_source(at: AppTest):
 
 def test_home_renders_with_hint_cards_and_table():
     at = run_home()
-    assert at.title[0].value == APP_TITLE
+    assert at.title[0].value == t("app.title")
     assert [h.value for h in at.header][:1] == ["Draw a digit: the network answers"]
     page = texts(at)
     # an empty canvas: a friendly hint, no error

@@ -9,9 +9,9 @@ from typing import Callable
 
 import streamlit as st
 
-APP_TITLE = "MNIST Deep-Learning Explorer"
+from explorer.i18n import t
+
 APP_ICON = "🔢"
-HOME_TITLE = "Home"
 HOME_ICON = ":material/home:"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -21,10 +21,17 @@ ENTRYPOINT = REPO_ROOT / "explorer" / "Home.py"
 @dataclass(frozen=True)
 class PageInfo:
     file: str  # path relative to the repository root, e.g. "pages/train.py"
-    title: str
     icon: str  # an emoji or a ":material/name:" icon
-    description: str  # one line, shown on the home page
     url_path: str  # the page is served at http://HOST:PORT/<url_path>
+
+    @property
+    def title(self) -> str:
+        return t(f"pages.{self.url_path}.title")
+
+    @property
+    def description(self) -> str:
+        """One line, shown on the home page."""
+        return t(f"pages.{self.url_path}.description")
 
     @property
     def path(self) -> Path:
@@ -37,34 +44,10 @@ class PageInfo:
 
 
 PAGES: tuple[PageInfo, ...] = (
-    PageInfo(
-        file="pages/train.py",
-        title="Train",
-        icon=":material/model_training:",
-        description="Train a small neural network on MNIST and watch the loss and accuracy move.",
-        url_path="train",
-    ),
-    PageInfo(
-        file="pages/filters.py",
-        title="Filters & feature maps",
-        icon=":material/filter:",
-        description="See what each convolution filter has learned and what it responds to in a digit.",
-        url_path="filters",
-    ),
-    PageInfo(
-        file="pages/receptive_fields.py",
-        title="Receptive fields",
-        icon=":material/center_focus_strong:",
-        description="Find which input pixels a neuron deep in the network can actually see.",
-        url_path="receptive_fields",
-    ),
-    PageInfo(
-        file="pages/lessons.py",
-        title="Lessons",
-        icon=":material/school:",
-        description="Ready-made lessons for a class: each one link that opens its page preset, with a lesson card.",
-        url_path="lessons",
-    ),
+    PageInfo(file="pages/train.py", icon=":material/model_training:", url_path="train"),
+    PageInfo(file="pages/filters.py", icon=":material/filter:", url_path="filters"),
+    PageInfo(file="pages/receptive_fields.py", icon=":material/center_focus_strong:", url_path="receptive_fields"),
+    PageInfo(file="pages/lessons.py", icon=":material/school:", url_path="lessons"),
 )
 
 
@@ -77,7 +60,7 @@ def _home_placeholder() -> None:
 
 def home_page(run: Callable[[], None] | None = None) -> st.Page:
     """Home as an st.Page: the entrypoint passes its page function; a page that links to Home passes nothing."""
-    return st.Page(run or _home_placeholder, title=HOME_TITLE, icon=HOME_ICON, url_path=HOME_URL_PATH, default=True)
+    return st.Page(run or _home_placeholder, title=t("pages.home.title"), icon=HOME_ICON, url_path=HOME_URL_PATH, default=True)
 
 
 def st_page(info: PageInfo) -> st.Page:

@@ -3,12 +3,13 @@ its title is shown. Screenshots land in tests/artifacts/screenshots/."""
 
 import pytest
 
-from explorer.ui.app_setup import APP_TITLE, PAGES
+from explorer.i18n import t
+from explorer.ui.app_setup import PAGES
 
 pytestmark = pytest.mark.browser
 
 # (screenshot name, URL path, heading the page must show)
-TARGETS = [("home", "", APP_TITLE)] + [(p.url_path, p.url_path, p.title) for p in PAGES]
+TARGETS = [("home", "", t("app.title"))] + [(p.url_path, p.url_path, p.title) for p in PAGES]
 
 
 @pytest.mark.parametrize("name, url_path, title", TARGETS, ids=[t[0] for t in TARGETS])
@@ -34,7 +35,7 @@ def test_home_links_open_pages(app_server, page, wait_for_app):
         wait_for_app(page)
         assert page.url.rstrip("/").endswith(f"/{info.url_path}")
         page.go_back()
-        page.locator("[data-testid='stMain'] h1").filter(has_text=APP_TITLE).wait_for()
+        page.locator("[data-testid='stMain'] h1").filter(has_text=t("app.title")).wait_for()
         wait_for_app(page)
     assert page.js_errors == []
 

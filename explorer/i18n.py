@@ -1,0 +1,178 @@
+"""The words the app shows, in English, 简体中文 and 繁體中文.
+
+Every sentence a user reads comes from a catalog, one TOML file per language in explorer/locales/,
+with its keys grouped by page ([home], [train], ...): `t("home.title")`. Placeholders are plain
+`{name}`; the caller formats numbers (`t("train.accuracy", value=f"{acc:.1%}")`).
+
+zh-Hant.toml is generated from zh-Hans.toml with OpenCC (Taiwan phrases), then the reviewed
+overrides in zh-Hant.overrides.toml are applied: `python -m explorer.i18n hant`.
+`python -m explorer.i18n check` lists missing keys, unused keys and placeholder mismatches.
+
+No Streamlit here: the UI tells `t` where the session's language is (`set_language_source`);
+elsewhere (tests, figures built outside a page) it is `with language("zh-Hans"): ...`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Callable
+
+LANGUAGES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
+DEFAULT = "en"
+LOCALES = Path(__file__).with_name("locales")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+_language = contextvars.ContextVar("language", default=DEFAULT)
+_source: Callable[[], str | None] | None = None
+
+
+@functools.cache
+def catalog(lang: str) -> dict[str, str]:
+    """The catalog of `lang` as flat keys: {"home.title": "..."}."""
+    with open(LOCALES / f"{lang}.toml", "rb") as file:
+        return dict(_flatten(tomllib.load(file)))
+
+
+def _flatten(table: dict, prefix: str = ""):
+    for name, value in table.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", value
+
+
+def set_language_source(source: Callable[[], str | None]) -> None:
+    """The UI's way to say where the current session's language is kept."""
+    global _source
+    _source = source
+
+
+def current() -> str:
+    lang = _source() if _source is not None else None
+    return lang if lang in LANGUAGES else _language.get()
+
+
+@contextlib.contextmanager
+def language(lang: str):
+    """Within this block (and where no UI session says otherwise), `t` speaks `lang`."""
+    token = _language.set(lang)
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+def t(key: str, **params) -> str:
+    """The text of `key` in the current language (English where a catalog lacks it; the key itself
+    where English lacks it too, which the catalog test prevents)."""
+    text = catalog(current()).get(key) or catalog(DEFAULT).get(key) or key
+    if not params:
+        return text
+    return PLACEHOLDER.sub(lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0), text)
+
+
+def match_locale(locale: str | None) -> str:
+    """The language for a browser locale: zh-TW, zh-HK, zh-MO and zh-Hant-* read Traditional,
+    other zh Simplified, everything else English."""
+    parts = (locale or "").replace("_", "-").lower().split("-")
+    if parts[0] != "zh":
+        return DEFAULT
+    return "zh-Hant" if {"hant", "tw", "hk", "mo"} & set(parts[1:]) else "zh-Hans"
+
+
+def placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text))
+
+
+# ---------------------------------------------------------------------------
+# Maintaining the catalogs
+# ---------------------------------------------------------------------------
+
+
+def traditional(simplified: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
+    """zh-Hant from zh-Hans with OpenCC's s2twp (Taiwan usage: 網路, 程式, 資料), then the overrides."""
+    import opencc  # a development tool only; the app reads the generated zh-Hant.toml
+
+    converter = opencc.OpenCC("s2twp")
+    return {key: overrides.get(key) or converter.convert(text) for key, text in simplified.items()}
+
+
+def toml_text(flat: dict[str, str], header: str = "") -> str:
+    """A flat catalog as TOML, grouped in tables by everything before the last dot."""
+    lines, table = [header] if header else [], None
+    for key in sorted(flat, key=lambda k: (k.rsplit(".", 1)[0] if "." in k else "", k)):
+        group, name = key.rsplit(".", 1) if "." in key else ("", key)
+        if group != table:
+            lines += ["", f"[{group}]"]
+            table = group
+        lines.append(f"{name} = {_toml_string(flat[key])}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def write_traditional() -> Path:
+    overrides_path = LOCALES / "zh-Hant.overrides.toml"
+    overrides = dict(_flatten(tomllib.loads(overrides_path.read_text()))) if overrides_path.exists() else {}
+    header = "# Generated from zh-Hans.toml by `python -m explorer.i18n hant` (OpenCC s2twp + zh-Hant.overrides.toml).\n# Do not edit: change zh-Hans.toml or the overrides, then regenerate."
+    path = LOCALES / "zh-Hant.toml"
+    path.write_text(toml_text(traditional(catalog("zh-Hans"), overrides), header))
+    catalog.cache_clear()
+    return path
+
+
+def problems(used_keys: set[str], used_prefixes: set[str]) -> list[str]:
+    """Missing keys, keys no code uses, and placeholder mismatches, one line each."""
+    english = catalog(DEFAULT)
+    found = [f"missing in en: {key}" for key in sorted(used_keys - set(english))]
+    for lang in LANGUAGES:
+        other = catalog(lang)
+        found += [f"missing in {lang}: {key}" for key in sorted(set(english) - set(other))]
+        found += [f"not in en, but in {lang}: {key}" for key in sorted(set(other) - set(english))]
+        found += [
+            f"placeholders differ in {lang}: {key}"
+            for key in sorted(set(english) & set(other))
+            if placeholders(english[key]) != placeholders(other[key])
+        ]
+    unused = [key for key in english if key not in used_keys and not any(key.startswith(p) for p in used_prefixes)]
+    return found + [f"unused: {key}" for key in sorted(unused)]
+
+
+def keys_in_code(roots: list[Path]) -> tuple[set[str], set[str]]:
+    """The keys the code passes to t() as string literals, and the fixed beginnings of the keys it
+    builds (t(f"lessons.{id}.title") uses every key starting with "lessons.")."""
+    literal = re.compile(r"""\bt\(\s*["']([\w.]+)["']""")
+    built = re.compile(r"""\bt\(\s*f["']([\w.]*)\{""")
+    keys, prefixes = set(), set()
+    for root in roots:
+        for path in root.rglob("*.py"):
+            if path.resolve() == Path(__file__).resolve():  # this module's own examples
+                continue
+            text = path.read_text()
+            keys.update(literal.findall(text))
+            prefixes.update(prefix for prefix in built.findall(text) if prefix)
+    return keys, prefixes
+
+
+def main(argv: list[str] | None = None) -> int:
+    command = (argv if argv is not None else sys.argv[1:] or ["check"])[0]
+    if command == "hant":
+        print(f"wrote {write_traditional()}")
+        return 0
+    root = Path(__file__).resolve().parents[1]
+    found = problems(*keys_in_code([root / "explorer", root / "pages"]))
+    print("\n".join(found) or "the catalogs are complete")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
