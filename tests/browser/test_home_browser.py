@@ -42,7 +42,7 @@ def in_viewport(page, locator) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
 
 
-def test_on_a_phone_the_answer_is_on_screen(app_server, browser, wait_for_app, screenshot):
+def test_on_a_phone_the_answer_is_on_screen(app_server, browser, wait_for_app, screenshot, mnist_dir):
     """390x844: the answer ("It's a 7", how sure) sits above the canvas, so it is on screen while the
     student draws; a test digit's answer is on screen without scrolling at all."""
     context = browser.new_context(**PHONE)
