@@ -211,7 +211,9 @@ def train_section(config: TrainConfig, data) -> None:
         elif run.status == "failed":
             st.error(run.message, icon=":material/error:")
 
-    @st.fragment(run_every=TICK if running else None)
+    tick = ts.update_interval(TICK)  # longer when many sessions train: clicks stay quick
+
+    @st.fragment(run_every=tick if running else None)
     def live():
         r = ts.current_run()
         if r is not None and r.status in ("running", "evaluating"):
@@ -225,12 +227,14 @@ def train_section(config: TrainConfig, data) -> None:
             ts.finish_if_done(r)
             st.rerun(scope="app")  # stop the timer and show the buttons and results of the new state
         draw_live(r, log_y)
+        if running and ts.update_interval_moved(tick, TICK):
+            st.rerun(scope="app")  # set the fragments' new pace
 
     live()
 
     show_rule(config)
 
-    @st.fragment(run_every=INSIDE_TICK if running else None)
+    @st.fragment(run_every=INSIDE_TICK * tick / TICK if running else None)
     def internals():
         r = ts.current_run()
         if r is not None:
@@ -467,7 +471,9 @@ def compare_section(config: TrainConfig, data) -> None:
     records = ts.records()
     overlay = [i for i in ss.get("cmp_overlay", []) if i < len(records)]
 
-    @st.fragment(run_every=TICK if running else None)
+    tick = ts.update_interval(TICK)
+
+    @st.fragment(run_every=tick if running else None)
     def live():
         c = ts.comparison()
         if c is not None and c.running and not c.done:
@@ -483,6 +489,8 @@ def compare_section(config: TrainConfig, data) -> None:
                 c.release()
                 st.rerun(scope="app")
         draw_comparison(c, [records[i] for i in overlay])
+        if running and ts.update_interval_moved(tick, TICK):
+            st.rerun(scope="app")
 
     live()
     if cmp is not None and cmp.done:

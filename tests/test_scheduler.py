@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from explorer.nn import parallel
-from explorer.ui.scheduler import MIN_SLICE, STALE, TrainingScheduler
+from explorer.ui.scheduler import REDRAWS_PER_SECOND, MIN_SLICE, STALE, TrainingScheduler
 
 
 class FakeClock:
@@ -44,8 +44,20 @@ def test_turns_get_shorter_when_many_train():
     clock = FakeClock()
     s = TrainingScheduler(slots=1, slice_seconds=0.4, clock=clock)
     assert s.slice_for(1) == 0.4
-    assert MIN_SLICE <= s.slice_for(10) < s.slice_for(3) < 0.4
+    assert MIN_SLICE <= s.slice_for(10) < 0.4
+    assert s.slice_for(30) == pytest.approx(s.slice_for(10))  # many: one turn per (less frequent) update
     assert TrainingScheduler(slots=1, slice_seconds=0.01).slice_for(10) == 0.01  # never longer than asked
+
+
+def test_updates_come_less_often_when_many_train_and_the_slots_stay_busy():
+    s = TrainingScheduler(slots=1, slice_seconds=0.4)
+    assert s.update_interval(0.8, count=1) == 0.8
+    assert s.update_interval(0.8, count=30) == 30 / REDRAWS_PER_SECOND  # all updates together: a few a second
+    for count in (2, 10, 30):
+        interval = s.update_interval(0.8, count)
+        assert count / interval <= max(REDRAWS_PER_SECOND, 1 / 0.8 * count)
+        busy = count * s.slice_for(count) / interval  # each session trains one turn per update
+        assert 0.75 <= busy <= 1.0 + 1e-9, (count, busy)
 
 
 def test_a_session_that_stops_asking_leaves_the_rotation():

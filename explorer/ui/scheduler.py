@@ -5,8 +5,12 @@ Every session that trains asks for a turn at each live update. A turn is granted
 fewer than `slots` sessions train (the machine's cores minus one, at least one), and to the
 sessions that have waited longest: fair turns. Nobody waits for a turn: a session that does
 not get one just redraws its curves and asks again at its next update, so a click is never
-queued behind training. When many sessions train, turns get shorter, so each comes round
-sooner.
+queued behind training.
+
+Every live update is also Python work under the GIL (building and sending the figures), which
+clicks wait for. So the more sessions train, the less often each updates (`update_interval`):
+all their updates together stay near REDRAWS_PER_SECOND, and each turn is long enough that the
+slots stay busy between them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from explorer.nn.parallel import _usable_cores, single_threaded
 
 SLICE = 0.4  # seconds of training in a turn when few sessions train
 MIN_SLICE = 0.1  # shorter turns would spend more on redrawing than on training
+REDRAWS_PER_SECOND = 3.0  # live updates of all training sessions together
 STALE = 5.0  # a session that has not asked for this long no longer counts as training
 COMPANY = 30.0  # a session that clicked within this many seconds may need a core for its clicks
 
@@ -73,11 +78,19 @@ class TrainingScheduler:
         with self._lock:
             return len(self._active(self._clock()))
 
+    def update_interval(self, base: float, count: int | None = None) -> float:
+        """Seconds between a training session's live updates: `base` while few train, longer
+        when many do, so that all their updates together stay near REDRAWS_PER_SECOND."""
+        count = self.training_count() if count is None else count
+        return max(base, count / REDRAWS_PER_SECOND)
+
     def slice_for(self, count: int) -> float:
-        """A turn's length: full while every trainer has a slot, shorter as more wait."""
+        """A turn's length: full while every trainer has a slot; when more wait, the slots' time
+        between two updates of a session, shared by all who train."""
         if count <= self.slots:
             return self.slice_seconds
-        return min(self.slice_seconds, max(MIN_SLICE, self.slice_seconds * self.slots * 2 / count))
+        between_updates = self.update_interval(2 * self.slice_seconds, count)
+        return min(self.slice_seconds, max(MIN_SLICE, between_updates * self.slots / count))
 
     def share(self, session: str) -> float:
         """The fraction of a core this session's training gets while the others keep training."""

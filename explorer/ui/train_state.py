@@ -40,6 +40,18 @@ def training_turn():
         yield seconds
 
 
+def update_interval(base: float) -> float:
+    """Seconds between live updates of a training session: `base`, longer when many train."""
+    return scheduler().update_interval(base)
+
+
+def update_interval_moved(current: float, base: float) -> bool:
+    """Did the number of sessions training change enough that the live updates should come at
+    another pace? (A fragment's pace is set when the page runs: a full rerun sets the new one.)"""
+    wanted = update_interval(base)
+    return not (current / 1.5 <= wanted <= current * 1.5)
+
+
 def share_text() -> str | None:
     """How this session's training shares the server, when others train too."""
     others = scheduler().training_count() - 1
