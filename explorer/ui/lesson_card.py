@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.ui.lessons import LESSON_PARAM, Lesson, lesson_by_id
+from explorer import i18n
+from explorer.i18n import t
+from explorer.ui.lessons import LANG_PARAM, LESSON_PARAM, Lesson, lesson_by_id
 from explorer.ui.presenter import presenting
 
 LESSONS_PAGE = "lessons"  # url_path of the Lessons page
@@ -44,8 +46,7 @@ def show_lesson_card() -> Lesson | None:
         return None
     lesson = lesson_by_id(lesson_id)
     if lesson is None:
-        st.caption(f"There is no lesson called “{lesson_id}”, so this page opens as usual. "
-                   f"The [Lessons]({LESSONS_PAGE}) page lists them all.")  # fmt: skip
+        st.caption(t("lesson_card.unknown", lesson_id=lesson_id, lessons_page=_lessons_page_link()))
         return None
     with st.container(border=True, key="lesson_card"):
         if presenting():
@@ -55,8 +56,14 @@ def show_lesson_card() -> Lesson | None:
     return lesson
 
 
+def _lessons_page_link() -> str:
+    """The Lessons page's address, in the session's language (English, the default, needs no `lang`)."""
+    lang = i18n.current()
+    return LESSONS_PAGE if lang == i18n.DEFAULT else f"{LESSONS_PAGE}?{LANG_PARAM}={lang}"
+
+
 def _heading(lesson: Lesson) -> None:
-    st.markdown(f"**:material/school: Lesson, {lesson.minutes} min: {lesson.title}**")
+    st.markdown(f"**:material/school: {t('lesson_card.heading', minutes=lesson.minutes, title=lesson.title)}**")
 
 
 def _steps_markdown(lesson: Lesson) -> str:
@@ -66,12 +73,12 @@ def _steps_markdown(lesson: Lesson) -> str:
 def _full_card(lesson: Lesson) -> None:
     _heading(lesson)
     goal, steps = st.columns([2, 3], gap="medium")
-    goal.markdown(f"**Goal.** {lesson.goal}")
-    steps.markdown("**What to do**\n\n" + _steps_markdown(lesson))
+    goal.markdown(f"**{t('lesson_card.goal')}** {lesson.goal}")
+    steps.markdown(f"**{t('lesson_card.what_to_do')}**\n\n" + _steps_markdown(lesson))
     notice, question = st.columns([2, 3], gap="medium")
-    notice.markdown(f"**What to notice.** {lesson.notice}")
-    question.markdown(f"**Question for the class.** {lesson.question}")
-    with st.expander("Answer"):
+    notice.markdown(f"**{t('lesson_card.what_to_notice')}** {lesson.notice}")
+    question.markdown(f"**{t('lesson_card.question_for_the_class')}** {lesson.question}")
+    with st.expander(t("lesson_card.answer")):
         st.markdown(lesson.answer)
 
 
@@ -83,9 +90,9 @@ def _compact_card(lesson: Lesson) -> None:
         _heading(lesson)
         st.markdown(lesson.goal)
     steps.container(key="lesson_steps").markdown(_steps_markdown(lesson))
-    with folded.container(key="lesson_steps_folded").expander("What to do"):
+    with folded.container(key="lesson_steps_folded").expander(t("lesson_card.what_to_do")):
         st.markdown(_steps_markdown(lesson))
-    with folded.expander("For the class"):
-        st.markdown(f"**What to notice.** {lesson.notice}\n\n**Question.** {lesson.question}")
-    with folded.expander("Answer"):
+    with folded.expander(t("lesson_card.for_the_class")):
+        st.markdown(f"**{t('lesson_card.what_to_notice')}** {lesson.notice}\n\n**{t('lesson_card.question')}** {lesson.question}")
+    with folded.expander(t("lesson_card.answer")):
         st.markdown(lesson.answer)
