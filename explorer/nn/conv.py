@@ -1,27 +1,33 @@
-"""Convolution and pooling on NHWC images, vectorised with im2col + one matrix product.
+"""Convolution and pooling on NHWC images (batch, height, width, channels).
 
-im2col copies, for every output position, the k x k x C input window into one row of a
-matrix; the convolution is then a single matmul with the kernel reshaped to (k*k*C, F).
-The copy is one np.copyto from a strided *view* of all windows (no Python loop over
-kernel offsets), into a buffer the layer reuses from step to step, for a cache-sized chunk
-of the batch at a time: copy, multiply, next chunk - on both CPU cores, each with its own
-buffer (explorer.nn.parallel).
+Read the top of this file first: the readable definitions, a few lines each.
 
-The input gradient of a stride-1 convolution is itself a convolution: of the output
-gradient, zero-padded by k-1-p, with the kernel flipped and its in/out channels swapped.
-So backward reuses the same im2col + matmul instead of scattering k*k window gradients
-back (col2im); col2im by shifted adds remains for strides above 1 and narrow inputs.
+    rows = im2col(x, k, stride, padding)     # every k x k x C window of the input as one row
+    out  = rows @ W.reshape(k*k*C, F) + b    # the convolution: one matrix product
+    dW   = rows.T @ dout                     # its weight gradient: the same rows, transposed
+    db   = dout summed over every position
+    dx   = col2im(dout @ W.T)                # each window's gradient added back where it was read
+
+The layers below (Conv2D, MaxPool2D) compute exactly these numbers, faster: im2col as one copy
+from a strided *view* of all windows into a buffer the layer reuses, a cache-sized chunk of the
+batch at a time on both CPU cores (explorer.nn.parallel); the input gradient of a stride-1
+convolution as a 'full' convolution of the output gradient with the flipped kernel (the same
+im2col + matmul); col2im by shifted adds for the rest. The kernels they use live in
+explorer/nn/fast_conv.py; tests/test_readable_vs_fast.py checks that both give the same numbers.
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
+# strided_view, window_view and zero_border lived here before fast_conv.py: still importable from here
+from explorer.nn.fast_conv import passing_rows, route_tiles, strided_view, tap_view, window_maxima, window_view, zero_border  # noqa: F401
 from explorer.nn.inits import init_bias, init_weights
 from explorer.nn.layers import Layer, Parameter, column_sums
 from explorer.nn.machine import l2_cache_bytes
 from explorer.nn.parallel import WORKERS, batch_parts, map_chunks
+
+
+# --- the readable definitions -----------------------------------------------------------------
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -38,30 +44,93 @@ def offset_slices(kernel: int, stride: int, out_h: int, out_w: int):
             yield i, j, rows, cols
 
 
-def strided_view(x: np.ndarray, shape: tuple, strides: tuple) -> np.ndarray:
-    """A read-only view of x's memory with these shape and strides. Built as an ndarray over
-    x's buffer when x is contiguous: 4x quicker than as_strided, which shows for one image."""
-    if not x.flags.c_contiguous:
-        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
-    view = np.ndarray(shape, x.dtype, buffer=x, strides=strides)  # checks that it fits in x
-    view.flags.writeable = False
-    return view
+def pad(x: np.ndarray, padding: int) -> np.ndarray:
+    """x with `padding` rows and columns of zeros around every image."""
+    return np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
 
 
-def window_view(x: np.ndarray, kernel: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
-    """Every k x k window of NHWC `x` as a read-only view of shape (N, out_h, out_w, k, k, C)."""
-    n, _, _, c = x.shape
-    sn, sh, sw, sc = x.strides
-    shape = (n, out_h, out_w, kernel, kernel, c)
-    return strided_view(x, shape, (sn, sh * stride, sw * stride, sh, sw, sc))
+def im2col(x: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """Every kernel x kernel window of x (N, H, W, C) as one row: (N * out_h * out_w, k * k * C)."""
+    n, h, w, c = x.shape
+    out_h, out_w = output_size(h, kernel, stride, padding), output_size(w, kernel, stride, padding)
+    x = pad(x, padding)
+    windows = np.empty((n, out_h, out_w, kernel, kernel, c), x.dtype)
+    for i in range(kernel):  # kernel row
+        for j in range(kernel):  # kernel column: the pixels this weight meets, for every window
+            windows[:, :, :, i, j, :] = x[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :]
+    return windows.reshape(n * out_h * out_w, kernel * kernel * c)
 
 
-def tap_view(x: np.ndarray, kernel: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
-    """The same windows for a one-channel NHWC `x`, arranged tap-major, (k, k, N, out_h, out_w):
-    for each kernel offset, every input pixel it meets (runs of whole image rows)."""
-    sn, sh, sw, _ = x.strides
-    shape = (kernel, kernel, len(x), out_h, out_w)
-    return strided_view(x, shape, (sh, sw, sn, sh * stride, sw * stride))
+def convolve(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """The convolution of x (N, H, W, C) with F filters W (k, k, C, F) plus biases b (F,):
+    im2col and one matrix product. Returns the feature maps (N, out_h, out_w, F)."""
+    n, h, w, _ = x.shape
+    k, _, c, f = W.shape
+    rows = im2col(x, k, stride, padding)
+    out = rows @ W.reshape(k * k * c, f) + b
+    return out.reshape(n, output_size(h, k, stride, padding), output_size(w, k, stride, padding), f)
+
+
+def convolution_weight_gradient(x: np.ndarray, dout: np.ndarray, kernel: int, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """dL/dW (k, k, C, F): each weight met one input pixel per output position, so its gradient
+    is the sum of those pixels times dL/d(output) there: the im2col rows times dout."""
+    rows = im2col(x, kernel, stride, padding)
+    f = dout.shape[-1]
+    return (rows.T @ dout.reshape(-1, f)).reshape(kernel, kernel, x.shape[-1], f)
+
+
+def convolution_bias_gradient(dout: np.ndarray) -> np.ndarray:
+    """dL/db (F,): a bias is added at every position of its map, so its gradient is the sum."""
+    return dout.sum(axis=(0, 1, 2))
+
+
+def col2im(rows: np.ndarray, input_shape: tuple, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """The reverse of im2col: add every row's k x k x C numbers back onto the window it was read from."""
+    n, h, w, c = input_shape
+    out_h, out_w = output_size(h, kernel, stride, padding), output_size(w, kernel, stride, padding)
+    windows = rows.reshape(n, out_h, out_w, kernel, kernel, c)
+    dx = np.zeros((n, h + 2 * padding, w + 2 * padding, c), rows.dtype)
+    for i in range(kernel):
+        for j in range(kernel):
+            dx[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :] += windows[:, :, :, i, j, :]
+    return dx[:, padding : padding + h, padding : padding + w, :]
+
+
+def convolution_input_gradient(dout: np.ndarray, W: np.ndarray, input_shape: tuple, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """dL/dx (N, H, W, C): each window's gradient (dout times the kernel) added back in place."""
+    k, _, c, f = W.shape
+    window_grads = dout.reshape(-1, f) @ W.reshape(k * k * c, f).T
+    return col2im(window_grads, input_shape, k, stride, padding)
+
+
+def max_pool(x: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """The largest value of every size x size window (N, out_h, out_w, C)."""
+    n, h, w, c = x.shape
+    out_h, out_w = output_size(h, size, stride, 0), output_size(w, size, stride, 0)
+    out = np.full((n, out_h, out_w, c), -np.inf, x.dtype)
+    for i in range(size):
+        for j in range(size):
+            np.maximum(out, x[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :], out=out)
+    return out
+
+
+def max_pool_backward(x: np.ndarray, dout: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """Routing: each window's gradient goes to the input that won it (its first maximum in
+    row-major order, as argmax picks it, so a window of equal values sends it once)."""
+    out = max_pool(x, size, stride)
+    out_h, out_w = out.shape[1:3]
+    dx = np.zeros_like(x)
+    unclaimed = np.ones(out.shape, bool)  # windows whose gradient has not been sent yet
+    for i in range(size):
+        for j in range(size):
+            where = (slice(None), slice(i, i + stride * out_h, stride), slice(j, j + stride * out_w, stride))
+            wins = (x[where] == out) & unclaimed
+            unclaimed &= ~wins
+            dx[where] += dout * wins
+    return dx
+
+
+# --- the layers: the same numbers, computed faster ----------------------------------------------
 
 
 def resolve_padding(padding, kernel: int) -> int:
@@ -72,21 +141,6 @@ def resolve_padding(padding, kernel: int) -> int:
     if isinstance(padding, (int, np.integer)) and padding >= 0:
         return int(padding)
     raise ValueError(f"padding must be 'same', 'valid' or a non-negative integer, not {padding!r}")
-
-
-def zero_border(x: np.ndarray, border: int, buffer: np.ndarray | None) -> np.ndarray:
-    """x with `border` zeros around its height and width (a crop if negative).
-
-    Written into `buffer` when it has the right shape, so the zero frame is allocated
-    once and only the interior is copied per step; returns the array to keep as buffer."""
-    if border <= 0:
-        return x if border == 0 else x[:, -border:border, -border:border, :]
-    n, h, w, c = x.shape
-    shape = (n, h + 2 * border, w + 2 * border, c)
-    if buffer is None or buffer.shape != shape or buffer.dtype != x.dtype:
-        buffer = np.zeros(shape, x.dtype)
-    buffer[:, border : border + h, border : border + w, :] = x  # the frame stays zero
-    return buffer
 
 
 # Rows of im2col built and consumed per chunk of images, the size of one core's L2 cache (2 MB on
@@ -103,18 +157,6 @@ FEW_CHANNELS = 8  # inputs with at most this many channels get dL/dx by col2im (
 # place, without its packing copies. A one-channel layer's products - tens of thousands of
 # pixels by 9 or 25 taps by a few filters - run 1.3-2.8x faster cut into blocks of that size.
 SMALL_PRODUCT = 1_000_000
-
-
-class _PassingRows(threading.local):
-    """The im2col rows of a pass that keeps nothing for backward (evaluation) go to one buffer
-    per thread, which every layer reuses in turn: one image's pass through DeepConvNet then
-    touches 0.5 MB of rows instead of 1.1 MB, and stays in the L2 cache (measured 5% faster)."""
-
-    def __init__(self):  # runs in each thread on its first use
-        self.buffers = [None]
-
-
-_passing_rows = _PassingRows()
 
 
 def blocks_of_rows(rows: int, inner: int, columns: int) -> list[slice]:
@@ -178,7 +220,7 @@ class Conv2D(Layer):
         if keep:
             buffers, slot = self._work, worker
         else:
-            buffers, slot = _passing_rows.buffers, 0
+            buffers, slot = passing_rows.buffers, 0
         buffer = buffers[slot]
         if buffer is None or buffer.size < self._work_size or buffer.dtype != dtype:
             buffer = buffers[slot] = np.empty(self._work_size, dtype)
@@ -216,6 +258,7 @@ class Conv2D(Layer):
         return windows.reshape(-1, self.kernel**2 * x.shape[-1])  # a copy: the windows overlap
 
     def forward(self, x, train=False):
+        """convolve(x, W, b, stride, padding) above, in cache-sized chunks on both cores."""
         n, h, w, c = self.input_shape = x.shape
         f = self.filters
         out_h, out_w = self._output_size(h, w)
@@ -257,7 +300,9 @@ class Conv2D(Layer):
         self._backward(dout, input_grad=False)
 
     def _backward(self, dout, input_grad: bool):
-        """The weight and bias gradients, and dL/dx when asked, a chunk of the batch at a time."""
+        """The weight and bias gradients, and dL/dx when asked, a chunk of the batch at a time:
+        convolution_weight_gradient, convolution_bias_gradient and convolution_input_gradient
+        above, computed faster."""
         n, h, w, c = self.input_shape
         k, f = self.kernel, self.filters
         _, out_h, out_w, _ = dout.shape
@@ -362,6 +407,7 @@ class MaxPool2D(Pool2D):
     summary = "Keeps the strongest response in each window: smaller maps, a little shift tolerance."
 
     def forward(self, x, train=False):
+        """max_pool above, in parts of the batch on both cores."""
         self.input_shape = x.shape
         n, h, w, c = x.shape
         out = np.empty((n, output_size(h, self.size, self.stride, 0), output_size(w, self.size, self.stride, 0), c), x.dtype)
@@ -370,18 +416,10 @@ class MaxPool2D(Pool2D):
         return out
 
     def _window_maxima(self, x, out):
-        # Separable: the max over k rows (strided slices), then over k columns of that:
-        # 2(k-1) elementwise maxima instead of k*k, for overlapping windows too.
-        k, s = self.size, self.stride
-        out_h, out_w = out.shape[1:3]
-        rows = x[:, : s * (out_h - 1) + 1 : s]
-        for i in range(1, k):
-            rows = np.maximum(rows, x[:, i : i + s * (out_h - 1) + 1 : s])
-        np.copyto(out, rows[:, :, : s * (out_w - 1) + 1 : s])
-        for j in range(1, k):
-            np.maximum(out, rows[:, :, j : j + s * (out_w - 1) + 1 : s], out=out)
+        window_maxima(x, out, self.size, self.stride)
 
     def backward(self, dout):
+        """max_pool_backward above, in parts of the batch on both cores."""
         # Each window's gradient goes to exactly one input: its first maximum in row-major
         # order (as argmax picks it), even when ReLU zeros make whole windows tie.
         _, h, w, _ = self.input_shape
@@ -401,22 +439,7 @@ class MaxPool2D(Pool2D):
             dx[:, rows, cols, :] += dout * hit
 
     def _route_tiles(self, dout, x, out, dx):
-        """Windows that tile the input (stride = size): each input gets its share written once,
-        with no zero fill and no adds. The same routing as the general case."""
-        n, h, w, c = x.shape
-        k = self.size
-        tiles = (n, h // k, k, w // k, k, c)  # [:, r, i, s, j] = window (r, s), offset (i, j)
-        x, dx = x.reshape(tiles), dx.reshape(tiles)
-        unclaimed = None  # the windows whose maximum no earlier offset held
-        for i in range(k):
-            for j in range(k):
-                hit = x[:, :, i, :, j, :] == out
-                if unclaimed is None:
-                    unclaimed = ~hit
-                else:
-                    hit &= unclaimed
-                    unclaimed ^= hit
-                np.multiply(dout, hit, out=dx[:, :, i, :, j, :])
+        route_tiles(dout, x, out, dx, self.size)
 
 
 class AvgPool2D(Pool2D):

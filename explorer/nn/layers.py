@@ -22,6 +22,27 @@ from explorer.nn.inits import init_bias, init_weights
 from explorer.nn.parallel import map_batch
 
 
+# --- the readable definitions of the activations (the layers below compute the same numbers) ---
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0)
+
+
+def relu_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The gradient passes where the output is positive (where the input was), else 0."""
+    return dout * (out > 0)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def sigmoid_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)): the output is all it needs."""
+    return dout * out * (1 - out)
+
+
 # Weights bigger than this (the 784x512 MLP's 1.6 MB) make reading them the cost of one input.
 BIG_WEIGHTS = 1 << 19
 
@@ -161,6 +182,7 @@ class ReLU(Layer):
     summary = "Keeps positive values and sets negative ones to zero: max(0, x)."
 
     def forward(self, x, train=False):
+        """relu(x) above, in parts of a big batch on both cores."""
         # max(x, 0), not x * (x > 0): that gives -0.0, which displays as "-0"
         self.out = map_batch(lambda x, out=None: np.maximum(x, 0, out=out), x)
         return self.out
@@ -193,6 +215,7 @@ class Sigmoid(Layer):
     summary = "Squashes every value into (0, 1): 1 / (1 + exp(-x))."
 
     def forward(self, x, train=False):
+        """sigmoid(x) above, without overflow for large negative x."""
         # exp of a negative number never overflows, so split by sign: with z = exp(-|x|),
         # 1 / (1 + z) for x >= 0 and z / (1 + z) below.
         z = np.exp(-np.abs(x))

@@ -3,6 +3,10 @@
 Each reads `param.grad` and updates `param.value` in place. Hyperparameters are plain
 attributes, so the learning rate can be changed between steps. Every class lists its
 hyperparameters with defaults in DEFAULTS and its update rule in LATEX, for the UI.
+
+Every class has its rule twice: `rule` is the readable definition (new arrays, the formula as
+written), `update` the one training runs (the same numbers, in place through one reused scratch
+array, so a step allocates nothing); tests/test_readable_vs_fast.py checks they agree.
 """
 from __future__ import annotations
 
@@ -57,6 +61,11 @@ class Optimizer:
             self._flush_denormals()
 
     def update(self, w: np.ndarray, g: np.ndarray, state: dict) -> None:
+        """The step, in place: changes w and the arrays of state."""
+        raise NotImplementedError
+
+    def rule(self, w: np.ndarray, g: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
+        """The same step written as the formula: returns the new w and the new state."""
         raise NotImplementedError
 
     def scratch(self, w: np.ndarray) -> np.ndarray:
@@ -90,6 +99,9 @@ class SGD(Optimizer):
     LATEX = r"w \leftarrow w - \eta\, \nabla L"
     about = "Steps straight down the gradient; zig-zags in narrow valleys."
 
+    def rule(self, w, g, state):
+        return w - self.lr * g, state
+
     def update(self, w, g, state):
         tmp = np.multiply(g, self.lr, out=self.scratch(w))
         w -= tmp
@@ -102,6 +114,10 @@ class Momentum(Optimizer):
 
     def initial_state(self, value):
         return {"v": np.zeros_like(value)}
+
+    def rule(self, w, g, state):
+        v = self.momentum * state["v"] - self.lr * g
+        return w + v, {"v": v}
 
     def update(self, w, g, state):
         v = state["v"]
@@ -117,6 +133,10 @@ class Nesterov(Optimizer):
 
     def initial_state(self, value):
         return {"v": np.zeros_like(value)}
+
+    def rule(self, w, g, state):
+        v = self.momentum * state["v"] - self.lr * g
+        return w + self.momentum * v - self.lr * g, {"v": v}
 
     def update(self, w, g, state):
         v, tmp = state["v"], self.scratch(w)
@@ -134,11 +154,14 @@ class AdaGrad(Optimizer):
     def initial_state(self, value):
         return {"h": np.zeros_like(value)}
 
+    def rule(self, w, g, state):
+        h = state["h"] + g * g
+        return w - self.lr * g / (np.sqrt(h) + self.eps), {"h": h}
+
     def update(self, w, g, state):
         h, tmp = state["h"], self.scratch(w)
         h += np.multiply(g, g, out=tmp)
         self._apply_scaled_step(w, g, h, tmp)
-
 
 
 class RMSprop(Optimizer):
@@ -151,6 +174,10 @@ class RMSprop(Optimizer):
 
     def initial_state(self, value):
         return {"h": np.zeros_like(value)}
+
+    def rule(self, w, g, state):
+        h = self.rho * state["h"] + (1 - self.rho) * g * g
+        return w - self.lr * g / (np.sqrt(h) + self.eps), {"h": h}
 
     def update(self, w, g, state):
         h, tmp = state["h"], self.scratch(w)
@@ -171,6 +198,13 @@ class Adam(Optimizer):
 
     def initial_state(self, value):
         return {"m": np.zeros_like(value), "v": np.zeros_like(value)}
+
+    def rule(self, w, g, state):
+        m = self.beta1 * state["m"] + (1 - self.beta1) * g
+        v = self.beta2 * state["v"] + (1 - self.beta2) * g * g
+        m_hat = m / (1 - self.beta1**self.t)  # self.t: this step's number, from 1
+        v_hat = v / (1 - self.beta2**self.t)
+        return w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps), {"m": m, "v": v}
 
     def update(self, w, g, state):
         m, v, tmp = state["m"], state["v"], self.scratch(w)
