@@ -14,9 +14,11 @@ prepare_process()  # heavy imports once per process, before any session draws (c
 
 from explorer.figures.theme import use_theme  # noqa: E402
 from explorer.i18n import t  # noqa: E402
+from explorer.lab.results import HERO_MODELS  # noqa: E402
 from explorer.ui import url_state  # noqa: E402
 from explorer.ui.language import language_switch, use_session_language  # noqa: E402
 from explorer.ui.charts import chart  # noqa: E402
+from explorer.ui.digit_input import UNSURE_BELOW, doubt, percent_text, top_answers  # noqa: E402
 from explorer.ui.scheduler import scheduler  # noqa: E402
 from explorer.ui.lesson_card import current_lesson, show_lesson_card  # noqa: E402
 from explorer.ui.train_state import session_id  # noqa: E402
@@ -36,14 +38,7 @@ use_theme()
 
 _pages = make_st_pages()
 
-INTRO = (
-    "A neural network learns to read handwritten digits from 60,000 examples, and this app lets you watch it "
-    "happen and look inside. Every layer is written from scratch in plain NumPy, so each number on screen comes "
-    "from code you can read. Train a network yourself, see what its filters detect, and find which pixels a "
-    "neuron can see."
-)
-HERO_SOURCES = {"draw": "Draw", "test": "Test digit"}  # URL id -> label
-ANY_DIGIT = "any digit"
+HERO_SOURCES = ("draw", "test")  # URL ids; their labels are t("home.source.<id>")
 
 # The answer sits above the canvas, in a box of fixed height: on a phone (columns stacked) it is on
 # screen while drawing, and the canvas does not jump when the answer appears.
@@ -67,28 +62,40 @@ def a_or_an(number: int) -> str:
     return "an" if leading_group.startswith("8") or leading_group in ("11", "18") else "a"
 
 
-def verdict_html(predicted: int, label: int | None) -> str:
-    """The big answer line, e.g. "It's a <b>7</b> — right"."""
-    verdict = f"It's {a_or_an(predicted)} <b>{predicted}</b>"
-    if label is not None:
-        verdict += " — right" if label == predicted else f" — wrong: the label says {label}"
+def verdict_html(predicted: int, label: int | None, unsure: bool = False) -> str:
+    """The big answer line, e.g. "It's a <b>7</b> — right", or "Not sure: maybe a <b>7</b>"."""
+    article = a_or_an(predicted)  # English: "a 7", "an 8"; the other languages use the same text for both
+    digit = f"<b>{predicted}</b>"
+    verdict = t(f"home.verdict.maybe_{article}", digit=digit) if unsure else t(f"home.verdict.{article}", digit=digit)
+    if label == predicted:
+        verdict = t("home.verdict.right", verdict=verdict)
+    elif label is not None:
+        verdict = t("home.verdict.wrong", verdict=verdict, label=label)
     return f"<p style='font-size:2.6rem;font-weight:700;line-height:1.15;margin:0'>{verdict}</p>"
 
 
 def runner_up_text(probabilities) -> str:
-    """ "97% sure" and, when the second guess has at least 1%, "next: 9 (2%)"."""
-    order = probabilities.argsort()[::-1]
-    text = f"**{probabilities[order[0]]:.0%} sure**"
-    if probabilities[order[1]] >= 0.01:
-        text += f"; next: {order[1]} ({probabilities[order[1]]:.0%})"
+    """ "97% sure; next: 9 (2%), 4 (<1%)": the top answer and the two after it."""
+    (_, best), *others = top_answers(probabilities)
+    text = "**" + t("home.verdict.sure", percent=percent_text(best)) + "**"
+    if others:
+        listed = t("home.verdict.separator").join(
+            t("home.verdict.other", digit=digit, percent=percent_text(p)) for digit, p in others
+        )
+        text += t("home.verdict.next", answers=listed)
     return text
+
+
+def doubt_text(reason: str, probabilities) -> str:
+    return t(f"home.unsure.{reason}", percent=percent_text(top_answers(probabilities, 1)[0][1]),
+             threshold=f"{UNSURE_BELOW:.0%}")  # fmt: skip
 
 
 def _hero_network():
     """(name, network, card) of the best shipped CNN that loads, or None; damaged files get a warning."""
     from explorer.nn.checkpoints import ModelFileError
     from explorer.lab.results import best_available
-    from explorer.ui.resources import pretrained_models, session_pretrained
+    from explorer.ui.resources import error_text, pretrained_models, session_pretrained
 
     problems = []
     chosen = None
@@ -96,7 +103,7 @@ def _hero_network():
         try:
             net, card = session_pretrained(name)
         except ModelFileError as error:
-            problems.append(f"**{name}**: {error}")
+            problems.append(f"**{name}**: {error_text(error)}")
             continue
         except Exception as error:  # noqa: BLE001 - any broken file: a message, never a traceback
             problems.append(f"**{name}**: {type(error).__name__}: {error}")
@@ -104,15 +111,16 @@ def _hero_network():
         chosen = (name, net, card)
         break
     if problems:
-        fallback = f" Using **{chosen[0]}** instead." if chosen else ""
-        st.warning("Some pretrained weights could not be used, so the app skips them: " + "; ".join(problems) + fallback,
-                   icon=":material/report:")  # fmt: skip
+        listed = "; ".join(problems)
+        message = (t("home.weights_skipped_using", problems=listed, name=chosen[0]) if chosen
+                   else t("home.weights_skipped", problems=listed))  # fmt: skip
+        st.warning(message, icon=":material/report:")
     return chosen
 
 
 def _drawn_or_linked_digit():
     """The drawing's digit, put in the link; or, before anything is drawn, the digit a link carries."""
-    from explorer.ui.digit_input import LINK_DIGIT_TEXT, Digit, digit_from_link, draw_digit, put_digit_in_link
+    from explorer.ui.digit_input import Digit, digit_from_link, draw_digit, link_digit_text, put_digit_in_link
 
     digit = draw_digit("home")
     if digit is not None:
@@ -122,22 +130,49 @@ def _drawn_or_linked_digit():
     if linked is None:
         put_digit_in_link("home", None)
         return None
-    st.caption(f"Showing **{LINK_DIGIT_TEXT}**. Draw on the canvas to replace it.")
-    return Digit(linked, LINK_DIGIT_TEXT)
+    st.caption(t("home.link_digit_shown", what=link_digit_text()))
+    return Digit(linked, link_digit_text())
+
+
+def _answering_text(name: str, title: str, card: dict) -> str:
+    accuracy = card.get("test_accuracy")
+    if isinstance(accuracy, (int, float)):
+        return t("home.answering_known", title=title, name=name, accuracy=f"{accuracy:.2%}")
+    return t("home.answering", title=title, name=name)
+
+
+def _show_answer(digit, net, verdict_box, answering: str) -> None:
+    from explorer.figures.common import digit_figure, probability_bars
+
+    probabilities = net.predict_proba(digit.image[None])[0]
+    predicted = int(probabilities.argmax())
+    reason = doubt(probabilities, digit.image)
+    verdict_box.markdown(verdict_html(predicted, digit.label, unsure=reason is not None), unsafe_allow_html=True)
+    verdict_box.markdown(runner_up_text(probabilities))
+    if reason is not None:
+        st.warning(doubt_text(reason, probabilities), icon=":material/help:")
+    st.markdown(answering)
+    inputs, bars = st.columns([1, 2], vertical_alignment="top")
+    with inputs:
+        figure = digit_figure(digit.image, t("home.input_title"), size=250)
+        figure.update_xaxes(showline=False, ticks="").update_yaxes(showline=False, ticks="")
+        chart(figure, key="home_input", toolbar=False, width="content")
+    with bars:
+        chart(probability_bars(probabilities, digit.label, title=t("home.bars_title")), key="home_bars", toolbar=False)
 
 
 def _hero() -> None:
-    from explorer.figures.common import digit_figure, probability_bars
     from explorer.nn.models import MODELS
-    from explorer.ui.digit_input import empty_hint, pick_test_digit
+    from explorer.ui.digit_input import ANY_DIGIT, empty_hint, pick_test_digit
     from explorer.ui.resources import mnist_or_none
 
     st.html(_HERO_CSS)
-    st.header("Draw a digit: the network answers", anchor="hero")
+    st.header(t("home.hero"), anchor="hero")
     left, right = st.columns([0.9, 1.6], gap="large")
     with left:
         url_state.bind("home_source", "draw", options=list(HERO_SOURCES))
-        source = st.segmented_control("Where the digit comes from", list(HERO_SOURCES), format_func=HERO_SOURCES.get,
+        source = st.segmented_control(t("home.source_label"), list(HERO_SOURCES),
+                                      format_func=lambda id: t(f"home.source.{id}"),
                                       key="home_source", required=True, label_visibility="collapsed")  # fmt: skip
         verdict_box = st.container(key="home_verdict")  # filled once the network has answered
         if source == "test":
@@ -148,36 +183,22 @@ def _hero() -> None:
     with right:
         hero = _hero_network()
         if hero is None:
-            st.error("No pretrained CNN is available on this server (pretrained/ has none of deepconvnet, "
-                     "tf-cnn-bn, lenet, zhou-cnn), so the demo cannot answer. The other pages still work.",
-                     icon=":material/error:")  # fmt: skip
+            st.error(t("home.no_network", models=", ".join(HERO_MODELS)), icon=":material/error:")
             return
         name, net, card = hero
         title = MODELS[card["model"]].title if card.get("model") in MODELS else name
-        accuracy = card.get("test_accuracy")
-        known = f", {accuracy:.2%} right on the 10,000 test digits" if isinstance(accuracy, (int, float)) else ""
+        answering = _answering_text(name, title, card)
         if digit is None:
             if source == "draw":
                 empty_hint()
-                verdict_box.caption("The network's answer appears here.")
-            st.caption(f"Answering: **{title}** (`{name}`{known}).")
+                verdict_box.caption(t("home.answer_here"))
+            st.caption(answering)
             return
-        probabilities = net.predict_proba(digit.image[None])[0]
-        predicted = int(probabilities.argmax())
-        verdict_box.markdown(verdict_html(predicted, digit.label), unsafe_allow_html=True)
-        verdict_box.markdown(runner_up_text(probabilities))
-        st.markdown(f"Answering: **{title}** (`{name}`{known}).")
-        inputs, bars = st.columns([1, 2], vertical_alignment="top")
-        with inputs:
-            figure = digit_figure(digit.image, "Its input: 28×28", size=250)
-            figure.update_xaxes(showline=False, ticks="").update_yaxes(showline=False, ticks="")
-            chart(figure, key="home_input", toolbar=False, width="content")
-        with bars:
-            chart(probability_bars(probabilities, digit.label, title="Probability of each digit"), key="home_bars", toolbar=False)
+        _show_answer(digit, net, verdict_box, answering)
 
 
 def _cards() -> None:
-    st.header("Explore", anchor="explore")
+    st.header(t("home.explore"), anchor="explore")
     per_row = 2  # wide enough for each page's full title next to the sidebar at 1280 px
     for start in range(0, len(PAGES), per_row):
         row = zip(st.columns(per_row, gap="medium"), PAGES[start:start + per_row], _pages[start:start + per_row])
@@ -199,13 +220,11 @@ def _results_table() -> None:
     from explorer.lab.results import footer, markdown_table, rows
 
     titles = {p.url_path: p.title for p in PAGES}
-    st.header("From 95% to 99.6%", anchor="results")
+    st.header(t("home.results_header"), anchor="results")
     if presenting():  # the whole table on a projector's screen
         st.html("<style>[data-testid='stMain'] table { font-size: 0.78rem; line-height: 1.25; }</style>")
     else:
-        st.markdown("The networks of the articles this app follows, from a small two-layer network to a modern "
-                    "CNN: what each article claims, and what the same network reached when we trained it with "
-                    "our NumPy core.")  # fmt: skip
+        st.markdown(t("home.results_intro"))
     st.markdown(markdown_table(rows(), lambda path: f"[{titles.get(path, path)}]({path})"))
     st.caption(footer())
 
@@ -220,12 +239,12 @@ def home() -> None:
     if results_first:
         _results_table()
     if not presenting():
-        st.markdown(INTRO)
+        st.markdown(t("home.intro"))
     _hero()
     _cards()
     if not results_first:
         _results_table()
-    st.header("The MNIST data", anchor="data")
+    st.header(t("home.data_header"), anchor="data")
     show_data_status("home_data")
 
 

@@ -96,7 +96,17 @@ _DOWNLOAD_ERRORS = (OSError, http.client.HTTPException, EOFError, zlib.error)
 
 
 class DataError(Exception):
-    """MNIST is missing, corrupt, or could not be downloaded; the message says what to do."""
+    """MNIST is missing, corrupt, or could not be downloaded; the message says what to do.
+
+    The English message is for the command line and logs; the app shows `key` with `params` in the
+    user's language (explorer/locales, table [errors.data]). `how_to_provide` adds the advice on
+    getting the files another way."""
+
+    def __init__(self, message: str, key: str = "errors.data.other", how_to_provide: bool = False, **params):
+        super().__init__(message)
+        self.key = key
+        self.params = params or {"detail": message}
+        self.how_to_provide = how_to_provide
 
 
 class _WrongContent(Exception):
@@ -181,18 +191,32 @@ def find_mnist() -> Path | None:
     return cache if not missing_files(cache) else None
 
 
-def mnist_status() -> str:
-    """One line describing where MNIST is (or is not), for the app's Home page."""
+_STATUS_TEXT = {  # English; the app reads the same keys from its catalogs
+    "errors.data.status.env_lacks": "MNIST_DIR={folder} is set but lacks: {missing}",
+    "errors.data.status.env_found": "MNIST found in MNIST_DIR={folder}",
+    "errors.data.status.cached": "MNIST cached in {folder}",
+    "errors.data.status.not_downloaded": "MNIST not downloaded yet (it will be saved in {folder})",
+}
+
+
+def mnist_status_message() -> tuple[str, dict[str, str]]:
+    """Where MNIST is (or is not), as a catalog key and its parameters, for the app."""
     env_dir = os.environ.get("MNIST_DIR")
     if env_dir:
         missing = missing_files(env_dir)
         if missing:
-            return f"MNIST_DIR={env_dir} is set but lacks: {', '.join(missing)}"
-        return f"MNIST found in MNIST_DIR={env_dir}"
+            return "errors.data.status.env_lacks", {"folder": env_dir, "missing": ", ".join(missing)}
+        return "errors.data.status.env_found", {"folder": env_dir}
     cache = cache_dir()
     if not missing_files(cache):
-        return f"MNIST cached in {_pretty(cache)}"
-    return f"MNIST not downloaded yet (it will be saved in {_pretty(cache)})"
+        return "errors.data.status.cached", {"folder": _pretty(cache)}
+    return "errors.data.status.not_downloaded", {"folder": _pretty(cache)}
+
+
+def mnist_status() -> str:
+    """One line describing where MNIST is (or is not), in English."""
+    key, params = mnist_status_message()
+    return _STATUS_TEXT[key].format(**params)
 
 
 def _pretty(path: Path) -> str:
@@ -205,6 +229,11 @@ def _pretty(path: Path) -> str:
 
 def _how_to_provide() -> str:
     return HOW_TO_PROVIDE.format(cache=_pretty(cache_dir()))
+
+
+def how_to_provide_params() -> dict[str, str]:
+    """The parameters of HOW_TO_PROVIDE, for the app's translation of it (errors.data.how_to_provide)."""
+    return {"files": ", ".join(FILES), "cache": _pretty(cache_dir())}
 
 
 # ---------------------------------------------------------------------------
@@ -235,7 +264,8 @@ def load_mnist(
     cache = cache_dir()
     if missing_files(cache):
         if not download:
-            raise DataError(f"MNIST is not in the cache folder {_pretty(cache)} yet. {_how_to_provide()}")
+            raise DataError(f"MNIST is not in the cache folder {_pretty(cache)} yet. {_how_to_provide()}",
+                            "errors.data.not_in_cache", how_to_provide=True, folder=_pretty(cache))  # fmt: skip
         download_mnist(cache, progress=progress, mirrors=mirrors, checksums=checksums, deadline=deadline)
     return load_directory(cache, source=f"cache {_pretty(cache)}")
 
@@ -246,7 +276,8 @@ def _load_complete_dir(directory: Path, label: str, source: str) -> MNIST:
     if missing:
         raise DataError(
             f"The {label} folder {directory} does not hold MNIST: missing {', '.join(missing)}. "
-            f"{_how_to_provide()}"
+            f"{_how_to_provide()}",
+            "errors.data.folder_incomplete", how_to_provide=True, folder=str(directory), missing=", ".join(missing),
         )
     return load_directory(directory, source=source)
 
@@ -257,7 +288,8 @@ def load_directory(directory: str | os.PathLike, source: str | None = None) -> M
     for name in FILES:
         path = find_file(directory, name)
         if path is None:
-            raise DataError(f"MNIST file {name} is missing from {directory}. {_how_to_provide()}")
+            raise DataError(f"MNIST file {name} is missing from {directory}. {_how_to_provide()}",
+                            "errors.data.file_missing", how_to_provide=True, name=name, folder=str(directory))  # fmt: skip
         arrays.append(_read_file(path, MAX_SHAPES[name]))
     train_images, train_labels, test_images, test_labels = arrays
     return MNIST(
@@ -275,10 +307,12 @@ def _read_file(path: Path, max_shape: tuple[int, ...]) -> np.ndarray:
     except idx.IdxError as error:
         raise DataError(
             f"{error} Delete it and run `python -m explorer.data download`, "
-            "or point MNIST_DIR at a good copy."
+            "or point MNIST_DIR at a good copy.",
+            "errors.data.file_damaged", file=str(path), detail=str(error),
         ) from None
     except OSError as error:
-        raise DataError(f"Cannot read MNIST file {path}: {error.strerror or error}.") from None
+        raise DataError(f"Cannot read MNIST file {path}: {error.strerror or error}.",
+                        "errors.data.cannot_read", file=str(path), reason=str(error.strerror or error)) from None  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -361,7 +395,9 @@ def download_mnist(
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise DataError(f"Cannot create the MNIST folder {directory}: {error.strerror or error}.") from None
+        raise DataError(f"Cannot create the MNIST folder {directory}: {error.strerror or error}.",
+                        "errors.data.cannot_create_folder", folder=str(directory),
+                        reason=str(error.strerror or error)) from None  # fmt: skip
     _remove_stale_parts(directory, older_than=seconds)
 
     # Each file gets a slice of the overall bar in proportion to its size.
@@ -422,12 +458,14 @@ def _download_file(
             raise DataError(
                 f"The MNIST download did not finish within {time_limit.seconds:g} s ({host} sends too slowly). "
                 "Try again later, or allow more time with MNIST_DOWNLOAD_DEADLINE=<seconds>. "
-                f"{_how_to_provide()}"
+                f"{_how_to_provide()}",
+                "errors.data.too_slow", how_to_provide=True, seconds=f"{time_limit.seconds:g}", host=host,
             ) from None
         except _DOWNLOAD_ERRORS + (_WrongContent,) as error:
             failures.append(f"{url}: {_describe(error)}")
     tried = "; ".join(failures) or "no mirrors configured"
-    raise DataError(f"Could not download MNIST file {name}.gz ({tried}). {_how_to_provide()}")
+    raise DataError(f"Could not download MNIST file {name}.gz ({tried}). {_how_to_provide()}",
+                    "errors.data.download_failed", how_to_provide=True, name=f"{name}.gz", tried=tried)  # fmt: skip
 
 
 # Temporary files of downloads in progress: removed at exit even if a thread was cut short.

@@ -6,21 +6,24 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.figures.theme import DIVERGING, PALETTE, TEMPLATE_NAME
+from explorer.i18n import t
 
 DIGIT_SCALE = [[0, "black"], [1, "white"]]
 
 
 def digit_figure(image: np.ndarray, title: str = "", size: int = 220) -> go.Figure:
     """A 28x28 (or any) grayscale image, white ink on black as MNIST stores it."""
-    fig = go.Figure(go.Heatmap(z=image, colorscale=DIGIT_SCALE, showscale=False, hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=image, colorscale=DIGIT_SCALE, showscale=False, hovertemplate=t("shared.chart.pixel_hover") + "<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, ticks="", showgrid=False, zeroline=False)
     fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)
     fig.update_layout(template=TEMPLATE_NAME, title=title, width=size, height=size + (40 if title else 0), margin=dict(l=5, r=5, t=40 if title else 5, b=5))
     return fig
 
 
-def probability_bars(probabilities: np.ndarray, true_label: int | None = None, title: str = "What the network thinks") -> go.Figure:
-    """Ten bars, one per digit; the predicted digit highlighted, the true one marked if known."""
+def probability_bars(probabilities: np.ndarray, true_label: int | None = None, title: str | None = None) -> go.Figure:
+    """Ten bars, one per digit; the predicted digit highlighted, the true one marked if known.
+
+    The title defaults to "What the network thinks" in the current language."""
     probabilities = np.asarray(probabilities, dtype=float)
     predicted = int(probabilities.argmax())
     colours = [PALETTE[1] if d == predicted else PALETTE[0] for d in range(10)]
@@ -31,12 +34,12 @@ def probability_bars(probabilities: np.ndarray, true_label: int | None = None, t
             marker_color=colours,
             text=[f"{p:.0%}" if p >= 0.005 else "" for p in probabilities],
             textposition="outside",
-            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+            hovertemplate=t("shared.chart.digit_hover") + "<extra></extra>",
         )
     )
     if true_label is not None:
-        fig.add_annotation(x=true_label, y=-0.12, yref="y", text="true", showarrow=False, font=dict(color=PALETTE[2]))
-    fig.update_layout(template=TEMPLATE_NAME, title=title, yaxis=dict(range=[-0.18 if true_label is not None else 0, 1.15], tickformat=".0%", title="probability"), xaxis=dict(tickmode="linear", title="digit"), height=320, showlegend=False)
+        fig.add_annotation(x=true_label, y=-0.12, yref="y", text=t("shared.chart.true"), showarrow=False, font=dict(color=PALETTE[2]))
+    fig.update_layout(template=TEMPLATE_NAME, title=title if title is not None else t("shared.chart.what_it_thinks"), yaxis=dict(range=[-0.18 if true_label is not None else 0, 1.15], tickformat=".0%", title=t("shared.chart.probability")), xaxis=dict(tickmode="linear", title=t("shared.chart.digit")), height=320, showlegend=False)
     return fig
 
 

@@ -1,7 +1,8 @@
 """The "From 95% to 99.6%" table: each source article's network, what the article claims,
 and what our own NumPy core measured (read from the model cards in pretrained/).
 
-Pure Python (no streamlit): the Home page and README.md are built from the same rows.
+Pure Python (no streamlit): the Home page and README.md are built from the same rows. The words come
+from the catalogs (table [results]) in the current language; README.md is built in English.
 
     python -m explorer.results --markdown     # the table as Markdown, for README.md
     python -m explorer.results                # the same, as plain text
@@ -13,16 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from explorer.i18n import DEFAULT, catalog, t
 from explorer.nn import pretrained
 from explorer.nn.checkpoints import ModelFileError, read_card
 
-NOT_TRAINED = "not trained yet"
-UNREADABLE = "card unreadable"
+NOT_TRAINED = "not trained yet"  # a row's status (shown as t("results.not_trained"))
+UNREADABLE = "card unreadable"  # a row's status (shown as t("results.unreadable"))
 
 
 @dataclass(frozen=True)
 class Article:
-    """One source article and the pretrained model that reproduces its network."""
+    """One source article and the pretrained model that reproduces its network.
+
+    The texts are English; the catalogs hold them for every language under
+    results.articles.<model>.source / .network / .note, and results.articles.<extra model>.what."""
 
     source: str  # the article (Markdown allowed: *italics*)
     network: str  # the network, in a few words
@@ -136,39 +141,54 @@ def duration(seconds: float | None) -> str:
         return "–"
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return t("results.duration.seconds", seconds=seconds)
     minutes, secs = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
+        return t("results.duration.minutes", minutes=minutes, seconds=f"{secs:02d}")
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return t("results.duration.hours", hours=hours, minutes=f"{minutes:02d}")
 
 
 def count(value: int | None) -> str:
     return "–" if value is None else f"{value:,}"
 
 
+def article_text(article: Article, field: str, model: str | None = None) -> str:
+    """An article's `field` ("source", "network", "note"; "what" of an extra card `model`) in the
+    current language; an article the catalogs do not know keeps its own (English) text."""
+    model = model or article.model
+    if f"results.articles.{model}.{field}" in catalog(DEFAULT):
+        return t(f"results.articles.{model}.{field}")
+    if field == "what":
+        return dict(article.also).get(model, "")
+    return {"source": article.source, "network": article.network, "note": article.claim_note}[field]
+
+
 def claim_text(article: Article) -> str:
     text = f"{article.claim * 100:g}%"
-    return f"{text} ({article.claim_note})" if article.claim_note else text
+    return t("results.claim_with_note", claim=text, note=article_text(article, "note")) if article.claim_note else text
 
 
 def measured_text(row: Row) -> str:
     if row.status == NOT_TRAINED:
-        return f"*{NOT_TRAINED}*"
+        return f"*{t('results.not_trained')}*"
     if row.status == UNREADABLE:
-        return f"*{UNREADABLE}*"
+        return f"*{t('results.unreadable')}*"
     return f"**{percent(row.accuracy)}**"
 
 
-COLUMNS = ("Article", "Network", "Article's claim", "Our test accuracy", "Parameters", "Training time", "Shown on")
+COLUMNS = ("article", "network", "claim", "accuracy", "parameters", "training_time", "shown_on")  # ids: t("results.columns.<id>")
+
+
+def column_titles() -> list[str]:
+    return [t(f"results.columns.{column}") for column in COLUMNS]
 
 
 def table_cells(row: Row, page_link: Callable[[str], str] = str) -> list[str]:
     """The cells of one row as Markdown strings (page_link turns a url_path into a link)."""
     return [
-        row.article.source,
-        row.article.network,
+        article_text(row.article, "source"),
+        article_text(row.article, "network"),
         claim_text(row.article),
         measured_text(row),
         count(row.parameters),
@@ -183,20 +203,23 @@ def _escape(cell: str) -> str:
 
 def markdown_table(table_rows: list[Row], page_link: Callable[[str], str] = str) -> str:
     """A Markdown table, one line per row, plus footnotes for the extra cards."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 2 + ["--:"] * 4 + ["---"]) + "|"]
+    lines = ["| " + " | ".join(column_titles()) + " |", "|" + "|".join(["---"] * 2 + ["--:"] * 4 + ["---"]) + "|"]
     for row in table_rows:
         lines.append("| " + " | ".join(_escape(c) for c in table_cells(row, page_link)) + " |")
-    notes = [f"{row.article.source.split(',')[0]}'s network: {percent(acc)} for {what}."
-             for row in table_rows for what, acc in row.also]  # fmt: skip
+    notes = [t("results.extra_card", author=row.article.source.split(",")[0], accuracy=percent(accuracy),
+               what=_extra_what(row.article, what))
+             for row in table_rows for what, accuracy in row.also]  # fmt: skip
     if notes:
         lines.append("")
         lines.extend(f"* {note}" for note in notes)
     return "\n".join(lines)
 
 
+def _extra_what(article: Article, what: str) -> str:
+    """What differs in an extra card, in the current language (Row.also keeps the English text)."""
+    model = next((model for model, english in article.also if english == what), None)
+    return article_text(article, "what", model) if model else what
+
+
 def footer() -> str:
-    return (
-        "Our figures are the `test_accuracy`, `parameters` and `training_seconds` of the model cards in "
-        "`pretrained/` (accuracy on the 10,000 MNIST test digits; training time on the CPU named in each card, "
-        "with our NumPy core). The claims are what each article reports for its own code."
-    )
+    return t("results.footer")

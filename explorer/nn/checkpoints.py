@@ -33,7 +33,15 @@ _KIND_WORDS = {
 
 
 class ModelFileError(Exception):
-    """A weights file or its model card cannot be used; the message says why."""
+    """A weights file or its model card cannot be used; the message says why.
+
+    The English message is for the command line and logs; the app shows `key` with `params` in the
+    user's language (explorer/locales, table [errors.model])."""
+
+    def __init__(self, message: str, key: str = "errors.model.other", **params):
+        super().__init__(message)
+        self.key = key
+        self.params = params or {"detail": message}
 
 
 def card_path(weights_path: str | os.PathLike) -> Path:
@@ -97,9 +105,11 @@ def read_card(path: str | os.PathLike) -> dict:
     try:
         card = json.loads(card_file.read_text())
     except FileNotFoundError:
-        raise ModelFileError(f"The model card {card_file.name} is missing: it must lie beside {Path(path).name}.") from None
+        raise ModelFileError(f"The model card {card_file.name} is missing: it must lie beside {Path(path).name}.",
+                             "errors.model.card_missing", card=card_file.name, weights=Path(path).name) from None  # fmt: skip
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"The model card {card_file.name} is not valid JSON ({error}).") from None
+        raise ModelFileError(f"The model card {card_file.name} is not valid JSON ({error}).",
+                             "errors.model.card_not_json", card=card_file.name, detail=str(error)) from None  # fmt: skip
     if not isinstance(card, dict) or not isinstance(card.get("model"), str) or not isinstance(card.get("sha256"), str):
         raise ModelFileError(f"The model card {card_file.name} lacks the model name or the SHA-256 of the weights.")
     return card
@@ -202,20 +212,22 @@ def load_model(path: str | os.PathLike) -> tuple[Network, dict]:
     """Load PATH.npz with its card, verifying the hash and the architecture."""
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"No weights file at {path}.")
+        raise ModelFileError(f"No weights file at {path}.", "errors.model.no_weights", path=str(path))
     if path.stat().st_size > MAX_WEIGHTS_BYTES:
         raise ModelFileError(f"{path.name} is larger than {MAX_WEIGHTS_BYTES >> 20} MB: not a model of this app.")
     card = read_card(path)
     if sha256_of(path) != card["sha256"]:
         raise ModelFileError(
             f"{path.name} does not match its model card (SHA-256 differs): the file is corrupt, "
-            "truncated or was changed after training."
+            "truncated or was changed after training.",
+            "errors.model.hash_differs", file=path.name,
         )
     net = _model_of_card(card, path.name)
     try:
         arrays = read_weights(str(path), shapes={name: value.shape for name, value in net.state().items()})
     except ModelFileError as error:
-        raise ModelFileError(f"{path.name} cannot be used: {_sentence(error)}") from None
+        raise ModelFileError(f"{path.name} cannot be used: {_sentence(error)}",
+                             "errors.model.unusable", label=path.name, detail=_sentence(error)) from None
     net.load_state(arrays)
     return net, card
 
@@ -229,9 +241,11 @@ def network_from(arrays: dict[str, np.ndarray], card: dict, label: str = "the we
         check_values(arrays)
         net.load_state(arrays)
     except ModelFileError as error:
-        raise ModelFileError(f"{label} cannot be used: {_sentence(error)}") from None
+        raise ModelFileError(f"{label} cannot be used: {_sentence(error)}",
+                             "errors.model.unusable", label=label, detail=_sentence(error)) from None
     except ValueError as error:
-        raise ModelFileError(f"{label} cannot be used: {error}.") from None
+        raise ModelFileError(f"{label} cannot be used: {error}.",
+                             "errors.model.unusable", label=label, detail=f"{error}.") from None
     return net
 
 
@@ -240,7 +254,8 @@ def _model_of_card(card: dict, label: str) -> Network:
     try:
         net = build_model(card["model"], init=card.get("init") or None, activation=card.get("activation") or None)
     except (ValueError, KeyError, TypeError) as error:
-        raise ModelFileError(f"{label} cannot be used: {_sentence(error)}") from None
+        raise ModelFileError(f"{label} cannot be used: {_sentence(error)}",
+                             "errors.model.unusable", label=label, detail=_sentence(error)) from None
     check_architecture(card, net, label)
     return net
 

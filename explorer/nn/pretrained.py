@@ -20,7 +20,9 @@ def available() -> list[str]:
 def load_pretrained(name: str):
     """(network, card) for a shipped model; ModelFileError with a clear message if unusable."""
     if name not in available():
-        raise ModelFileError(f"No pretrained model '{name}' in {PRETRAINED_DIR.name}/ (found: {', '.join(available()) or 'none'}).")
+        found = ", ".join(available()) or "none"
+        raise ModelFileError(f"No pretrained model '{name}' in {PRETRAINED_DIR.name}/ (found: {found}).",
+                             "errors.model.not_shipped", name=name, folder=PRETRAINED_DIR.name, found=found)  # fmt: skip
     return load_model(weights_path(name))
 
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.data.preprocess import EMPTY_DRAWING, ImageError, Preprocessed, decode_digit, encode_digit, preprocess_digit
+from explorer.data.preprocess import ImageError, Preprocessed, decode_digit, encode_digit, preprocess_digit
+from explorer.i18n import t
 from explorer.ui import url_state
+from explorer.ui.resources import error_text
 
 try:  # a custom component: if it cannot register, drawing is off but the page still works
     from streamlit_drawable_canvas import st_canvas
@@ -23,7 +25,7 @@ else:
 
 CANVAS_SIDE = 280  # px: fits a phone screen, large enough to draw with a finger
 STROKE_WIDTH = 22  # px: after scaling to 20x20, about as thick as MNIST's pen
-DRAW_HINT = "Draw one digit, large, in the middle of the black square. The bin icon just above it clears it."
+ANY_DIGIT = "any"  # the class picker's id for "any digit" (in the URL: an id, never a label)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Digit:
     """A 28x28 uint8 MNIST-style digit and where it came from."""
 
     image: np.ndarray
-    description: str  # e.g. "your drawing", "test digit #42"
+    description: str  # e.g. "your drawing", "test digit #42", in the session's language
     label: int | None = None  # the true label, for test digits
     index: int | None = None  # the index in the MNIST test set, for test digits
     steps: Preprocessed | None = None  # the preprocessing of a drawing
@@ -49,11 +51,11 @@ def canvas_image(result) -> np.ndarray | None:
     return image if image.size else None
 
 
-def canvas(key: str, *, side: int = CANVAS_SIDE, white_ink: bool = True, hint: str = DRAW_HINT) -> np.ndarray | None:
-    """A drawing canvas; the RGBA array of the drawing, or None while it is empty or unavailable."""
+def canvas(key: str, *, side: int = CANVAS_SIDE, white_ink: bool = True, hint: str | None = None) -> np.ndarray | None:
+    """A drawing canvas (with `hint` under it, by default how to draw); the RGBA array of the drawing,
+    or None while it is empty or unavailable."""
     if st_canvas is None:
-        st.warning(f"The drawing canvas is not available on this server ({CANVAS_PROBLEM}).",
-                   icon=":material/draw:")  # fmt: skip
+        st.warning(t("shared.draw.no_canvas", problem=CANVAS_PROBLEM), icon=":material/draw:")
         return None
     ink, paper = ("#FFFFFF", "#000000") if white_ink else ("#000000", "#FFFFFF")
     st.space(28)  # the canvas's toolbar floats above its top edge: keep it off the widget above
@@ -61,11 +63,11 @@ def canvas(key: str, *, side: int = CANVAS_SIDE, white_ink: bool = True, hint: s
         stroke_width=STROKE_WIDTH, stroke_color=ink, background_color=paper, width=side, height=side,
         drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas_{'white' if white_ink else 'black'}",
     )  # fmt: skip
-    st.caption(hint)
+    st.caption(hint if hint is not None else t("shared.draw.hint"))
     return canvas_image(result)
 
 
-def draw_digit(key: str, *, side: int = CANVAS_SIDE, hint: str = DRAW_HINT) -> Digit | None:
+def draw_digit(key: str, *, side: int = CANVAS_SIDE, hint: str | None = None) -> Digit | None:
     """A white-on-black drawing canvas; the drawing, preprocessed like MNIST, or None.
 
     An empty canvas returns None and shows nothing: the caller decides how to invite a drawing."""
@@ -75,13 +77,12 @@ def draw_digit(key: str, *, side: int = CANVAS_SIDE, hint: str = DRAW_HINT) -> D
     try:
         steps = preprocess_digit(image)
     except ImageError as error:  # e.g. a stroke too faint to count as ink
-        st.info(str(error), icon=":material/draw:")
+        st.info(error_text(error), icon=":material/draw:")
         return None
     except Exception as error:  # noqa: BLE001 - never a traceback for a drawing
-        st.info(f"This drawing could not be turned into a digit ({type(error).__name__}). Try again.",
-                icon=":material/draw:")  # fmt: skip
+        st.info(t("shared.draw.not_a_digit", error=type(error).__name__), icon=":material/draw:")
         return None
-    return Digit(steps.digit, "your drawing", steps=steps)
+    return Digit(steps.digit, t("shared.draw.your_drawing"), steps=steps)
 
 
 def _new_index(key: str, labels: np.ndarray, wanted: int | None) -> int:
@@ -95,15 +96,15 @@ def pick_test_digit(data, key: str) -> Digit | None:
 
     `data` is an explorer.data.mnist.MNIST (or None: then a message and None)."""
     if data is None:
-        st.info("Test digits need the MNIST data, which is not on this server yet (see *The MNIST data* "
-                "below). You can draw a digit instead.", icon=":material/cloud_off:")  # fmt: skip
+        st.info(t("shared.test_digit.needs_mnist"), icon=":material/cloud_off:")
         return None
     labels = data.test_labels
     state_index, state_class = f"{key}_test_index", f"{key}_test_class"
     left, right = st.columns([1, 1], vertical_alignment="bottom")
-    wanted = left.selectbox("Show me a", ["any digit", *range(10)], key=f"{key}_class")
-    wanted = None if wanted == "any digit" else int(wanted)
-    again = right.button("New digit", icon=":material/casino:", key=f"{key}_again", width="stretch")
+    wanted = left.selectbox(t("shared.test_digit.show_me"), [ANY_DIGIT, *range(10)], key=f"{key}_class",
+                            format_func=lambda choice: t("shared.test_digit.any") if choice == ANY_DIGIT else str(choice))  # fmt: skip
+    wanted = None if wanted == ANY_DIGIT else int(wanted)
+    again = right.button(t("shared.test_digit.new"), icon=":material/casino:", key=f"{key}_again", width="stretch")
     url_state.bind(state_index, -1, valid=lambda v: -1 <= v < len(labels))  # a link can name the digit
     index = st.session_state[state_index]
     class_changed = state_class in st.session_state and st.session_state[state_class] != wanted
@@ -111,8 +112,9 @@ def pick_test_digit(data, key: str) -> Digit | None:
         index = _new_index(key, labels, wanted)
     st.session_state[state_index], st.session_state[state_class] = index, wanted
     label = int(labels[index])
-    st.caption(f"Test digit #{index} of {len(labels):,}, labelled **{label}**.")
-    return Digit(np.asarray(data.test_images[index]), f"test digit #{index}", label=label, index=index)
+    st.caption(t("shared.test_digit.caption", index=index, total=f"{len(labels):,}", label=label))
+    description = t("shared.test_digit.description", index=index)
+    return Digit(np.asarray(data.test_images[index]), description, label=label, index=index)
 
 
 # --- a drawing in the link ---------------------------------------------------------------
@@ -120,7 +122,11 @@ def pick_test_digit(data, key: str) -> Digit | None:
 # a reload or a shared link brings the digit back while the canvas starts empty.
 
 DIGIT_PARAM = "digit"
-LINK_DIGIT_TEXT = "the digit from the link"
+LINK_DIGIT_TEXT = "the digit from the link"  # English, for pages not yet translated: link_digit_text() is the same in the session's language
+
+
+def link_digit_text() -> str:
+    return t("shared.draw.from_link")
 
 
 def digit_from_link(key: str) -> np.ndarray | None:
@@ -140,7 +146,7 @@ def digit_from_link(key: str) -> np.ndarray | None:
             state["digit"] = decode_digit(text)
         except ValueError as error:
             state["digit"] = None
-            st.caption(f":material/link_off: The digit in the link was ignored ({error}).")
+            st.caption(":material/link_off: " + t("shared.draw.link_ignored", reason=error_text(error)))
             del st.query_params[DIGIT_PARAM]
     return state["digit"]
 
@@ -162,11 +168,51 @@ def put_digit_in_link(key: str, digit: np.ndarray | None) -> None:
 
 def empty_hint() -> None:
     """The friendly message shown while the canvas is empty."""
-    st.info(EMPTY_DRAWING.replace("—", "–") + " The network answers as soon as you lift the pen.",
-            icon=":material/draw:")  # fmt: skip
+    st.info(t("shared.draw.empty"), icon=":material/draw:")
+
+
+# --- how much to trust an answer ---------------------------------------------------------
+# When is an answer not worth trusting? The network always picks one of ten digits (softmax sums
+# to 1), so the page must say when that pick means little.
+UNSURE_BELOW = 0.6  # a top probability under this: "the network is unsure"
+LITTLE_INK = 0.02  # fraction of inked pixels of the 28x28 input; every MNIST test digit has more than 0.024
+SCRIBBLE_INK = 0.36  # ... and less than 0.33: more ink than this is a blob or a scribble, not a digit
+INK_LEVEL = 128  # a pixel at least this bright (0..255) counts as ink
+TOP_ANSWERS = 3
+
+
+def top_answers(probabilities, count: int = TOP_ANSWERS) -> list[tuple[int, float]]:
+    """The `count` most probable digits with their probabilities, most probable first."""
+    order = np.argsort(probabilities)[::-1][:count]
+    return [(int(digit), float(probabilities[digit])) for digit in order]
+
+
+def ink_fraction(image) -> float:
+    """The share of the 28x28 input's pixels that are ink."""
+    return float((np.asarray(image) >= INK_LEVEL).mean())
+
+
+def doubt(probabilities, image) -> str | None:
+    """Why the answer should not be trusted ("little_ink", "scribble", "low_confidence"), or None.
+
+    The input comes first: a blob gets a confident answer as easily as a digit does."""
+    ink = ink_fraction(image)
+    if ink < LITTLE_INK:
+        return "little_ink"
+    if ink > SCRIBBLE_INK:
+        return "scribble"
+    if float(np.max(probabilities)) < UNSURE_BELOW:
+        return "low_confidence"
+    return None
+
+
+def percent_text(probability: float) -> str:
+    """97%, and <1% for what would round to 0%."""
+    return f"{probability:.0%}" if probability >= 0.005 else "<1%"
 
 
 __all__ = [
-    "CANVAS_SIDE", "DIGIT_PARAM", "LINK_DIGIT_TEXT", "Digit", "canvas", "canvas_image", "digit_from_link", "draw_digit",
-    "empty_hint", "pick_test_digit", "put_digit_in_link",
+    "ANY_DIGIT", "CANVAS_SIDE", "DIGIT_PARAM", "LINK_DIGIT_TEXT", "UNSURE_BELOW", "Digit", "canvas", "canvas_image",
+    "digit_from_link", "doubt", "draw_digit", "empty_hint", "ink_fraction", "link_digit_text", "percent_text",
+    "pick_test_digit", "put_digit_in_link", "top_answers",
 ]  # fmt: skip

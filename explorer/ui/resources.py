@@ -12,15 +12,38 @@ import numpy as np
 import streamlit as st
 
 from explorer.nn.checkpoints import ModelFileError, network_from
-from explorer.data.mnist import MNIST, DataError, load_mnist, mnist_status
+from explorer.data.mnist import MNIST, DataError, how_to_provide_params, load_mnist, mnist_status_message
+from explorer.i18n import t
 from explorer.nn.pretrained import available, load_pretrained
 
 CNN_MODELS = ("zhou-cnn", "lenet", "deepconvnet", "tf-cnn-bn", "tf-cnn")
 SESSION_MODEL_KEY = "trained_model"  # the Train page leaves the session's own model here
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
+def error_text(error: Exception) -> str:
+    """What to tell the user about `error`: its catalog text when the core gave it a key and
+    parameters (explorer.data and explorer.nn errors do), else its own message."""
+    key = getattr(error, "key", None)
+    if not isinstance(key, str):
+        return str(error)
+    params = getattr(error, "params", {})
+    if key.startswith("errors."):  # the core's errors: [errors] of the catalogs (written so the check sees them used)
+        text = t(f"errors.{key.removeprefix('errors.')}", **params)
+    else:
+        text = t(key, **params)
+    if getattr(error, "how_to_provide", False):
+        text += " " + t("errors.data.how_to_provide", **how_to_provide_params())
+    return text
+
+
 def _shared_mnist() -> MNIST:
+    """The dataset every session shares (a spinner in the session's language while it loads)."""
+    with st.spinner(t("shared.loading_mnist")):
+        return _load_shared_mnist()
+
+
+@st.cache_resource(show_spinner=False)
+def _load_shared_mnist() -> MNIST:
     data = load_mnist(download=False)
     for array in (data.train_images, data.train_labels, data.test_images, data.test_labels):
         array.flags.writeable = False  # shared by every session: nobody may write into it
@@ -35,16 +58,20 @@ def mnist_or_none() -> MNIST | None:
         return None
 
 
-def show_missing_data(what: str = "This part of the page") -> None:
-    st.warning(
-        f"{what} needs the MNIST training data, which is not on this server yet ({mnist_status()}). "
-        "Download it from the Home page, or set MNIST_DIR to a folder holding the four MNIST files.",
-        icon=":material/cloud_download:",
-    )
+def show_missing_data(what: str | None = None) -> None:
+    """A warning that `what` (by default "this part of the page") needs MNIST, and how to get it."""
+    key, params = mnist_status_message()
+    st.warning(t("shared.missing_data", what=what or t("shared.this_part"), status=t(key, **params)),
+               icon=":material/cloud_download:")  # fmt: skip
 
 
-@st.cache_resource(show_spinner="Loading pretrained weights…")
 def _shared_pretrained(name: str) -> tuple[dict[str, np.ndarray], dict]:
+    with st.spinner(t("shared.loading_weights")):
+        return _load_shared_pretrained(name)
+
+
+@st.cache_resource(show_spinner=False)
+def _load_shared_pretrained(name: str) -> tuple[dict[str, np.ndarray], dict]:
     net, card = load_pretrained(name)
     return net.state(), card
 
@@ -74,6 +101,7 @@ def session_trained_model():
 __all__ = [
     "CNN_MODELS",
     "ModelFileError",
+    "error_text",
     "mnist_or_none",
     "pretrained_models",
     "session_pretrained",

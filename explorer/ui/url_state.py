@@ -16,6 +16,8 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
+from explorer.i18n import t
+
 # Parameters that belong to the whole app, not to one page's widgets.
 GLOBAL_PARAMS = ("lang", "lesson", "present")
 
@@ -150,5 +152,5 @@ def publish() -> None:
         del st.query_params[key]
     if notes:
         ignored = ", ".join(f"{key}={text}" for key, text in notes.items())
-        st.toast(f"Ignored from the link (unknown or invalid): {ignored}", icon=":material/link_off:")
+        st.toast(t("shared.link_ignored", parameters=ignored), icon=":material/link_off:")
         notes.clear()
