@@ -1,0 +1,107 @@
+"""The kernel sliding over its input, played in the browser: the window moves in reading order,
+its numbers show beside it, and the output map fills in behind a curtain as it goes.
+
+Each frame carries only what moves (four rectangles, the window's numbers and one line of text),
+so even a 24x24 output is a small figure; plotly plays it on the student's own machine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer.figures.filters import GREYS, HIGHLIGHT
+from explorer.figures.theme import DIVERGING, TEMPLATE_NAME
+from explorer.i18n import t
+
+MAX_FRAMES = 300  # beyond this the window moves two (or more) pixels a frame
+SPEEDS = {"slow": 250, "fast": 60}  # milliseconds a frame
+CURTAIN = "rgba(255,255,255,0.92)"
+
+
+def positions(out_h: int, out_w: int, max_frames: int = MAX_FRAMES) -> list[tuple[int, int]]:
+    """The output cells the animation visits, in reading order, every `step`-th row and column."""
+    step = max(1, math.ceil(math.sqrt(out_h * out_w / max_frames)))
+    return [(row, col) for row in range(0, out_h, step) for col in range(0, out_w, step)]
+
+
+def window_at(image: np.ndarray, row: int, col: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """The k x k input pixels output cell (row, col) sees (zeros where it hangs over the padding)."""
+    padded = np.pad(image, padding)
+    top, left = row * stride, col * stride
+    return padded[top:top + kernel, left:left + kernel]
+
+
+def _shapes(row, col, kernel, stride, padding, out_h, out_w):
+    top, left = row * stride - padding - 0.5, col * stride - padding - 0.5
+    return [
+        dict(type="rect", xref="x", yref="y", x0=left, x1=left + kernel, y0=top, y1=top + kernel, line=dict(color=HIGHLIGHT, width=3)),
+        dict(type="rect", xref="x3", yref="y3", x0=-0.5, x1=out_w - 0.5, y0=row + 0.5, y1=out_h - 0.5, fillcolor=CURTAIN, line=dict(width=0)),
+        dict(type="rect", xref="x3", yref="y3", x0=col + 0.5, x1=out_w - 0.5, y0=row - 0.5, y1=row + 0.5, fillcolor=CURTAIN, line=dict(width=0)),
+        dict(type="rect", xref="x3", yref="y3", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5, line=dict(color=HIGHLIGHT, width=3)),
+    ]  # fmt: skip
+
+
+def _window_text(window: np.ndarray) -> list[list[str]]:
+    return [[f"{value:.2f}" for value in line] for line in window]
+
+
+def kernel_animation(image: np.ndarray, kernel: np.ndarray, bias: float, output: np.ndarray, stride: int = 1,
+                     padding: int = 0, height: int = 380) -> go.Figure:  # fmt: skip
+    """`image` (h, w): the input channel; `kernel` (k, k); `output` (out_h, out_w): the layer's own
+    output channel (the frames reveal it, they do not recompute it)."""
+    k = kernel.shape[0]
+    out_h, out_w = output.shape
+    visits = positions(out_h, out_w)
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.4, 0.2, 0.4], horizontal_spacing=0.04,
+                        subplot_titles=(t("overview.anim_input"), t("overview.anim_window"), t("overview.anim_output")))  # fmt: skip
+    fig.add_trace(go.Heatmap(z=image, colorscale=GREYS, showscale=False, hoverinfo="skip"), 1, 1)
+    first = window_at(image, *visits[0], k, stride, padding)
+    fig.add_trace(go.Heatmap(z=first, text=_window_text(first), texttemplate="%{text}", colorscale=GREYS,
+                             zmin=float(image.min()), zmax=float(image.max()), showscale=False, hoverinfo="skip"), 1, 2)  # fmt: skip
+    limit = float(np.abs(output).max()) or 1.0
+    fig.add_trace(go.Heatmap(z=output, colorscale=DIVERGING, zmin=-limit, zmax=limit, showscale=False,
+                             hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>"), 1, 3)  # fmt: skip
+    fig.frames = [
+        go.Frame(
+            name=str(number),
+            data=[go.Heatmap(z=window, text=_window_text(window))],
+            traces=[1],
+            layout=dict(shapes=_shapes(row, col, k, stride, padding, out_h, out_w),
+                        annotations=list(fig.layout.annotations) + [_sum_note(window, kernel, bias, output[row, col])]),
+        )
+        for number, (row, col) in enumerate(visits)
+        for window in [window_at(image, row, col, k, stride, padding)]
+    ]  # fmt: skip
+    fig.update_layout(shapes=_shapes(*visits[0], k, stride, padding, out_h, out_w))
+    fig.add_annotation(_sum_note(first, kernel, bias, output[visits[0]]))
+    for axis in ("yaxis", "yaxis2", "yaxis3"):
+        fig.layout[axis].update(autorange="reversed", scaleanchor=axis.replace("yaxis", "x"), showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=8, r=8, t=60, b=70),
+                      updatemenus=[_buttons()])  # fmt: skip
+    return fig
+
+
+def _sum_note(window: np.ndarray, kernel: np.ndarray, bias: float, value: float) -> dict:
+    """Under the window: sum of window x kernel, plus the bias, is the output cell."""
+    products = float((window * kernel).sum())
+    text = t("overview.anim_sum", products=f"{products:.2f}", bias=f"{bias:+.2f}", value=f"{value:.2f}")
+    return dict(text=text, xref="paper", yref="paper", x=0.5, y=-0.12, showarrow=False, font=dict(size=14))
+
+
+def _buttons() -> dict:
+    def play(duration: int) -> dict:
+        return dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0), fromcurrent=True, mode="immediate")
+
+    return dict(
+        type="buttons", direction="left", x=0.0, y=-0.2, xanchor="left", yanchor="top", showactive=False,
+        buttons=[
+            dict(label=t("overview.play_slow"), method="animate", args=[None, play(SPEEDS["slow"])]),
+            dict(label=t("overview.play_fast"), method="animate", args=[None, play(SPEEDS["fast"])]),
+            dict(label=t("overview.pause"), method="animate", args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+        ],
+    )  # fmt: skip
