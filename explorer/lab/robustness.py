@@ -155,7 +155,7 @@ PERTURBATIONS: dict[str, Perturbation] = {
     p.name: p
     for p in (
         Perturbation("rotation", rotate, tuple(range(-60, 61, 15)), 0, "deg"),
-        Perturbation("thickness", stroke, (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0), 0.0, "steps"),
+        Perturbation("thickness", stroke, (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0), 0.0, "steps"),
         Perturbation("shift", shift, tuple(range(-8, 9, 2)), 0, "px"),
         Perturbation("scale", scale, (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.6), 1.0, "x"),
         Perturbation("noise", noise, (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8), 0.0, "share"),
