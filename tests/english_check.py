@@ -53,7 +53,44 @@ def rendered_texts(at) -> list[str]:
                     texts.extend(str(item) for item in value)
     for chart in at.get("plotly_chart"):
         texts.extend(_figure_texts(json.loads(chart.proto.spec)))
-    return texts
+    return texts + _other_texts(at)
+
+
+def _other_texts(at) -> list[str]:
+    """What the elements AppTest has no typed accessor for show: segmented controls and pills,
+    page links, st.html (its text, not its CSS), toasts, progress bars, image captions, download and
+    upload buttons, and a table's column headers (its cells may be article titles: left out)."""
+    texts = []
+    for group in at.get("button_group"):
+        texts += [group.proto.label, group.proto.help] + [option.content for option in group.proto.options]
+    for kind in ("page_link", "download_button", "file_uploader"):
+        texts += [text for element in at.get(kind) for text in (element.proto.label, element.proto.help)]
+    texts += [_html_text(element.proto.body) for element in at.get("html")]
+    texts += [element.proto.body for element in at.get("toast")]
+    texts += [element.proto.text for element in at.get("progress")]
+    texts += [image.caption for element in at.get("imgs") for image in element.proto.imgs]
+    for kind in ("dataframe", "table"):
+        for element in at.get(kind):
+            texts += _table_headers(element.proto)
+    return [text for text in texts if text]
+
+
+def _html_text(body: str) -> str:
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", body, flags=re.S | re.I)
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+def _table_headers(proto) -> list[str]:
+    import pyarrow as pa
+
+    headers = []
+    if proto.arrow_data.data:
+        headers += [str(name) for name in pa.ipc.open_stream(proto.arrow_data.data).schema.names
+                    if not str(name).startswith("__")]  # pandas' index columns  # fmt: skip
+    config = json.loads(getattr(proto, "columns", "") or "{}")
+    for column in config.values():
+        headers += [column.get("label") or "", column.get("help") or ""]
+    return headers
 
 
 def _figure_texts(spec: dict) -> list[str]:

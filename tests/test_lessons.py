@@ -239,3 +239,95 @@ def test_readme_lesson_links_match_the_lessons():
         assert f"(docs/lessons/{lesson.id}.png)" in section
     for url in links:  # each opens a page of the app
         assert urlsplit(url).path.strip("/") in {"", *PAGE_FILES}
+
+
+def readme_zh_lessons_section() -> str:
+    text = (REPO_ROOT / "README.zh-CN.md").read_text()
+    match = re.search(r"^## 课程\n(.*?)(?=^## )", text, flags=re.M | re.S)
+    assert match, "README.zh-CN.md has no '## 课程' section"
+    return match.group(1)
+
+
+def test_readme_zh_cn_lesson_links_open_in_simplified_chinese():
+    from explorer import i18n
+
+    section = readme_zh_lessons_section()
+    links = re.findall(r"\((http://localhost:8501/[^)\s]*)\)", section)
+    assert links == [lesson_url(lesson, lang="zh-Hans") for lesson in LESSONS]
+    assert all(dict(parse_qsl(urlsplit(url).query))["lang"] == "zh-Hans" for url in links)
+    with i18n.language("zh-Hans"):
+        for lesson in LESSONS:
+            assert lesson.title in section, lesson.id
+            assert f"(docs/lessons/{lesson.id}.png)" in section
+
+
+def test_the_two_readmes_link_to_each_other_with_the_same_commands():
+    english, chinese = (REPO_ROOT / "README.md").read_text(), (REPO_ROOT / "README.zh-CN.md").read_text()
+    assert "(README.zh-CN.md)" in english.split("\n## ")[0]  # at the top
+    assert "(README.md)" in chinese.split("\n## ")[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", english.split("\n## ")[0], flags=re.S)
+    assert len(commands) == 2 and all(command in chinese for command in commands)
+    for image in re.findall(r"\((docs/[^)\s]+\.png)\)", chinese):
+        assert (REPO_ROOT / image).is_file(), f"README.zh-CN.md shows {image}, which does not exist"
+
+
+# --- the lessons in three languages ---------------------------------------------------------
+
+
+def test_every_lesson_has_every_part_in_every_language_and_the_same_steps():
+    from explorer import i18n
+
+    english_steps = {lesson.id: lesson.steps for lesson in LESSONS}
+    for lang in i18n.LANGUAGES:
+        with i18n.language(lang):
+            for lesson in LESSONS:
+                for part in ("title", "goal", "notice", "question", "answer"):
+                    text = getattr(lesson, part)
+                    assert text.strip() and not text.startswith("lessons."), f"{lang}: {lesson.id} has no {part}"
+                prefix = f"lessons.{lesson.id}.steps."
+                assert sum(key.startswith(prefix) for key in i18n.catalog(lang)) == len(english_steps[lesson.id])
+                if lang != i18n.DEFAULT:
+                    assert lesson.title != i18n.catalog(i18n.DEFAULT)[f"lessons.{lesson.id}.title"], (lang, lesson.id)
+
+
+def test_a_lesson_link_carries_a_language_other_than_english():
+    inits = lesson_by_id("inits")
+    assert lesson_query(inits, lang="en") == lesson_query(inits)  # English is the default: left out
+    assert lesson_link(inits, lang="zh-Hant") == "train?lesson=inits&tr_mode=compare&cmp_preset=inits&present=1&lang=zh-Hant"
+    assert lesson_url(lesson_by_id("results"), lang="zh-Hans") == "http://localhost:8501/?lesson=results&present=1&lang=zh-Hans"
+
+
+def test_the_lessons_command_prints_the_links_in_a_language(capsys):
+    from explorer import i18n
+    from explorer.ui.lessons import main
+
+    assert main(["--lang", "zh-Hant"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(LESSONS)
+    with i18n.language("zh-Hant"):
+        for line, lesson in zip(lines, LESSONS):
+            assert lesson_url(lesson, lang="zh-Hant") in line and lesson.title in line
+    main([])
+    assert all("lang=" not in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_the_lessons_page_and_a_card_in_chinese():
+    from explorer import i18n
+    from explorer.i18n import t
+
+    at = open_link({"lang": "zh-Hans"}, "lessons")
+    assert not at.exception, at.exception
+    with i18n.language("zh-Hans"):
+        assert at.title[0].value == t("pages.lessons.title")
+        assert all(lesson.title in card_texts(at) for lesson in LESSONS)
+    assert all(link.proto.query_string.endswith("&lang=zh-Hans") for link in lesson_links(at))
+
+    lesson = lesson_by_id("receptive-fields")
+    at = open_link({"lesson": lesson.id, **lesson.params, "lang": "zh-Hans"}, lesson.page)  # not presenting
+    assert not at.exception, at.exception
+    with i18n.language("zh-Hans"):
+        texts = card_texts(at)
+        assert t("lesson_card.heading", minutes=lesson.minutes, title=lesson.title) in texts
+        assert all(part in texts for part in (lesson.goal, lesson.notice, lesson.question, *lesson.steps))
+        assert f"**{t('lesson_card.goal')}**" in texts
+        assert t("lesson_card.answer") in {e.label for e in at.expander}
