@@ -47,6 +47,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo(file="pages/train.py", icon=":material/model_training:", url_path="train"),
     PageInfo(file="pages/filters.py", icon=":material/filter:", url_path="filters"),
     PageInfo(file="pages/receptive_fields.py", icon=":material/center_focus_strong:", url_path="receptive_fields"),
+    PageInfo(file="pages/robustness.py", icon=":material/shield:", url_path="robustness"),
     PageInfo(file="pages/lessons.py", icon=":material/school:", url_path="lessons"),
 )
 
