@@ -112,4 +112,4 @@ def test_the_hand_gradients_match_the_general_definitions_for_any_stride(stride,
 def test_a_network_without_a_first_convolution_is_refused_with_a_message_key():
     with pytest.raises(BackwardStepError) as raised:
         float64_copy(build_model("keras-mlp"))
-    assert raised.value.key == "backward.error_no_conv"
+    assert raised.value.key == "backward.error.no_conv"

@@ -30,11 +30,13 @@ FINITE_DIFFERENCE_H = 1e-6
 
 
 class BackwardStepError(ValueError):
-    """A network this section cannot take apart; `key` and `params` name the message for the page."""
+    """A network this section cannot take apart. `code` and `params` name the page's message
+    (the catalog key backward.error.<code>, as `key`); the English str is for logs."""
 
-    def __init__(self, key: str, message: str, **params):
+    def __init__(self, code: str, message: str, **params):
         super().__init__(message)
-        self.key, self.params = key, params
+        self.code, self.params = code, params
+        self.key = f"backward.error.{code}"
 
 
 # --- the network copy and its loss -----------------------------------------------------------
@@ -43,12 +45,12 @@ class BackwardStepError(ValueError):
 def float64_copy(net: Network) -> Network:
     """The same model and weights in float64, built fresh: a copy the step may change."""
     if not net.layers or getattr(net.layers[0], "kind", "") != Conv2D.kind:
-        raise BackwardStepError("backward.error_no_conv", "the first layer of this network is not a convolution")
+        raise BackwardStepError("no_conv", "the first layer of this network is not a convolution")
     try:
         copy = build_model(net.model_name, activation=net.activation or None, dtype=np.float64)
         copy.load_state(net.state())
     except ValueError as error:
-        raise BackwardStepError("backward.error_copy", f"this network cannot be copied: {error}", error=str(error)) from None
+        raise BackwardStepError("copy", f"this network cannot be copied: {error}", error=str(error)) from None
     return copy
 
 
@@ -173,7 +175,7 @@ def backward_step(net: Network, x: np.ndarray, label: int, kernel: int, weight: 
     largest gradient."""
     conv = net.layers[0]
     if not 0 <= kernel < conv.filters:
-        raise BackwardStepError("backward.error_kernel", f"kernel {kernel} does not exist", kernel=kernel)
+        raise BackwardStepError("kernel", f"kernel {kernel} does not exist", kernel=kernel)
     loss, grad_from_above = gradient_from_above(net, x, label)
     probability = float(net.loss.probabilities(net.forward(x))[0, label])
     network_grad_input = conv.backward(grad_from_above[None])[0, :, :, 0]  # fills conv.W.grad, conv.b.grad

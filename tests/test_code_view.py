@@ -1,0 +1,170 @@
+""""The code" expanders (explorer/ui/code_view.py) and the backward-step section under AppTest:
+an expander shows the source of the very function that computed the page's number (the test
+wraps that function, checks the page called it, and finds its source in the expander), its file,
+and which version runs; the section renders in English and in Chinese without English sentences."""
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import textwrap
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer import i18n
+from explorer.data.mnist import load_mnist
+from explorer.lab import backward_step as lab
+from explorer.nn.conv import Conv2D, convolve
+from explorer.ui.code_view import qualified_name, source_of, source_path
+from tests.english_check import english_in
+
+TIMEOUT = 240
+
+
+def listing(function) -> str:
+    """The function's source as an st.code element holds it (no trailing newline)."""
+    return textwrap.dedent(inspect.getsource(function)).rstrip()
+
+
+def _expander_app():
+    import streamlit as st
+
+    from explorer.nn.conv import Conv2D, convolve
+    from explorer.nn.inits import init_std
+    from explorer.ui.code_view import show_code
+
+    st.write(init_std("he", 9, 16))
+    show_code(init_std)
+    show_code(convolve, fast=Conv2D.forward)
+
+
+def test_an_expander_shows_the_functions_source_its_file_and_which_version_runs():
+    from explorer.nn.inits import init_std
+
+    at = AppTest.from_function(_expander_app, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert [e.label for e in at.expander] == [i18n.t("code.title", name="init_std"), i18n.t("code.title", name="convolve")]
+    codes = [code.value for code in at.code]
+    assert codes == [listing(init_std), listing(convolve)]
+    captions = [caption.value for caption in at.caption]
+    assert i18n.t("code.where", path="explorer/nn/inits.py", line=inspect.getsourcelines(init_std)[1]) in captions
+    assert i18n.t("code.runs_this") in captions
+    assert i18n.t("code.runs_fast", fast="explorer.nn.conv.Conv2D.forward", path="explorer/nn/conv.py") in captions
+
+
+def test_the_source_is_read_from_the_file_that_runs():
+    source, first = source_of(convolve)
+    lines = open(inspect.getsourcefile(convolve)).read().splitlines()
+    assert source.splitlines()[0] == lines[first - 1] and source.startswith("def convolve(")
+    assert source_path(Conv2D.forward) == "explorer/nn/conv.py"
+    assert qualified_name(functools.wraps(convolve)(lambda *a: None)) == "explorer.nn.conv.convolve"
+
+
+# --- the backward step section ----------------------------------------------------------------
+
+
+def _section_app():
+    import streamlit as st
+
+    from explorer.nn.models import build_model
+    from explorer.nn.pretrained import available, load_pretrained
+    from explorer.ui.backward_step_view import backward_step_section
+    from explorer.ui.language import use_session_language
+
+    use_session_language()
+    if "net" not in st.session_state:
+        st.session_state["net"] = load_pretrained("lenet")[0] if "lenet" in available() else build_model("lenet")
+    backward_step_section(st.session_state["net"])
+
+
+def mnist_here() -> bool:
+    try:
+        load_mnist(download=False)
+        return True
+    except Exception:
+        return False
+
+
+needs_mnist = pytest.mark.skipif(not mnist_here() and os.environ.get("CI") != "true", reason="needs MNIST (MNIST_DIR)")
+
+
+def open_section(lang: str = "en") -> AppTest:
+    at = AppTest.from_function(_section_app, default_timeout=TIMEOUT)
+    at.query_params["lang"] = lang
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def counted(monkeypatch, module, name: str) -> list:
+    """Replace module.name by a wrapper that records its calls (inspect.unwrap finds the original)."""
+    calls, original = [], getattr(module, name)
+
+    @functools.wraps(original)
+    def wrapper(*args, **kwargs):
+        calls.append(name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+@needs_mnist
+def test_each_expander_shows_the_function_that_computed_the_sections_numbers(monkeypatch):
+    shown = {name: counted(monkeypatch, lab, name) for name in ("gradient_from_above", "weight_gradient", "bias_gradient",
+                                                                 "input_gradient", "finite_difference")}  # fmt: skip
+    at = open_section()
+    codes = [code.value for code in at.code]
+    for name, calls in shown.items():
+        assert calls, f"the section did not compute with {name}"
+        original = inspect.unwrap(getattr(lab, name))
+        assert listing(original) in codes, name
+    from explorer.nn.optimizers import SGD
+
+    assert listing(SGD.rule) in codes
+
+
+@needs_mnist
+def test_the_section_checks_every_number_and_the_step_lowers_the_loss():
+    with i18n.language("en"):
+        at = open_section()
+        assert not at.error, [e.value for e in at.error]
+        successes = [s.value for s in at.success]
+        assert len(successes) == 4  # dL/dW and its finite difference, dL/db, dL/dx
+        assert any("finite difference" in text for text in successes)
+        assert at.number_input(key="backward_image").value == at.session_state["_backward_default_image"].popitem()[1]
+        assert not at.metric  # no step yet
+        for _ in range(2):
+            at.button(key="backward_take").click().run()
+            assert not at.exception, at.exception
+        losses = at.session_state["_backward_step"]["losses"]
+        assert len(losses) == 3 and losses[2] < losses[1] < losses[0]
+        assert float(at.metric[0].value) == pytest.approx(losses[-1], rel=1e-5)
+        at.button(key="backward_reset").click().run()
+        assert not at.metric
+
+
+@needs_mnist
+def test_a_step_is_taken_on_a_copy_and_the_shown_kernel_is_the_chosen_one():
+    at = open_section()
+    original = at.session_state["net"].layers[0].W.value.copy()
+    at.number_input(key="backward_kernel").set_value(3).run()
+    at.button(key="backward_take").click().run()
+    assert not at.exception, at.exception
+    np.testing.assert_array_equal(at.session_state["net"].layers[0].W.value, original)
+    copy = at.session_state["_backward_step"]["net"]
+    moved = np.flatnonzero(np.any(copy.layers[0].W.value != original, axis=(0, 1, 2)))
+    assert moved.tolist() == [3]
+
+
+@needs_mnist
+@pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant"])
+def test_the_section_in_chinese_has_no_english_sentence(lang):
+    with i18n.language(lang):
+        at = open_section(lang)
+        assert at.header[0].value == i18n.t("backward.title")
+        at.button(key="backward_take").click().run()
+        assert not at.exception, at.exception
+        assert english_in(at) == []
