@@ -16,12 +16,16 @@ from explorer.i18n import t
 from explorer.ui import url_state
 from explorer.ui.resources import error_text
 
-try:  # a custom component: if it cannot register, drawing is off but the page still works
-    from streamlit_drawable_canvas import st_canvas
-except Exception as _error:  # noqa: BLE001
-    st_canvas, CANVAS_PROBLEM = None, str(_error)
-else:
-    CANVAS_PROBLEM = ""
+
+def _canvas_component():
+    """(st_canvas, "") or (None, why not). Imported on first use: a custom component registers only
+    inside a script run, and an import outside one (a test's) would turn drawing off for good."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except Exception as error:  # noqa: BLE001 - drawing is off, but the page still works
+        return None, str(error)
+    return st_canvas, ""
+
 
 CANVAS_SIDE = 280  # px: fits a phone screen, large enough to draw with a finger
 STROKE_WIDTH = 22  # px: after scaling to 20x20, about as thick as MNIST's pen
@@ -54,8 +58,9 @@ def canvas_image(result) -> np.ndarray | None:
 def canvas(key: str, *, side: int = CANVAS_SIDE, white_ink: bool = True, hint: str | None = None) -> np.ndarray | None:
     """A drawing canvas (with `hint` under it, by default how to draw); the RGBA array of the drawing,
     or None while it is empty or unavailable."""
+    st_canvas, problem = _canvas_component()
     if st_canvas is None:
-        st.warning(t("shared.draw.no_canvas", problem=CANVAS_PROBLEM), icon=":material/draw:")
+        st.warning(t("shared.draw.no_canvas", problem=problem), icon=":material/draw:")
         return None
     ink, paper = ("#FFFFFF", "#000000") if white_ink else ("#000000", "#FFFFFF")
     st.space(28)  # the canvas's toolbar floats above its top edge: keep it off the widget above
