@@ -79,8 +79,8 @@ def kernel_animation(image: np.ndarray, kernel: np.ndarray, bias: float, output:
     fig.update_layout(shapes=_shapes(*visits[0], k, stride, padding, out_h, out_w))
     fig.add_annotation(_sum_note(first, kernel, bias, output[visits[0]]))
     for axis in ("yaxis", "yaxis2", "yaxis3"):
-        fig.layout[axis].update(autorange="reversed", scaleanchor=axis.replace("yaxis", "x"), showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
+        fig.layout[axis].update(autorange="reversed", scaleanchor=axis.replace("yaxis", "x"), visible=False)
+    fig.update_xaxes(visible=False)
     fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=8, r=8, t=60, b=70),
                       updatemenus=[_buttons()])  # fmt: skip
     return fig

@@ -55,9 +55,10 @@ def _centre(columns: list[dict], column: int, channel: int) -> tuple[float, floa
     return column * COLUMN_STEP + THUMB / 2, -(channel * pitch + THUMB / 2)
 
 
-def network_overview(view: Dissection, selected: tuple[int, int] | None = None, height: int = 520) -> go.Figure:
+def network_overview(view: Dissection, selected: tuple[int, int] | None = None, height: int = 440) -> go.Figure:
     """`selected`: (column, channel) of the map whose inputs are drawn as lines."""
     columns = overview_columns(view)
+    tilted = len(columns) > 9  # many columns: their names slant so they do not overlap
     fig = go.Figure()
     targets_x, targets_y, targets_data, hover = [], [], [], []
     for number, column in enumerate(columns):
@@ -69,8 +70,8 @@ def network_overview(view: Dissection, selected: tuple[int, int] | None = None, 
                                  colorscale=DIVERGING, zmin=-1, zmax=1, showscale=False, hoverinfo="skip"))  # fmt: skip
         hidden = column["channels"] - len(maps)
         label = column["name"] + (f"<br>+{hidden}" if hidden > 0 else "")
-        fig.add_annotation(x=number * COLUMN_STEP + THUMB / 2, y=THUMB * 0.9, text=label, showarrow=False,
-                           yanchor="bottom", font=dict(size=11), textangle=-60 if len(columns) > 9 else 0)  # fmt: skip
+        fig.add_annotation(x=number * COLUMN_STEP + THUMB / 2, y=THUMB * 0.2, text=label, showarrow=False,
+                           yanchor="bottom", font=dict(size=11), textangle=-45 if tilted else 0)  # fmt: skip
         for channel in range(len(maps)):
             x, y = _centre(columns, number, channel)
             targets_x.append(x)
@@ -85,7 +86,7 @@ def network_overview(view: Dissection, selected: tuple[int, int] | None = None, 
                              hovertemplate="%{text}<extra></extra>", showlegend=False))  # fmt: skip
     lowest = -MAPS_PER_COLUMN * (THUMB + GAP_Y)
     fig.update_xaxes(visible=False, range=[-2, (len(columns) + 1) * COLUMN_STEP + 4])
-    fig.update_yaxes(visible=False, range=[lowest - 2, THUMB * 4.5], scaleanchor=None)
+    fig.update_yaxes(visible=False, range=[lowest - 2, THUMB * (2.4 if tilted else 1.2)])
     fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=4, r=4, t=8, b=4), showlegend=False,
                       clickmode="event+select", dragmode=False)  # fmt: skip
     return fig
@@ -98,8 +99,8 @@ def _add_probabilities(fig: go.Figure, view: Dissection, column: int) -> None:
     fig.add_trace(go.Heatmap(z=view.probabilities[:, None], x0=x + THUMB / 2, dx=THUMB, y0=-cell / 2, dy=-cell,
                              colorscale="Blues", zmin=0, zmax=1, showscale=False,
                              text=[[f"{digit}: {p:.0%}"] for digit, p in enumerate(view.probabilities)],
-                             texttemplate="%{text}", hoverinfo="skip"))  # fmt: skip
-    fig.add_annotation(x=x + THUMB / 2, y=THUMB * 0.9, text=t("overview.softmax"), showarrow=False, yanchor="bottom",
+                             texttemplate="%{text}", textfont=dict(size=11), hoverinfo="skip"))  # fmt: skip
+    fig.add_annotation(x=x + THUMB / 2, y=THUMB * 0.2, text=t("overview.softmax"), showarrow=False, yanchor="bottom",
                        font=dict(size=11))  # fmt: skip
     top = view.predicted
     fig.add_shape(type="rect", x0=x, x1=x + THUMB, y0=-top * cell, y1=-(top + 1) * cell, line=dict(color=HIGHLIGHT, width=3))

@@ -3,12 +3,14 @@ walk it, so a page added here is automatically navigable and smoke-tested."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import streamlit as st
 
+from explorer import i18n
 from explorer.i18n import t
 
 APP_ICON = "🔢"
@@ -87,10 +89,38 @@ THUMB_SIZE = (480, 240)  # px; shown at the card's width
 _BLUE, _VERMILLION, _GREEN, _GREY, _INK = "#0072B2", "#D55E00", "#009E73", "#BBBBBB", "#1A1A1A"
 
 
+# Where systems usually keep a font with Chinese characters (Pillow's own font has none).
+CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Debian, Ubuntu: fonts-noto-cjk
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",  # Fedora, Arch
+    "/System/Library/Fonts/PingFang.ttc",  # macOS
+    "C:/Windows/Fonts/msyh.ttc",  # Windows: Microsoft YaHei
+)
+
+
+@functools.cache
+def _cjk_font_file() -> str | None:
+    return next((path for path in CJK_FONTS if Path(path).is_file()), None)
+
+
+def _chinese_thumbnails() -> bool:
+    """Thumbnails are drawn in Chinese when the session reads Chinese and a font can draw it."""
+    return i18n.current() != i18n.DEFAULT and _cjk_font_file() is not None
+
+
+def _label(name: str) -> str:
+    """A thumbnail's words: in the session's language, or English where no font can draw Chinese."""
+    if i18n.current() != i18n.DEFAULT and not _chinese_thumbnails():
+        return i18n.catalog(i18n.DEFAULT)[f"home.thumb.{name}"]
+    return t(f"home.thumb.{name}")
+
+
 def _font(size: int):
     from PIL import ImageFont
 
     try:
+        if _chinese_thumbnails():
+            return ImageFont.truetype(_cjk_font_file(), size)
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # Pillow without FreeType: a small bitmap font
         return ImageFont.load_default()
@@ -130,15 +160,15 @@ def _thumb_train(draw, image) -> None:
     left, top, right, bottom = 70, 24, w - 24, h - 44
     draw.line([(left, top), (left, bottom), (right, bottom)], fill=_INK, width=3)
     steps = np.linspace(0, 1, 120)
-    curves = [(_BLUE, "He init", 0.08 + 0.92 * np.exp(-7 * steps)),
+    curves = [(_BLUE, _label("he_init"), 0.08 + 0.92 * np.exp(-7 * steps)),
               (_VERMILLION, "std 0.01", 0.55 + 0.45 / (1 + np.exp(30 * (steps - 0.55))))]  # fmt: skip
     for colour, label, loss in curves:
         points = [(left + s * (right - left), bottom - (1 - l) * 0 - l * (bottom - top)) for s, l in zip(steps, loss)]
         draw.line(points, fill=colour, width=6, joint="curve")
         x, y = points[-1]
         draw.text((x - 6, y - 12), label, fill=colour, font=_font(26), anchor="rb")
-    draw.text((left - 14, (top + bottom) / 2), "loss", fill=_INK, font=_font(24), anchor="rm")
-    draw.text(((left + right) / 2, bottom + 8), "training steps", fill=_INK, font=_font(24), anchor="mt")
+    draw.text((left - 14, (top + bottom) / 2), _label("loss"), fill=_INK, font=_font(24), anchor="rm")
+    draw.text(((left + right) / 2, bottom + 8), _label("training_steps"), fill=_INK, font=_font(24), anchor="mt")
 
 
 def _thumb_filters(draw, image) -> None:
@@ -152,7 +182,7 @@ def _thumb_filters(draw, image) -> None:
     maps = [sum(k[i, j] * padded[i:i + 28, j:j + 28] for i in range(3) for j in range(3)) for k in kernels]
     side, small = 170, 110
     image.paste(_tile(digit, side), (18, 35))
-    draw.text((18 + side / 2, 35 + side + 6), "digit", fill=_INK, font=_font(22), anchor="mt")
+    draw.text((18 + side / 2, 35 + side + 6), _label("digit"), fill=_INK, font=_font(22), anchor="mt")
     draw.line([(200, 120), (236, 120)], fill=_INK, width=4)
     draw.polygon([(236, 110), (250, 120), (236, 130)], fill=_INK)
     for index, feature_map in enumerate(maps):
@@ -160,7 +190,7 @@ def _thumb_filters(draw, image) -> None:
         y = 20 + index * 30
         image.paste(_tile(feature_map, small, diverging=True), (x, y))
         draw.rectangle([x, y, x + small - 1, y + small - 1], outline=_INK, width=2)
-    draw.text((262 + (2 * 48 + small) / 2, 20 + 2 * 30 + small + 8), "feature maps", fill=_INK, font=_font(22), anchor="mt")
+    draw.text((262 + (2 * 48 + small) / 2, 20 + 2 * 30 + small + 8), _label("feature_maps"), fill=_INK, font=_font(22), anchor="mt")
 
 
 def _thumb_receptive(draw, image) -> None:
@@ -171,7 +201,7 @@ def _thumb_receptive(draw, image) -> None:
         draw.line([(x0 + i * cell, y0), (x0 + i * cell, y0 + 28 * cell)], fill="#444444", width=1)
         draw.line([(x0, y0 + i * cell), (x0 + 28 * cell, y0 + i * cell)], fill="#444444", width=1)
     centre = (14, 12)
-    labels = [(3, _GREEN, "3x3: one conv"), (5, _BLUE, "5x5: two 3x3"), (7, _VERMILLION, "7x7: three 3x3")]
+    labels = [(3, _GREEN, _label("one_conv")), (5, _BLUE, _label("two_convs")), (7, _VERMILLION, _label("three_convs"))]
     for size, colour, _ in reversed(labels):
         r0, c0 = centre[0] - size // 2, centre[1] - size // 2
         draw.rectangle([x0 + c0 * cell, y0 + r0 * cell, x0 + (c0 + size) * cell, y0 + (r0 + size) * cell], outline=colour, width=4)
@@ -185,13 +215,13 @@ def _thumb_lessons(draw, image) -> None:
     """A lesson card: a title bar, numbered steps and a folded answer."""
     w, h = THUMB_SIZE
     draw.rounded_rectangle([24, 20, w - 24, h - 20], radius=14, outline=_BLUE, width=4)
-    draw.text((44, 36), "Lesson: initialisation", fill=_INK, font=_font(28))
+    draw.text((44, 36), _label("lesson"), fill=_INK, font=_font(28))
     for number, width in enumerate((300, 250, 330), start=1):
         y = 84 + (number - 1) * 36
         draw.text((48, y), f"{number}.", fill=_BLUE, font=_font(24))
         draw.rounded_rectangle([84, y + 6, 84 + width, y + 20], radius=6, fill=_GREY)
     draw.polygon([(50, 184), (64, 193), (50, 202)], fill=_VERMILLION)  # an expander's arrow
-    draw.text((76, 180), "Answer", fill=_VERMILLION, font=_font(24))
+    draw.text((76, 180), _label("answer"), fill=_VERMILLION, font=_font(24))
 
 
 _THUMBS = {"train": _thumb_train, "filters": _thumb_filters, "receptive_fields": _thumb_receptive,
@@ -199,7 +229,8 @@ _THUMBS = {"train": _thumb_train, "filters": _thumb_filters, "receptive_fields":
 
 
 def page_thumbnail(url_path: str):
-    """A small PIL picture of what the page shows (a plain card if the page has no drawing)."""
+    """A small PIL picture of what the page shows (a plain card if the page has no drawing), its words
+    in the current language."""
     from PIL import Image, ImageDraw
 
     image = Image.new("RGB", THUMB_SIZE, "white")
