@@ -51,6 +51,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo(file="pages/receptive_fields.py", icon=":material/center_focus_strong:", url_path="receptive_fields"),
     PageInfo(file="pages/robustness.py", icon=":material/shield:", url_path="robustness"),
     PageInfo(file="pages/lessons.py", icon=":material/school:", url_path="lessons"),
+    PageInfo(file="pages/class_digits.py", icon=":material/groups:", url_path="class_digits"),
 )
 
 
