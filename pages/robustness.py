@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.figures import robustness as figs
+from explorer.data.preprocess import ImageError, open_upload, preprocess_digit
 from explorer.i18n import t
 from explorer.lab import calibration as cal
 from explorer.lab import robustness as rb
@@ -20,7 +21,8 @@ from explorer.ui.digit_input import draw_digit, pick_test_digit
 from explorer.ui.resources import mnist_or_none, pretrained_models, session_pretrained
 
 VIEWS = ("curves", "digit", "confidence")
-SOURCES = ("test", "draw")
+SOURCES = ("test", "draw", "upload")
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 GALLERY_SIZE = 16
 
 
@@ -148,10 +150,14 @@ def digit_view() -> None:
     st.markdown(t("robustness.digit.intro"))
     labels = {source: t(f"robustness.digit.source.{source}") for source in SOURCES}
     source = st.radio(t("robustness.digit.source_label"), SOURCES, horizontal=True, key="rb_source", format_func=labels.get)
-    digit = pick_test_digit(data, "rb") if source == "test" else draw_digit("rb")
-    if digit is None:
-        if source == "draw":
+    if source == "upload":
+        image, label = _uploaded_digit(), None
+    else:
+        digit = pick_test_digit(data, "rb") if source == "test" else draw_digit("rb")
+        if digit is None and source == "draw":
             st.info(t("robustness.digit.draw_first"), icon=":material/draw:")
+        image, label = (digit.image, digit.label) if digit is not None else (None, None)
+    if image is None:
         return
     left, right = st.columns(2)
     with left:
@@ -160,21 +166,37 @@ def digit_view() -> None:
         model = st.selectbox(t("robustness.model_label"), models, key="rb_model")
     amount = _amount_slider(kind)
     net, _ = session_pretrained(model)
-    changed = rb.perturb(digit.image, kind, amount)
+    changed = rb.perturb(image, kind, amount)
     image_column, bars_column = st.columns([1, 2])
     probabilities = net.predict_proba(changed[None])[0]
     with image_column:
         chart(figs.strip(changed[None], [figs.level_text(kind, amount)], height=260), toolbar=False)
     with bars_column:
-        chart(figs.probability_bars(probabilities, digit.label), toolbar=False)
+        chart(figs.probability_bars(probabilities, label), toolbar=False)
     answer = int(probabilities.argmax())
     st.markdown(t("robustness.digit.answer", digit=answer, share=f"{probabilities[answer]:.0%}"))
     levels = rb.PERTURBATIONS[kind].levels
-    every_level = np.stack([rb.perturb(digit.image, kind, level) for level in levels])
+    every_level = np.stack([rb.perturb(image, kind, level) for level in levels])
     answers = net.predict_proba(every_level)
     captions = [f"{figs.level_text(kind, level)}: {p.argmax()}" for level, p in zip(levels, answers)]
     chart(figs.strip(every_level, captions), toolbar=False)
     st.caption(t("robustness.digit.strip_caption", model=model))
+
+
+def _uploaded_digit() -> np.ndarray | None:
+    """A photo or a scan of one digit, preprocessed like MNIST; None (after a note) until there is one."""
+    upload = st.file_uploader(t("robustness.digit.upload_label"), type=UPLOAD_TYPES, key="rb_upload")
+    if upload is None:
+        st.info(t("robustness.digit.upload_info"), icon=":material/upload:")
+        return None
+    try:
+        return preprocess_digit(open_upload(upload.getvalue())).digit
+    except ImageError as error:  # a message in the page's language when it carries a catalog key
+        message = t(error.key, **error.params) if getattr(error, "key", None) else str(error)
+        st.warning(message, icon=":material/broken_image:")
+    except Exception as error:  # noqa: BLE001 - never a traceback for a user's file
+        st.warning(t("robustness.digit.upload_unreadable", error=type(error).__name__), icon=":material/broken_image:")
+    return None
 
 
 # --- 3. honest confidence ------------------------------------------------------------------

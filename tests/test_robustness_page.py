@@ -133,7 +133,8 @@ def test_without_mnist_the_page_explains_instead_of_failing(monkeypatch):
 
 
 @pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant"])
-def test_the_drawing_source_invites_a_drawing(mnist, lang):
-    at = open_page(lang, rb_view="digit", rb_source="draw")
-    assert in_language(lang, "robustness.digit.draw_first") in [info.value for info in at.info]
+@pytest.mark.parametrize("source, invitation", [("draw", "robustness.digit.draw_first"), ("upload", "robustness.digit.upload_info")])
+def test_the_drawing_and_upload_sources_invite_a_digit(mnist, lang, source, invitation):
+    at = open_page(lang, rb_view="digit", rb_source=source)
+    assert in_language(lang, invitation) in [info.value for info in at.info]
     assert english_in(at) == []
