@@ -13,7 +13,7 @@ from explorer.ui.warmup import prepare_process  # noqa: E402
 prepare_process()  # heavy imports once per process, before any session draws (concurrent first imports break plotly)
 
 from explorer.figures.theme import use_theme  # noqa: E402
-from explorer.i18n import t  # noqa: E402
+from explorer.i18n import current as current_language, t  # noqa: E402
 from explorer.lab.results import HERO_MODELS  # noqa: E402
 from explorer.ui import url_state  # noqa: E402
 from explorer.ui.language import language_switch, use_session_language  # noqa: E402
@@ -204,13 +204,13 @@ def _cards() -> None:
         row = zip(st.columns(per_row, gap="medium"), PAGES[start:start + per_row], _pages[start:start + per_row])
         for col, info, page in row:
             with col.container(border=True):
-                st.image(_thumbnail(info.url_path), width="stretch")
+                st.image(_thumbnail(info.url_path, current_language()), width="stretch")
                 st.page_link(page, label=info.title, icon=info.icon)
                 st.caption(info.description)
 
 
 @st.cache_data(show_spinner=False)
-def _thumbnail(url_path: str):
+def _thumbnail(url_path: str, lang: str):  # noqa: ARG001 - the language keys the cache: its words are drawn in
     from explorer.ui.app_setup import page_thumbnail
 
     return page_thumbnail(url_path)

@@ -208,3 +208,15 @@ def test_the_english_verdict_keeps_its_article():
         assert t("home.verdict.maybe_an", digit="8") == "Not sure: maybe an 8"
     for lang in CHINESE:
         assert catalog(lang)["home.verdict.a"] == catalog(lang)["home.verdict.an"]  # Chinese has no article
+
+
+def test_thumbnails_are_drawn_in_the_language_when_a_font_can():
+    from explorer.ui.app_setup import PAGES, _cjk_font_file, page_thumbnail
+
+    drawn = [info.url_path for info in PAGES if info.url_path in ("train", "filters", "receptive_fields", "lessons")]
+    for url_path in drawn:
+        with language("en"):
+            english = np.asarray(page_thumbnail(url_path))
+        with language("zh-Hant"):
+            chinese = np.asarray(page_thumbnail(url_path))
+        assert (english != chinese).any() == (_cjk_font_file() is not None), url_path
