@@ -220,3 +220,59 @@ def test_thumbnails_are_drawn_in_the_language_when_a_font_can():
         with language("zh-Hant"):
             chinese = np.asarray(page_thumbnail(url_path))
         assert (english != chinese).any() == (_cjk_font_file() is not None), url_path
+
+
+# --- errors from the core reach the user in their language --------------------------------------
+
+
+def _core_errors(tmp_path, monkeypatch) -> list[Exception]:
+    """Real errors of explorer.data and explorer.nn, each as the app would catch it."""
+    from explorer.data import mnist
+    from explorer.nn.checkpoints import ModelFileError, load_model
+
+    caught = []
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setenv("MNIST_CACHE_DIR", str(tmp_path / "empty-cache"))
+    for attempt in (lambda: mnist.load_mnist(download=False),  # not in the cache
+                    lambda: mnist.load_mnist(tmp_path),  # a folder without MNIST
+                    lambda: load_pretrained("no-such-model"),
+                    lambda: load_model(tmp_path / "missing.npz")):  # fmt: skip
+        with pytest.raises((mnist.DataError, ModelFileError)) as error:
+            attempt()
+        caught.append(error.value)
+    return caught
+
+
+def test_core_errors_carry_a_key_the_catalogs_know(tmp_path, monkeypatch):
+    from explorer.i18n import PLACEHOLDER
+
+    for error in _core_errors(tmp_path, monkeypatch):
+        assert error.key.startswith("errors.") and not error.key.endswith(".other"), error
+        for lang in ("en", *CHINESE):
+            template = catalog(lang)[error.key]
+            assert set(PLACEHOLDER.findall(template)) <= set(error.params), (lang, error.key)
+        assert str(error)  # the English message stays, for the command line and logs
+
+
+@pytest.mark.parametrize("lang", CHINESE)
+def test_core_errors_read_in_chinese(lang, tmp_path, monkeypatch):
+    from explorer.ui.resources import error_text
+    from tests.english_check import english_runs
+
+    for error in _core_errors(tmp_path, monkeypatch):
+        with language(lang):
+            text = error_text(error)
+            sentence = t(error.key, **{name: "0" for name in error.params})  # its words, not its names and paths
+        assert "{" not in text and text != str(error), text
+        assert english_runs(sentence) == [], sentence
+
+
+def test_the_mnist_status_is_a_key_with_its_english_kept(tmp_path, monkeypatch):
+    from explorer.data.mnist import mnist_status, mnist_status_message
+
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setenv("MNIST_CACHE_DIR", str(tmp_path / "cache"))
+    key, params = mnist_status_message()
+    assert key == "errors.data.status.not_downloaded"
+    with language("en"):
+        assert mnist_status() == t(key, **params)  # the CLI's English and the app's English agree

@@ -98,3 +98,34 @@ def test_cli_prints_the_markdown(capsys):
 def test_best_available_keeps_the_preference_order():
     assert results.best_available(["zhou-cnn", "lenet", "nielsen"]) == ["lenet", "zhou-cnn"]
     assert results.best_available([]) == []
+
+
+def test_the_catalogs_hold_each_article_as_written():
+    """English reads the catalog's article texts: they must be the ARTICLES' own words."""
+    from explorer.i18n import language
+
+    with language("en"):
+        for article in ARTICLES:
+            assert results.article_text(article, "source") == article.source
+            assert results.article_text(article, "network") == article.network
+            assert results.article_text(article, "note") == article.claim_note
+            for model, what in article.also:
+                assert results.article_text(article, "what", model) == what
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant"])
+def test_the_table_in_chinese_has_no_english_sentence(tmp_path, lang):
+    from explorer.i18n import language, t
+    from tests.english_check import english_runs
+
+    for article in ARTICLES:
+        write_card(tmp_path, article.model, test_accuracy=0.99, parameters=1234, training_seconds=4000)
+        for model, _ in article.also:
+            write_card(tmp_path, model, test_accuracy=0.98)
+    write_card(tmp_path, "lenet", test_accuracy=2.0)  # an unreadable card: its note is translated too
+    with language(lang):
+        text = markdown_table(rows(tmp_path)) + "\n" + results.footer()
+        assert text.startswith("| " + t("results.columns.article")) and t("results.unreadable") in text
+        assert t("results.duration.hours", hours=1, minutes="06") in text
+    assert english_runs(text) == []
+    assert "98.00%" in text  # the extra cards' footnotes

@@ -116,3 +116,30 @@ def test_a_value_outside_a_changed_range_is_clamped_or_reset():
     at.run()
     assert not at.exception
     assert at.number_input(key="row").value == 3 and at.selectbox(key="layer").value == "conv1"
+
+
+def _page_in_the_session_language():
+    import streamlit as st
+
+    from explorer.ui import url_state
+    from explorer.ui.language import use_session_language
+
+    url_state.begin_run()
+    use_session_language()
+    url_state.bind("model", "mlp", options=["mlp", "cnn"])
+    st.selectbox("Model", ["mlp", "cnn"], key="model")
+    url_state.publish()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
+def test_the_note_about_a_dropped_parameter_is_in_the_session_language(lang):
+    from explorer.i18n import language, t
+
+    at = AppTest.from_function(_page_in_the_session_language)
+    at.query_params["lang"] = lang
+    at.query_params["colour"] = "red"
+    at.run()
+    assert not at.exception
+    with language(lang):
+        assert at.toast[0].value == t("shared.link_ignored", parameters="colour=red")
+    assert "colour" not in at.query_params and at.query_params.get("lang", "en") == lang
