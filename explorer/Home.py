@@ -162,7 +162,6 @@ def _show_answer(digit, net, verdict_box, answering: str) -> None:
 
 
 def _hero() -> None:
-    from explorer.nn.models import MODELS
     from explorer.ui.digit_input import ANY_DIGIT, empty_hint, pick_test_digit
     from explorer.ui.resources import mnist_or_none
 
@@ -186,7 +185,7 @@ def _hero() -> None:
             st.error(t("home.no_network", models=", ".join(HERO_MODELS)), icon=":material/error:")
             return
         name, net, card = hero
-        title = MODELS[card["model"]].title if card.get("model") in MODELS else name
+        title = t(f"home.model.{name}")  # one of HERO_MODELS
         answering = _answering_text(name, title, card)
         if digit is None:
             if source == "draw":

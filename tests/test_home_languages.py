@@ -276,3 +276,13 @@ def test_the_mnist_status_is_a_key_with_its_english_kept(tmp_path, monkeypatch):
     assert key == "errors.data.status.not_downloaded"
     with language("en"):
         assert mnist_status() == t(key, **params)  # the CLI's English and the app's English agree
+
+
+def test_the_hero_models_are_named_in_every_language():
+    from explorer.nn.models import MODELS
+
+    for name in HERO_MODELS:
+        with language("en"):
+            assert t(f"home.model.{name}") == MODELS[name].title
+        for lang in CHINESE:
+            assert f"home.model.{name}" in catalog(lang)
