@@ -168,3 +168,30 @@ def test_the_section_in_chinese_has_no_english_sentence(lang):
         at.button(key="backward_take").click().run()
         assert not at.exception, at.exception
         assert english_in(at) == []
+
+
+@needs_mnist
+def test_the_fast_passes_that_ran_are_named_beside_their_readable_definitions(monkeypatch):
+    """δ comes from the loss's backward and the fast backward of every layer above the first
+    convolution; the network's own gradients from Conv2D.backward. Each expander shows the
+    readable definition and names the fast method that ran."""
+    from explorer.nn.conv import MaxPool2D, convolution_input_gradient, convolution_weight_gradient, max_pool_backward
+    from explorer.nn.layers import ReLU, relu_backward
+    from explorer.nn.losses import SoftmaxCrossEntropy
+
+    fast = {ReLU: relu_backward, MaxPool2D: max_pool_backward, Conv2D: convolution_weight_gradient}
+    calls = {kind: counted(monkeypatch, kind, "backward") for kind in fast}
+    loss_calls = counted(monkeypatch, SoftmaxCrossEntropy, "backward")
+    with i18n.language("en"):
+        at = open_section()
+    codes = [code.value for code in at.code]
+    captions = [caption.value for caption in at.caption]
+    assert loss_calls and listing(SoftmaxCrossEntropy.backward) in codes
+    for kind, readable in fast.items():
+        assert calls[kind], f"{kind.__name__}.backward did not run"
+        assert listing(readable) in codes
+        with i18n.language("en"):
+            named = i18n.t("code.runs_fast", fast=f"explorer.nn.{kind.__module__.split('.')[-1]}.{kind.__name__}.backward",
+                           path=f"explorer/nn/{kind.__module__.split('.')[-1]}.py")  # fmt: skip
+        assert named in captions
+    assert listing(convolution_input_gradient) in codes

@@ -28,7 +28,16 @@ from explorer.lab.backward_step import (
     take_sgd_step,
     weight_gradient,
 )
-from explorer.nn.conv import Conv2D
+from explorer.nn.conv import (
+    Conv2D,
+    MaxPool2D,
+    convolution_bias_gradient,
+    convolution_input_gradient,
+    convolution_weight_gradient,
+    max_pool_backward,
+)
+from explorer.nn.layers import ReLU, Sigmoid, relu_backward, sigmoid_backward
+from explorer.nn.losses import softmax
 from explorer.nn.network import Network
 from explorer.nn.optimizers import SGD
 from explorer.ui import url_state
@@ -42,6 +51,8 @@ DEFAULT_LEARNING_RATE = 0.01  # small enough that a few steps in a row each lowe
 SCANNED_IMAGES = 256  # the default image: the one of the first training images the network is least sure of
 SHOWN_TERMS = 4
 AGREES = 1e-4  # relative difference under which two numbers count as the same (float64: far under)
+# The layers whose backward pass has a readable definition beside the fast one the network runs.
+READABLE_BACKWARD = {MaxPool2D: max_pool_backward, ReLU: relu_backward, Sigmoid: sigmoid_backward, Conv2D: convolution_input_gradient}
 
 
 def latex_number(value: float, digits: int = 4) -> str:
@@ -128,10 +139,21 @@ def check(agrees: bool, text: str) -> None:
         st.error(text + " " + t("backward.check_failed"), icon=":material/error:")
 
 
-def show_loss(step: BackwardStep) -> None:
+def show_loss(step: BackwardStep, net: Network) -> None:
     st.markdown(t("backward.loss_intro", label=step.label))
     st.latex(rf"L = -\log p_{{{step.label}}} = -\log {latex_number(step.probability)} = {latex_number(step.loss)}")
+    show_code(softmax)
+    show_code(type(net.loss).forward)
+
+
+def show_backward_code(net: Network) -> None:
+    """How δ got here: the loss's gradient, then each kind of layer above the convolution, backward."""
     show_code(gradient_from_above)
+    show_code(type(net.loss).backward)
+    kinds = list(dict.fromkeys(type(layer) for layer in reversed(net.layers[1:])))
+    for kind in kinds:
+        if kind in READABLE_BACKWARD:
+            show_code(READABLE_BACKWARD[kind], fast=kind.backward)
 
 
 def show_weight_gradient(step: BackwardStep, name: str, net: Network, x: np.ndarray) -> None:
@@ -142,14 +164,16 @@ def show_weight_gradient(step: BackwardStep, name: str, net: Network, x: np.ndar
     st.latex(r"\frac{\partial L}{\partial W_{" + f"{i},{j}" + r"}} = \sum_{r,c} x_{r+" + str(i) + r",\,c+" + str(j) + r"}\;\delta_{r,c}")
     terms = step.terms
     largest = terms[np.argsort(-np.abs(terms[:, 4]), kind="stable")[:SHOWN_TERMS]]
-    shown = " + ".join(rf"{parenthesised(pixel)} \cdot {parenthesised(delta)}" for _, _, pixel, delta, _ in largest)
-    st.latex(rf"= {shown} + \cdots = {latex_number(step.worked_gradient)}")
+    products = [rf"{parenthesised(pixel)} \cdot {parenthesised(delta)}" for _, _, pixel, delta, _ in largest]
+    lines = [" + ".join(products[start : start + 2]) for start in range(0, len(products), 2)]  # two a line: fits a phone
+    st.latex(r"\begin{aligned} &= " + r" \\ &\quad + ".join(lines) + r" + \cdots \\ &= " + latex_number(step.worked_gradient) + r"\end{aligned}")
     nonzero = int(np.count_nonzero(terms[:, 4]))
     st.caption(t("backward.terms_caption", shown=len(largest), count=len(terms), nonzero=nonzero))
-    show_code(weight_gradient, fast=Conv2D.backward)
+    show_code(weight_gradient)
     network_value = float(step.network_grad_weights[step.weight])
     check(relative_difference(step.worked_gradient, network_value) < AGREES,
           t("backward.check_network_weight", name=name, i=i, j=j, kernel=step.kernel, value=f"{network_value:.6g}"))  # fmt: skip
+    show_code(convolution_weight_gradient, fast=Conv2D.backward)
     measured = finite_difference(net, x, step.label, step.kernel, step.weight)
     st.latex(r"\frac{L(w+h) - L(w-h)}{2h} = " + latex_number(measured, 6) + r", \quad h = 10^{-6}")
     check(relative_difference(step.worked_gradient, measured) < AGREES,
@@ -164,6 +188,7 @@ def show_bias_gradient(step: BackwardStep, name: str) -> None:
     show_code(bias_gradient)
     check(relative_difference(step.grad_bias, step.network_grad_bias) < AGREES,
           t("backward.check_network_bias", name=name, kernel=step.kernel, value=f"{step.network_grad_bias:.6g}"))  # fmt: skip
+    show_code(convolution_bias_gradient, fast=Conv2D.backward)
 
 
 def show_input_gradient(step: BackwardStep, name: str, filters: int) -> None:
@@ -174,6 +199,7 @@ def show_input_gradient(step: BackwardStep, name: str, filters: int) -> None:
     largest = float(np.abs(step.grad_input_all_kernels - step.network_grad_input).max())
     scale = max(float(np.abs(step.network_grad_input).max()), 1e-300)
     check(largest / scale < AGREES, t("backward.check_network_input", name=name, filters=filters, difference=f"{largest:.1e}"))
+    show_code(convolution_input_gradient, fast=Conv2D.backward)
 
 
 def show_update(step: BackwardStep, lr: float, x: np.ndarray) -> None:
@@ -224,10 +250,11 @@ def backward_step_section(net: Network) -> None:
     weight = weight_choice(copy.layers[0].kernel)
     step = backward_step(copy, x, label, kernel, weight)
     st.caption(t("backward.image_caption", index=index, label=label, name=name, kernel=kernel))
-    show_loss(step)
+    show_loss(step, copy)
     st.subheader(t("backward.from_above_title"))
     chart(gradient_maps_figure(step), key="backward_maps")
     st.caption(t("backward.from_above_caption", name=name, kernel=kernel))
+    show_backward_code(copy)
     show_weight_gradient(step, name, copy, x)
     show_bias_gradient(step, name)
     show_input_gradient(step, name, copy.layers[0].filters)

@@ -15,8 +15,14 @@ from typing import Callable
 import streamlit as st
 
 from explorer.i18n import t
+from explorer.nn.conv import Conv2D, MaxPool2D, convolve, im2col, max_pool
+from explorer.nn.inits import init_bias, init_std, init_weights
+from explorer.nn.layers import ReLU, Sigmoid, relu, sigmoid
+from explorer.nn.optimizers import OPTIMIZERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The readable forward definitions of each kind of layer, beside the fast forward the network runs.
+FORWARD_DEFINITIONS = {Conv2D: (im2col, convolve), ReLU: (relu,), Sigmoid: (sigmoid,), MaxPool2D: (max_pool,)}
 SHOWN_KEY = "_code_shown"  # the qualified names this run's expanders showed (for tests and links)
 
 
@@ -45,7 +51,7 @@ def show_code(function: Callable, fast: Callable | None = None, *, title: str | 
     """An expander "The code" with the source of `function`, its file and line, and which version
     runs: `function` itself, or (with `fast`) the fast version beside this readable definition."""
     source, first = source_of(function)
-    name = function.__name__ if title is None else title
+    name = inspect.unwrap(function).__qualname__ if title is None else title
     st.session_state.setdefault(SHOWN_KEY, []).append(qualified_name(function))
     with st.expander(t("code.title", name=name), icon=":material/code:"):
         st.caption(t("code.where", path=source_path(function), line=first))
@@ -56,4 +62,26 @@ def show_code(function: Callable, fast: Callable | None = None, *, title: str | 
         st.code(source, language="python")
 
 
-__all__ = ["qualified_name", "show_code", "source_of", "source_path"]
+
+def show_forward_code(net) -> None:
+    """The readable forward definitions of the kinds of layer `net` has (convolution, activations,
+    max-pooling), each naming the fast forward that computed the page's maps."""
+    for kind in dict.fromkeys(type(layer) for layer in net.layers):
+        for definition in FORWARD_DEFINITIONS.get(kind, ()):
+            show_code(definition, fast=kind.forward)
+
+
+def show_optimizer_code(name: str) -> None:
+    """The update rule of optimizer `name` (sgd, adam, ...), beside the in-place update training runs."""
+    optimizer = OPTIMIZERS[name]
+    show_code(optimizer.rule, fast=optimizer.update)
+
+
+def show_init_code() -> None:
+    """How the first weights are drawn: the standard deviation of each initialisation, the draw."""
+    show_code(init_std)
+    show_code(init_weights)
+    show_code(init_bias)
+
+
+__all__ = ["qualified_name", "show_code", "show_forward_code", "show_init_code", "show_optimizer_code", "source_of", "source_path"]
