@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from explorer import i18n
 from explorer.i18n import t
 from explorer.ui import url_state
-from explorer.ui.app_setup import PAGES
+from explorer.ui.app_setup import PAGES, REPO_ROOT
 from explorer.ui.lessons import LESSONS, Lesson, lesson_by_id, lesson_query
 from tests.english_check import english_in, english_runs, rendered_texts
 from tests.home_app import HOME, fresh_caches  # noqa: F401 (fresh_caches is an autouse fixture)
@@ -176,6 +176,25 @@ def test_an_unknown_lesson_note_links_to_the_lessons_page_in_the_same_language()
     assert not at.exception, at.exception
     note = next(c.value for c in at.caption if "no-such-lesson" in c.value)
     assert "(lessons?lang=zh-Hans)" in note and english_runs(note) == []
+
+
+# --- the glossary ---------------------------------------------------------------------------------
+
+
+def opencc_mistakes() -> set[str]:
+    """The glossary's column "OpenCC writes": s2twp's wording this app corrects with an override."""
+    glossary = (REPO_ROOT / "explorer" / "locales" / "glossary.md").read_text()
+    rows = [line.strip().strip("|").split("|") for line in glossary.splitlines() if line.startswith("| ")]
+    return {term.strip() for row in rows[1:] if len(row) == 5 and row[3].strip() != "OpenCC writes"
+            for term in row[3].split(",") if term.strip()}  # fmt: skip
+
+
+def test_zh_hant_has_none_of_the_opencc_wording_the_glossary_corrects():
+    mistakes = opencc_mistakes()
+    assert {"畫素", "引數", "最佳化器"} <= mistakes, "the glossary's table could not be read"
+    found = {key: sorted(term for term in mistakes if term in text)
+             for key, text in i18n.catalog("zh-Hant").items() if any(term in text for term in mistakes)}
+    assert found == {}, f"{len(found)} zh-Hant text(s) need an override in zh-Hant.overrides.toml: {found}"
 
 
 # --- the English detector sees every kind of element the pages use -------------------------------
