@@ -4,6 +4,7 @@
     python benchmarks/classroom.py --sessions 10 --trainers 3 --train-seconds 30
     python benchmarks/classroom.py --url http://127.0.0.1:8600    # a running server or proxy
     python benchmarks/classroom.py --all-train                    # all 30 sessions train
+    python benchmarks/classroom.py --class-digits                 # 30 sessions submit digits to one room
 
 Starts `streamlit run explorer/Home.py` on 127.0.0.1 (a free port; MNIST from MNIST_DIR or the
 cache), or with `--url` uses a server that runs already (e.g. HAProxy in front of replicas,
@@ -25,6 +26,16 @@ page is an error.
    server asks for, for `--train-seconds`;
 3. once they train, the rest of the class opens Home and keeps interacting with it; each
    interaction's latency while at least one session trains is timed.
+
+With --class-digits, the class draws instead of training (the Class digits page, issue 19): a
+room is created in a fresh class database (CLASS_DB in a temporary folder; with --url, give the
+room's code with --room and, on this machine, the database with --class-db), one session shows
+the live class view as a projector does, and `--sessions` students open the room's link and
+submit `--digits-per-session` drawn digits each, all at the same moment in each round (a
+barrier), one round a second (the page takes one digit per second per session). Reported: the
+submissions accepted and refused, the latency of a submission (the click's rerun), the
+projector's live updates meanwhile, and the digits the database holds afterwards (it must be
+exactly the accepted ones, with no duplicate).
 
 Reports errors (exceptions shown in a page, dropped connections, images not served, a session
 off its replica), the server's peak RSS (VmHWM from /proc/PID/status; with --url, of the processes
@@ -157,6 +168,9 @@ class Session:
     fragment_runs: int = 0
     closed_error: str = ""
     closing: bool = False
+    query_string: str = ""  # sent with every rerun, as the browser sends its URL's query
+    components: list[str] = field(default_factory=list)  # custom component ids (the canvas) of the latest run
+    alerts: list[tuple[int, str]] = field(default_factory=list)  # (format, body) of the latest run's alerts
 
     async def load_page(self, url_path: str = "") -> None:
         """GET the page as a browser does first; keep its cookies and note the replica."""
@@ -203,6 +217,8 @@ class Session:
         kind = message.WhichOneof("type")
         if kind == "new_session":
             self.buttons.clear()
+            self.components.clear()
+            self.alerts.clear()
         elif kind == "navigation":  # which page this run shows: later reruns must name it
             self.page_hash = message.navigation.page_script_hash or self.page_hash
         elif kind == "delta":
@@ -214,6 +230,10 @@ class Session:
                     self.buttons[element.button.label] = element.button.id
                 elif which == "imgs":
                     self.media.extend(image.url for image in element.imgs.imgs)
+                elif which == "bidi_component":
+                    self.components.append(element.bidi_component.id)
+                elif which == "alert":
+                    self.alerts.append((element.alert.format, element.alert.body))
                 elif which == "exception":
                     self.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
         elif kind == "auto_rerun":
@@ -222,16 +242,19 @@ class Session:
             for fragment_id in message.stop_auto_rerun.fragment_ids or list(self.auto_reruns):
                 self.auto_reruns.pop(fragment_id, None)
         elif kind == "script_finished":
-            self.finished.set()
+            if message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:  # st.rerun(): its new run follows
+                self.finished.set()
 
-    async def rerun(self, page_name: str | None = None, click: str | None = None, fragment_id: str = "") -> float:
-        """Send one rerun (optionally clicking the button with widget id `click`); seconds until done."""
+    async def rerun(self, page_name: str | None = None, click: str | None = None, fragment_id: str = "",
+                    json_values: dict[str, str] | None = None) -> float:
+        """Send one rerun (optionally clicking the button with widget id `click`, and setting
+        components' JSON values by widget id); seconds until done."""
         if page_name is not None and page_name != self.page_name:
             self.page_name, self.page_hash = page_name, ""
             self.auto_reruns.clear()
         message = BackMsg()
         state = message.rerun_script
-        state.query_string = ""
+        state.query_string = self.query_string
         state.page_script_hash = self.page_hash
         state.page_name = self.page_name
         if fragment_id:
@@ -243,6 +266,13 @@ class Session:
             widget = state.widget_states.widgets.add()
             widget.id = click
             widget.trigger_value = True
+        for widget_id, value in (json_values or {}).items():
+            widget = state.widget_states.widgets.add()
+            widget.id = widget_id
+            widget.json_value = value
+        if not fragment_id:
+            self.components.clear()
+            self.alerts.clear()
         self.finished.clear()
         started = time.perf_counter()
         await self.ws.send(message.SerializeToString())
@@ -428,6 +458,143 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
     return report
 
 
+# --- the class draws: 30 sessions submit digits to one room -----------------------------------
+
+ALERT_SUCCESS, ALERT_WARNING, ALERT_ERROR = 4, 2, 1  # streamlit.proto.Alert.Format
+
+
+def drawing_value(label: int) -> str:
+    """What the canvas component sends when a student has drawn: the Fabric.js objects (the page
+    only checks there are some) and the canvas as a PNG data URL, 280x280 RGBA, white ink."""
+    import base64
+    import io
+    import json
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    pen = ImageDraw.Draw(image)
+    strokes = {1: [(140, 50), (140, 230)], 7: [(80, 60), (200, 60), (120, 230)]}
+    points = strokes.get(label, [(90, 70), (190, 70), (190, 210), (90, 210), (90, 70)])  # a box: a "0"
+    pen.line(points, fill=(255, 255, 255, 255), width=22, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    drawing = {"raw": {"version": "5.3.0", "objects": [{"type": "path", "stroke": "#FFFFFF"}]}, "data": data_url}
+    return json.dumps({"drawing": drawing})
+
+
+def new_class_report() -> dict:
+    return {"errors": [], "rss": {}, "sessions": [], "submit": [], "accepted": 0, "refused": [], "open_seconds": [],
+            "live_updates": [], "fragment_runs": 0, "stored": None, "first_render": []}  # fmt: skip
+
+
+async def student(session: Session, room: str, rounds: int, barrier: asyncio.Barrier, report: dict) -> None:
+    """Open the room's link, then each round: draw (the canvas's rerun), wait for the class,
+    press Submit together with everyone; one round a second at most."""
+    try:
+        session.query_string = f"room={room}"
+        await session.load_page(f"class_digits?room={room}")
+        await session.connect()
+        report["open_seconds"].append(await session.rerun(page_name="class_digits"))
+        session.query_string = ""  # the room is in the session now, as after the browser's first run
+        for number in range(rounds):
+            started = time.monotonic()
+            if not session.components:
+                raise RuntimeError(f"no drawing canvas on the page (alerts: {session.alerts[:2]})")
+            await session.rerun(json_values={session.components[-1]: drawing_value(number % 10)})
+            submit = next((wid for label, wid in session.buttons.items() if label.strip().lower() == "submit"), None)
+            if submit is None:
+                raise RuntimeError(f"no Submit button (buttons: {sorted(session.buttons)})")
+            await barrier.wait()
+            report["submit"].append(await session.rerun(click=submit))
+            problems = [body for kind, body in session.alerts if kind in (ALERT_WARNING, ALERT_ERROR)]
+            if problems or not any(kind == ALERT_SUCCESS for kind, _ in session.alerts):
+                report["refused"].append(problems[0] if problems else "no message")
+            else:  # no refusal, and the page thanked (its thanks stay shown in later runs)
+                report["accepted"] += 1
+            await asyncio.sleep(max(0.0, 1.05 - (time.monotonic() - started)))
+    except BaseException:
+        await barrier.abort()  # the others stop waiting for this session
+        raise
+
+
+async def projector(session: Session, room: str, stop: asyncio.Event, report: dict) -> None:
+    """The class view on the projector: its live fragment reruns as the browser drives it."""
+    session.query_string = f"room={room}&class_view=class"
+    await session.load_page(f"class_digits?{session.query_string}")
+    await session.connect()
+    await session.rerun(page_name="class_digits")
+    while not stop.is_set() and session.auto_reruns:
+        fragment_id, interval = next(iter(session.auto_reruns.items()))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except asyncio.TimeoutError:
+            report["live_updates"].append(await session.rerun(fragment_id=fragment_id))
+
+
+async def class_digits(base_url: str, pids: list[int], args, room: str, report: dict) -> dict:
+    async def sample_memory():
+        while True:
+            for pid in pids:
+                report["rss"].setdefault(pid, []).append(memory_kb(pid))
+            await asyncio.sleep(0.5)
+
+    sampler = asyncio.create_task(sample_memory())
+    wall = Session(-1, base_url)
+    students = [Session(i, base_url) for i in range(args.sessions)]
+    report["sessions"] = [wall, *students]
+    barrier = asyncio.Barrier(args.sessions)
+    stop = asyncio.Event()
+    try:
+        shown = asyncio.create_task(projector(wall, room, stop, report))
+        outcome = await asyncio.gather(*(student(s, room, args.digits_per_session, barrier, report) for s in students),
+                                       return_exceptions=True)  # fmt: skip
+        for s, result in zip(students, outcome):
+            if isinstance(result, BaseException):
+                report["errors"].append(f"session {s.number}: {type(result).__name__}: {result}")
+        await asyncio.sleep(args.interaction_every + 3)  # the projector's next live update shows the last digits
+        stop.set()
+        await asyncio.wait_for(shown, timeout=60)
+    finally:
+        sampler.cancel()
+        await asyncio.gather(*(s.close() for s in report["sessions"]), return_exceptions=True)
+    return report
+
+
+def stored_digits(class_db: Path, room: str) -> tuple[int, int]:
+    """(digits in the room, distinct ids) read straight from the class database."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from explorer.data.class_rooms import open_class_rooms
+
+    digits = open_class_rooms(class_db).digits(room)
+    return len(digits), len(set(digits.ids.tolist()))
+
+
+def print_class_report(report: dict, args) -> None:
+    expected = args.sessions * args.digits_per_session
+    print(f"sessions: {args.sessions} students in one room, {args.digits_per_session} digits each, "
+          f"all submitting at the same moment; 1 projector on the live class view")  # fmt: skip
+    print(f"open the room's link: per session {summary(report['open_seconds'])}")
+    print(f"submissions: {report['accepted']} accepted, {len(report['refused'])} refused, of {expected}")
+    for reason, count in Counter(report["refused"]).most_common(5):
+        print(f"  refused {count}x: {reason[:160]}")
+    print(f"a submission (the Submit click's rerun, {args.sessions} at once): {summary(report['submit'])}")
+    print(f"projector's live update (one fragment rerun): {summary(report['live_updates'])}")
+    if report["stored"] is not None:
+        count, distinct = report["stored"]
+        verdict = "exact" if count == distinct == report["accepted"] else "MISMATCH"
+        print(f"digits in the database afterwards: {count} ({distinct} distinct ids): {verdict}")
+        if verdict != "exact":
+            report["errors"].append(f"the room holds {count} digits ({distinct} distinct), {report['accepted']} were accepted")
+    for pid, samples in report["rss"].items():
+        peak = max(r.get("VmHWM", 0) for r in samples)
+        print(f"server memory, pid {pid}: peak RSS (VmHWM) {peak / 1024:.0f} MB")
+    print(f"errors: {len(report['errors'])}")
+    for error in report["errors"][:20]:
+        print(f"  {error}")
+
+
 def collect_session_errors(report: dict) -> None:
     for s in report["sessions"]:
         if s.exceptions:
@@ -448,16 +615,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running server or proxy, e.g. http://127.0.0.1:8600 (else start one)")
     parser.add_argument("--pids", type=int, nargs="*", default=[],
                         help="with --url: server processes on this machine whose memory to sample")  # fmt: skip
+    parser.add_argument("--class-digits", action="store_true",
+                        help="the class draws: every session submits digits to one room (Class digits page)")
+    parser.add_argument("--digits-per-session", type=int, default=5, help="with --class-digits")
+    parser.add_argument("--room", help="with --class-digits and --url: the room's code")
+    parser.add_argument("--class-db", type=Path, help="with --class-digits and --url: the server's CLASS_DB file, "
+                        "to count the digits stored")  # fmt: skip
     args = parser.parse_args(argv)
     if args.all_train:
         args.trainers = args.sessions
+    if args.class_digits:
+        args.trainers = 0  # the class draws; nobody trains
     if not 0 <= args.trainers <= args.sessions:
         parser.error("--trainers must be between 0 and --sessions")
     if args.url and urlsplit(args.url).scheme not in ("http", "https"):
         parser.error("--url must start with http:// or https://")
 
+    if args.class_digits and args.url and not args.room:
+        parser.error("--class-digits with --url needs --room CODE (a room created on that server)")
     began = time.monotonic()
     server = None
+    room, class_db = args.room, args.class_db
+    if args.class_digits and not args.url:
+        import tempfile
+
+        class_db = Path(tempfile.mkdtemp(prefix="classroom-")) / "class.sqlite3"
+        os.environ["CLASS_DB"] = str(class_db)  # the server started below inherits it
+        sys.path.insert(0, str(REPO_ROOT))
+        from explorer.data.class_rooms import open_class_rooms
+
+        room = open_class_rooms(class_db).create_room().code
+        print(f"class database {class_db}, room {room}", flush=True)
     if args.url:
         base_url, pids = args.url.rstrip("/"), args.pids
         print(f"server: {base_url} (running already)", flush=True)
@@ -468,12 +656,16 @@ def main(argv: list[str] | None = None) -> int:
         base_url, pids = f"http://127.0.0.1:{port}", [server.pid]
         print(f"server pid {server.pid} on 127.0.0.1:{port} (log {log_path}), idle RSS "
               f"{memory_kb(server.pid).get('VmRSS', 0) / 1024:.0f} MB", flush=True)  # fmt: skip
-    report = new_report()
+    report = new_class_report() if args.class_digits else new_report()
     stopped_early = False
     try:
         remaining = args.max_seconds - (time.monotonic() - began) - 15  # keep time to stop everything
         deadline = time.monotonic() + max(remaining, 10)
-        asyncio.run(asyncio.wait_for(classroom(base_url, pids, args, report, deadline - 5), timeout=max(remaining, 10)))
+        if args.class_digits:
+            run = class_digits(base_url, pids, args, room, report)
+        else:
+            run = classroom(base_url, pids, args, report, deadline - 5)
+        asyncio.run(asyncio.wait_for(run, timeout=max(remaining, 10)))
     except asyncio.TimeoutError:
         stopped_early = True
     finally:
@@ -488,7 +680,12 @@ def main(argv: list[str] | None = None) -> int:
     collect_session_errors(report)
     if stopped_early:
         print(f"STOPPED at --max-seconds {args.max_seconds:.0f}: the figures below are partial")
-    print_report(report, args)
+    if args.class_digits:
+        if class_db is not None:
+            report["stored"] = stored_digits(class_db, room)
+        print_class_report(report, args)
+    else:
+        print_report(report, args)
     print(f"wall time {time.monotonic() - began:.0f} s; machine: {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
     return 1 if report["errors"] else 0
