@@ -164,6 +164,29 @@ def test_a_scribble_is_called_unsure_in_every_language(no_mnist):
             assert any(t(f"home.verdict.maybe_{article}", digit=f"<b>{predicted}</b>") in m.value for m in at.markdown)
 
 
+def test_two_digits_drawn_over_each_other_make_the_network_unsure(with_mnist):
+    """Two test digits of different classes on top of each other: the first such pair the network is
+    unsure about (found here with the same network) shows the low-confidence note."""
+    from explorer.data.preprocess import decode_digit
+
+    images, labels = load_mnist(with_mnist).test_images, load_mnist(with_mnist).test_labels
+    net = hero_network()
+    for first in range(100):
+        second = first + 100
+        linked = encode_digit(np.maximum(images[first], images[second]))
+        digit = decode_digit(linked)  # what the page gets from the link
+        probabilities = net.predict_proba(digit[None])[0]
+        if labels[first] != labels[second] and doubt(probabilities, digit) == "low_confidence":
+            break
+    else:
+        pytest.skip("the network was sure of every pair tried")
+    at = home({"digit": linked})
+    expected = t("home.unsure.low_confidence", percent=percent_text(probabilities.max()),
+                 threshold=f"{UNSURE_BELOW:.0%}")
+    assert [w.value for w in at.warning] == [expected]
+    assert any("Not sure: maybe" in m.value for m in at.markdown)
+
+
 def test_top_answers_are_the_three_most_probable():
     probabilities = np.array([0.01, 0.05, 0.02, 0.6, 0.0, 0.3, 0.0, 0.01, 0.01, 0.0])
     assert top_answers(probabilities) == [(3, 0.6), (5, 0.3), (1, 0.05)]
