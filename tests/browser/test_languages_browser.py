@@ -13,7 +13,7 @@ import pytest
 from explorer import i18n
 from explorer.i18n import t
 from explorer.ui.app_setup import PAGES, REPO_ROOT
-from explorer.ui.lessons import lesson_by_id, lesson_link
+from explorer.ui.lessons import LESSONS, lesson_by_id, lesson_link
 from tests.browser.drawing import SLOW
 from tests.browser.test_layout import _CHARTS_DRAWN_JS, chart_problems, truncated_texts
 from tests.browser.test_reload import CHANGES, _view, change_settings
@@ -82,6 +82,28 @@ def test_a_lesson_link_with_zh_hant_opens_the_lesson_in_traditional(app_server, 
     assert set(shown) & SIMPLIFIED_ONLY == set(), sorted(set(shown) & SIMPLIFIED_ONLY)
     assert set(main_text(page)) & SIMPLIFIED_ONLY == set(), "the page around the card is not all Traditional"
     assert exception_texts(page) == [] and page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport", ["1280x720", "390x844"])
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_each_lesson_link_in_zh_hans_fits_a_projector_and_a_phone(app_server, new_page, viewports, wait_for_app,
+                                                                  exception_texts, mnist_dir, lesson, viewport):
+    """The projector and phone checks of the lesson links, in Chinese: the card on the first screen,
+    nothing cut off."""
+    page = new_page(**viewports[viewport])
+    page.goto(f"{app_server}/{lesson_link(lesson, lang='zh-Hans')}")
+    wait_for_app(page, SLOW)
+    page.wait_for_function(_CHARTS_DRAWN_JS, polling=250, timeout=SLOW)
+    card = page.locator(".st-key-lesson_card")
+    card.wait_for(timeout=SLOW)
+    with i18n.language("zh-Hans"):
+        assert lesson.title in card.inner_text()
+    box = card.bounding_box()
+    assert box is not None and 0 <= box["y"] < page.viewport_size["height"] / 2, f"the card is not on the first screen: {box}"
+    assert exception_texts(page) == []
+    page.wait_for_timeout(500)  # plotly places titles and legends after its first draw
+    problems = truncated_texts(page) + chart_problems(page)
+    assert not problems, f"{lesson.id} at {viewport}: {len(problems)} layout problem(s):\n  " + "\n  ".join(problems)
 
 
 @pytest.mark.parametrize("path", ["lessons", "receptive_fields", "train"])
