@@ -122,8 +122,12 @@ def curves_view() -> None:
     if not chosen:
         st.info(t("robustness.curves.pick_models"), icon=":material/checklist:")
         return
-    with st.spinner(t("robustness.curves.computing", count=rb.SAMPLE_SIZE)):
-        curves = {model: _curve(model, kind) for model in chosen}
+    progress = st.progress(0.0, text=t("robustness.curves.computing", count=rb.SAMPLE_SIZE))
+    curves = {}
+    for done, model in enumerate(chosen, start=1):  # the first visitor sees each model's curve arrive
+        curves[model] = _curve(model, kind)
+        progress.progress(done / len(chosen), text=t("robustness.curves.computing", count=rb.SAMPLE_SIZE))
+    progress.empty()
     show_confidence = st.toggle(t("robustness.curves.show_confidence"), value=True, key="rb_show_confidence")
     chart(figs.curves_figure(curves, kind, show_confidence))
     st.caption(t("robustness.curves.how_to_read"))
@@ -231,6 +235,7 @@ def confidence_view() -> None:
     top = result.before.counts[-1] / len(labels)
     st.caption(t("confidence.histogram_caption", share=f"{top:.1%}",
                  right=f"{result.before.accuracy[-1]:.2%}"))  # fmt: skip
+    st.markdown(t("confidence.clean_vs_changed"))
     _galleries(cal.softmax(scores), labels)
 
 

@@ -63,8 +63,8 @@ def strip(images: np.ndarray, captions: list[str], height: int = 150) -> go.Figu
         canvas[:, start : start + side] = image
     fig = go.Figure(go.Heatmap(z=canvas, colorscale=DIGIT_SCALE, zmin=0, zmax=255, showscale=False, hoverinfo="skip"))
     centres = [index * (side + GAP) + (side - 1) / 2 for index in range(count)]
-    fig.update_xaxes(tickmode="array", tickvals=centres, ticktext=captions, showgrid=False, zeroline=False, ticks="")
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_xaxes(tickmode="array", tickvals=centres, ticktext=captions, showgrid=False, zeroline=False, ticks="", showline=False)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False, ticks="", showline=False)
     fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=5, r=5, t=5, b=40))
     return fig
 
