@@ -72,7 +72,9 @@ url_state.bind_choice("rb_model", "lenet" if "lenet" in models else models[0], m
 kind = st.session_state["rb_kind"]
 perturbation = rb.PERTURBATIONS[kind]
 url_state.bind_choice("rb_amount", perturbation.neutral, perturbation.levels)
-for key in ("rb_kind", "rb_models", "rb_model", "rb_amount"):
+url_state.bind_choice("rb_source", "test", SOURCES)
+url_state.bind("rb_show_confidence", True)
+for key in ("rb_kind", "rb_models", "rb_model", "rb_amount", "rb_source", "rb_show_confidence"):
     st.session_state[key] = st.session_state[key]  # a view keeps its choices while another view hides its widgets
 
 st.title(t("robustness.title"))
@@ -128,7 +130,7 @@ def curves_view() -> None:
         curves[model] = _curve(model, kind)
         progress.progress(done / len(chosen), text=t("robustness.curves.computing", count=rb.SAMPLE_SIZE))
     progress.empty()
-    show_confidence = st.toggle(t("robustness.curves.show_confidence"), value=True, key="rb_show_confidence")
+    show_confidence = st.toggle(t("robustness.curves.show_confidence"), key="rb_show_confidence")
     chart(figs.curves_figure(curves, kind, show_confidence))
     st.caption(t("robustness.curves.how_to_read"))
     _summary(curves, kind)

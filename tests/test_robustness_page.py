@@ -116,6 +116,21 @@ def test_a_view_keeps_its_choices_while_another_view_is_open(mnist):
     assert at.query_params.get("rb_kind") in ("blur", ["blur"])  # the view is in the link
 
 
+def test_a_link_opens_the_view_it_names(mnist):
+    """The URL carries ids and numbers: a shared link opens the same view in any language."""
+    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
+    at.query_params["lang"] = "zh-Hant"
+    at.run()
+    for key, value in {"rb_view": "digit", "rb_kind": "rotation", "rb_amount": "-45", "rb_model": "lenet"}.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.radio(key="rb_view").value == "digit"
+    assert at.select_slider(key="rb_amount").value == -45
+    assert at.selectbox(key="rb_model").value == "lenet"
+    assert english_in(at) == []
+
+
 def test_without_mnist_the_page_explains_instead_of_failing(monkeypatch):
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", "/nonexistent-robustness-test")
