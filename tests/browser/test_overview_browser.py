@@ -1,0 +1,38 @@
+"""The network overview on the Filters page, in a real browser: a click on a map's thumbnail opens
+that map below (its panel appears) and puts it in the link."""
+
+from __future__ import annotations
+
+import re
+
+SLOW = 90_000  # ms: the page runs a CNN and draws many charts on two shared cores
+WHERE_IS_MAP_2_OF_COLUMN_2 = """(g) => {
+    const t = g.data.find(t => t.customdata && t.mode === 'markers');
+    const i = t.customdata.findIndex(d => d[0] === 2 && d[1] === 1);
+    const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, r = g.getBoundingClientRect();
+    return {x: r.left + xa._offset + xa.d2p(t.x[i]), y: r.top + ya._offset + ya.d2p(t.y[i]),
+            name: t.text[i].split(',')[0]}; }"""
+OPENED = "() => location.href.includes('ov_column=2') && location.href.includes('ov_channel=1')"
+
+
+def test_clicking_a_map_in_the_overview_opens_it(app_server, page, wait_for_app):
+    page.goto(f"{app_server}/filters?filters_model=lenet")
+    wait_for_app(page, SLOW)
+    index = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .findIndex(g => (g.data || []).some(t => t.customdata && t.mode === 'markers'))""")
+    assert index >= 0, "no overview with clickable maps"
+    plot = page.locator(".js-plotly-plot").nth(index)
+    plot.scroll_into_view_if_needed()
+    for attempt in range(3):  # the page may still move (charts above it drawing) as we aim
+        target = plot.evaluate(WHERE_IS_MAP_2_OF_COLUMN_2)
+        page.mouse.move(target["x"], target["y"])
+        page.mouse.click(target["x"], target["y"])
+        try:
+            page.wait_for_function(OPENED, timeout=20_000)
+            break
+        except Exception:  # noqa: BLE001 - aim again
+            if attempt == 2:
+                raise
+    wait_for_app(page, SLOW)
+    page.locator("svg text").filter(has_text=re.compile(rf"^{re.escape(target['name'])}, map 2$")).first.wait_for(timeout=SLOW)
+    assert page.locator("[data-testid='stException']").count() == 0
