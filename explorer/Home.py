@@ -63,7 +63,7 @@ def a_or_an(number: int) -> str:
 
 
 def verdict_html(predicted: int, label: int | None, unsure: bool = False) -> str:
-    """The big answer line, e.g. "It's a <b>7</b> — right", or "Not sure: maybe a <b>7</b>"."""
+    """The big answer line, e.g. "It's a <b>7</b> — right", or "Maybe a <b>7</b>?"."""
     article = a_or_an(predicted)  # English: "a 7", "an 8"; the other languages use the same text for both
     digit = f"<b>{predicted}</b>"
     verdict = t(f"home.verdict.maybe_{article}", digit=digit) if unsure else t(f"home.verdict.{article}", digit=digit)
