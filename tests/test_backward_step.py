@@ -113,3 +113,18 @@ def test_a_network_without_a_first_convolution_is_refused_with_a_message_key():
     with pytest.raises(BackwardStepError) as raised:
         float64_copy(build_model("keras-mlp"))
     assert raised.value.key == "backward.error.no_conv"
+
+
+def test_the_figures_show_the_steps_arrays_and_frame_the_worked_weight():
+    from explorer.figures.backward_step import gradient_maps_figure, kernel_gradient_figure, loss_steps_figure
+
+    net, x, label = network_and_input("lenet")
+    step = backward_step(net, x, label, kernel=1, weight=(3, 1))
+    maps = gradient_maps_figure(step)
+    for trace, expected in zip(maps.data, (step.image, step.grad_out, step.grad_input)):
+        np.testing.assert_array_equal(np.asarray(trace.z), expected)
+    kernel = kernel_gradient_figure(step)
+    np.testing.assert_array_equal(np.asarray(kernel.data[1].z), step.grad_weights)
+    frame = kernel.layout.shapes[0]
+    assert (frame.x0 + 0.5, frame.y0 + 0.5) == (1, 3)  # column 1, row 3
+    assert list(loss_steps_figure([0.5, 0.4]).data[0].y) == [0.5, 0.4]
