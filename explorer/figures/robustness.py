@@ -100,8 +100,8 @@ def probability_bars(probabilities: np.ndarray, true_label: int | None = None) -
         hovertemplate=t("robustness.figure.bar_hover") + "<extra></extra>",
     ))  # fmt: skip
     fig.update_layout(
-        template=TEMPLATE_NAME, height=320, showlegend=False, margin=dict(t=20),
-        yaxis=dict(range=[0, 1.15], tickformat=".0%", title=t("robustness.figure.probability_axis")),
+        template=TEMPLATE_NAME, height=320, showlegend=False, margin=dict(t=20, l=90),
+        yaxis=dict(range=[0, 1.15], tickformat=".0%", title=dict(text=t("robustness.figure.probability_axis"), standoff=12), automargin=True),
         xaxis=dict(tickmode="linear", title=t("robustness.figure.digit_axis")),
     )  # fmt: skip
     return fig
