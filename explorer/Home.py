@@ -46,6 +46,8 @@ _HERO_CSS = """
 <style>
 .st-key-home_verdict { min-height: 5.6rem; gap: 0.2rem; }
 .st-key-home_verdict p { margin: 0; }
+/* Streamlit pulls a markdown block up by 1rem: a verdict that wraps (Chinese, or "— wrong: ...") would cover the line under it */
+.st-key-home_verdict [data-testid="stMarkdownContainer"] { margin-bottom: 0 !important; }
 @media (max-width: 640px) {
   .st-key-home_verdict { min-height: 5rem; }
   [data-testid="stMain"] h1 { font-size: 2rem !important; }
