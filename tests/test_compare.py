@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from explorer.i18n import LANGUAGES, catalog
 from explorer.lab.compare import (
-    MAX_CONFIGS, PRESETS, Comparison, CurveLog, LiveRun, Monitor, Result, downsample, final_loss, footprint_bytes, preset,
-    preset_configs, record_of, smooth, varying_label,
+    MAX_CONFIGS, PRESETS, Comparison, CurveLog, LiveRun, Monitor, Problem, Result, downsample, final_loss, footprint_bytes, preset,
+    preset_configs, record_of, run_label, smooth, varying_label,
 )  # fmt: skip
 from explorer.lab.optim_paths import SURFACES, optimizer_path
 from explorer.nn.training import TrainConfig
@@ -88,6 +89,8 @@ def test_live_run_divergence_is_a_message_not_an_exception(data):
             break
     assert run.status == "diverged"
     assert "learning rate" in run.message and "smaller" in run.message
+    english = catalog("en")[f"train.stop.{run.message_code}"].format(**run.message_params)
+    assert english == run.message  # the page's text (from its code) says what the CLI says
 
 
 def test_live_run_finishes_with_test_evaluation_and_footprint(data):
@@ -197,7 +200,9 @@ def test_curve_helpers():
 @pytest.mark.parametrize("preset_id", list(PRESETS))
 def test_every_preset_fixes_everything_but_what_it_compares(preset_id):
     p = PRESETS[preset_id]
-    assert p.label and p.claim.endswith(".") and len(p.runs) >= 2
+    for lang in LANGUAGES:  # the title and claim the page shows
+        assert catalog(lang)[f"train.presets.{preset_id}.title"] and catalog(lang)[f"train.presets.{preset_id}.claim"][-1] in ".。"
+    assert len(p.runs) >= 2
     for config in p.configs:
         assert None not in (config.optimizer, config.lr, config.init, config.batch_size, config.epochs, config.train_size, config.augment)
         assert config.hyper == {}  # nothing carried over from elsewhere (issue 14: "SGD has no hyperparameter eps, rho")
@@ -212,6 +217,17 @@ def test_preset_labels_name_what_differs():
     assert preset("augment").labels == ["no augmentation", "shifts", "shifts + rotations", "shifts + flips"]
     inits = [c.resolved() for c in preset("inits").configs]
     assert [varying_label(c, inits) for c in inits] == preset("inits").labels  # not "RMSprop η=0.001"
+    for preset_id, p in PRESETS.items():  # the page relabels a preset's runs in the reader's language from their configs
+        configs = [c.resolved() for c in p.configs]
+        assert [run_label(c, configs) for c in configs] == p.labels, preset_id
+
+
+def test_run_labels_take_the_words_of_the_page():
+    configs = [c.resolved() for c in preset("augment").configs]
+    shouted = [run_label(c, configs, lambda kind, value: f"{kind}:{value}".upper()) for c in configs]
+    assert shouted == ["AUGMENT:NONE", "AUGMENT:SHIFT", "AUGMENT:SHIFT+ROTATE", "AUGMENT:SHIFT+FLIP"]
+    single = run_label(configs[0], [], lambda kind, value: f"<{kind} {value}>")
+    assert single.endswith("<batch 64>") and "lenet" in single
 
 
 def test_init_preset_labels_reach_the_run_list(data):
@@ -220,6 +236,9 @@ def test_init_preset_labels_reach_the_run_list(data):
     while not cmp.done:
         cmp.advance(seconds=1)
     assert [record_of(run).label for run in cmp.runs] == ["std 0.01 init", "Xavier init", "He init"]
+    records = [record_of(run) for run in cmp.runs]  # a record keeps its peers, so the page can label it in any language
+    peers = [TrainConfig(**peer) for peer in records[0].peers]
+    assert [run_label(TrainConfig(**r.config), peers) for r in records] == ["std 0.01 init", "Xavier init", "He init"]
 
 
 def test_preset_checks_see_a_broken_claim():
@@ -229,7 +248,12 @@ def test_preset_checks_see_a_broken_claim():
     assert inits.problems(good) == []
     assert inits.problems({**good, "std 0.01 init": Result("std 0.01 init", 0.5, 0.85)})  # std 0.01 learned
     assert inits.problems({**good, "Xavier init": Result("Xavier init", 0.45, 0.89)})  # on top of He
-    assert inits.problems({k: v for k, v in good.items() if k != "He init"}) == ["no result for He init"]
+    assert inits.problems({k: v for k, v in good.items() if k != "He init"}) == [Problem("missing", {"labels": "He init"})]
+    learned = inits.problems({**good, "std 0.01 init": Result("std 0.01 init", 0.5, 0.85)})
+    assert Problem("tiny_learned", {"loss": "0.500"}) in learned
+    for problem in learned:  # every problem has its sentence, with the same placeholders, in every language
+        for lang in LANGUAGES:
+            assert catalog(lang)[f"train.problem.{problem.code}"].format(**problem.params)
     opts = preset("optimizers")
     fine = [Result("SGD η=0.01", 0.43, 0.90), Result("Momentum η=0.01", 0.15, 0.95), Result("AdaGrad η=0.01", 0.08, 0.96),
             Result("Adam η=0.001", 0.09, 0.96)]  # fmt: skip
@@ -284,11 +308,14 @@ def test_adam_reaches_the_minimum_and_sgd_zigzags():
 
 
 def test_why_text_depends_on_the_surface():
-    from explorer.lab.optim_paths import why
+    def why(optimizer, surface, lang="en"):
+        return catalog(lang).get(f"train.paths.why.{surface}.{optimizer}", "")
 
     assert "zig-zag" in why("sgd", "bowl") and "bowl" not in why("sgd", "valley").lower()
     assert "floor" in why("sgd", "valley")
-    assert all(why(name, surface) for name in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam") for surface in SURFACES)
+    names = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+    assert all(why(name, surface, lang) for name in names for surface in SURFACES for lang in LANGUAGES)
+    assert all(catalog(lang).get(f"train.paths.surface.{surface}") for surface in SURFACES for lang in LANGUAGES)
 
 
 def test_every_optimizer_path_is_finite_even_when_it_diverges():

@@ -1,6 +1,7 @@
 """Every plotly figure of the Train page, as plain functions of arrays (no streamlit).
 
-Titles stay within 30 characters: explorer.figures.theme.fit_layout wraps longer ones to fit a phone."""
+Titles stay within 30 characters: explorer.figures.theme.fit_layout wraps longer ones to fit a phone.
+Every word comes from the catalogs ([train.figures]) in the current language; a title passed in wins."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid
 from explorer.figures.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE_NAME
+from explorer.i18n import t
 
 LIGHT = "#9ecae1"
 DIGITS = list(range(10))
@@ -34,91 +36,94 @@ def _empty_note(fig: go.Figure, text: str) -> None:
 
 
 # --- curves --------------------------------------------------------------------------------
-def loss_figure(steps, losses, smoothed=None, title: str = "Training loss per step", log_y: bool = False) -> go.Figure:
+def loss_figure(steps, losses, smoothed=None, title: str | None = None, log_y: bool = False) -> go.Figure:
     """Raw per-step loss (light) and its smoothed trend (bold)."""
     fig = go.Figure()
+    raw_name, smooth_name, step = t("train.figures.raw"), t("train.figures.smoothed"), t("train.figures.step")
     steps, losses = np.asarray(steps), np.asarray(losses, dtype=float)
-    fig.add_trace(go.Scatter(x=steps, y=losses, name="raw", mode="lines", line=dict(color=LIGHT, width=1.5), hovertemplate="step %{x}: %{y:.4f}<extra>raw</extra>"))
+    fig.add_trace(go.Scatter(x=steps, y=losses, name=raw_name, mode="lines", line=dict(color=LIGHT, width=1.5), hovertemplate=f"{step} %{{x}}: %{{y:.4f}}<extra>{raw_name}</extra>"))
     if smoothed is not None:
-        fig.add_trace(go.Scatter(x=steps, y=np.asarray(smoothed, dtype=float), name="smoothed", mode="lines", line=dict(color=PALETTE[0], width=3), hovertemplate="step %{x}: %{y:.4f}<extra>smoothed</extra>"))
+        fig.add_trace(go.Scatter(x=steps, y=np.asarray(smoothed, dtype=float), name=smooth_name, mode="lines", line=dict(color=PALETTE[0], width=3), hovertemplate=f"{step} %{{x}}: %{{y:.4f}}<extra>{smooth_name}</extra>"))
     if not len(steps):
-        _empty_note(fig, "Press Start: the loss appears here")
-    fig.update_xaxes(title="step (one mini-batch)", rangemode="tozero")
-    fig.update_yaxes(title="loss", type="log" if log_y else "linear", rangemode="tozero" if not log_y else None)
-    return _layout(fig, title, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+        _empty_note(fig, t("train.figures.loss_empty"))
+    fig.update_xaxes(title=t("train.figures.step_axis"), rangemode="tozero")
+    fig.update_yaxes(title=t("train.figures.loss"), type="log" if log_y else "linear", rangemode="tozero" if not log_y else None)
+    return _layout(fig, title or t("train.figures.loss_title"), legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
 
 
-def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = None, title: str = "Accuracy per epoch") -> go.Figure:
+def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = None, title: str | None = None) -> go.Figure:
     fig = go.Figure()
+    train, validation, epoch = t("train.figures.train"), t("train.figures.validation"), t("train.figures.epoch")
     epochs = list(epochs)
-    fig.add_trace(go.Scatter(x=epochs, y=list(train_acc), name="train", mode="lines+markers", line=dict(color=PALETTE[0]), hovertemplate="epoch %{x}: %{y:.1%}<extra>train</extra>"))
+    fig.add_trace(go.Scatter(x=epochs, y=list(train_acc), name=train, mode="lines+markers", line=dict(color=PALETTE[0]), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{train}</extra>"))
     val = [v for v in val_acc]
     if any(v is not None for v in val):
-        fig.add_trace(go.Scatter(x=epochs, y=[v if v is not None else math.nan for v in val], name="validation", mode="lines+markers", line=dict(color=PALETTE[1], dash="dash"), marker=dict(symbol="square"), hovertemplate="epoch %{x}: %{y:.1%}<extra>validation</extra>"))
+        fig.add_trace(go.Scatter(x=epochs, y=[v if v is not None else math.nan for v in val], name=validation, mode="lines+markers", line=dict(color=PALETTE[1], dash="dash"), marker=dict(symbol="square"), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{validation}</extra>"))
     if test_accuracy is not None:
-        fig.add_hline(y=test_accuracy, line=dict(color=PALETTE[2], width=2, dash="dot"), annotation_text=f"test {test_accuracy:.2%}", annotation_position="bottom right")
+        fig.add_hline(y=test_accuracy, line=dict(color=PALETTE[2], width=2, dash="dot"), annotation_text=t("train.figures.test_line", value=f"{test_accuracy:.2%}"), annotation_position="bottom right")
     if not epochs:
-        _empty_note(fig, "Appears after the first epoch")
-    fig.update_xaxes(title="epoch", tickmode="linear", dtick=max(1, math.ceil(len(epochs) / 10)) if epochs else 1, rangemode="tozero")
-    fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+        _empty_note(fig, t("train.figures.after_first_epoch"))
+    fig.update_xaxes(title=epoch, tickmode="linear", dtick=max(1, math.ceil(len(epochs) / 10)) if epochs else 1, rangemode="tozero")
+    fig.update_yaxes(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, title or t("train.figures.accuracy_title"), legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
 
 
-def comparison_loss_figure(curves: list[dict], title: str = "Training loss (smoothed)", log_y: bool = False, height: int | None = None) -> go.Figure:
+def comparison_loss_figure(curves: list[dict], title: str | None = None, log_y: bool = False, height: int | None = None) -> go.Figure:
     """curves: dicts with label, steps, values, and optional colour and dash."""
     fig = go.Figure()
     for i, c in enumerate(curves):
         fig.add_trace(go.Scatter(x=np.asarray(c["steps"]), y=np.asarray(c["values"], dtype=float), name=c["label"], mode="lines",
                                  line=dict(color=c.get("colour", colour(i)), width=3, dash=c.get("dash", "solid")),
-                                 hovertemplate="step %{x}: %{y:.4f}<extra>" + c["label"] + "</extra>"))  # fmt: skip
+                                 hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.4f}}<extra>" + c["label"] + "</extra>"))  # fmt: skip
     if not curves:
-        _empty_note(fig, "Press Start comparison")
-    fig.update_xaxes(title="step (same mini-batches for every configuration)", rangemode="tozero")
-    fig.update_yaxes(title="loss", type="log" if log_y else "linear")
-    return _layout(fig, title, height=height or 400, legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
+        _empty_note(fig, t("train.figures.comparison_empty"))
+    fig.update_xaxes(title=t("train.figures.comparison_step_axis"), rangemode="tozero")
+    fig.update_yaxes(title=t("train.figures.loss"), type="log" if log_y else "linear")
+    return _layout(fig, title or t("train.figures.comparison_loss_title"), height=height or 400, legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
 
 
-def comparison_accuracy_figure(series: list[dict], title: str = "Validation accuracy", height: int | None = None) -> go.Figure:
+def comparison_accuracy_figure(series: list[dict], title: str | None = None, height: int | None = None) -> go.Figure:
     """series: dicts with label, epochs, values (and optional colour, dash)."""
     fig = go.Figure()
     for i, s in enumerate(series):
         fig.add_trace(go.Scatter(x=list(s["epochs"]), y=list(s["values"]), name=s["label"], mode="lines+markers",
                                  line=dict(color=s.get("colour", colour(i)), width=3, dash=s.get("dash", "solid")),
-                                 hovertemplate="epoch %{x}: %{y:.1%}<extra>" + s["label"] + "</extra>"))  # fmt: skip
+                                 hovertemplate=f"{t('train.figures.epoch')} %{{x}}: %{{y:.1%}}<extra>" + s["label"] + "</extra>"))  # fmt: skip
     if not any(len(s["epochs"]) for s in series):
-        _empty_note(fig, "Appears after the first epoch")
-    fig.update_xaxes(title="epoch", tickmode="linear", rangemode="tozero")
-    fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title, height=height or 400, showlegend=False)
+        _empty_note(fig, t("train.figures.after_first_epoch"))
+    fig.update_xaxes(title=t("train.figures.epoch"), tickmode="linear", rangemode="tozero")
+    fig.update_yaxes(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, title or t("train.figures.comparison_accuracy_title"), height=height or 400, showlegend=False)
 
 
 # --- inside the network --------------------------------------------------------------------
-def activation_histograms(current, initial=None, title: str = "Activations per layer") -> go.Figure:
+def activation_histograms(current, initial=None, title: str | None = None) -> go.Figure:
     """One panel per watched layer: bars now, outline at the start. `current`/`initial` are
     LayerHistogram-like objects (name, edges, fractions, std, zero_fraction)."""
     n = max(len(current), 1)
     titles = []
     for h in current:
-        extra = f", {h.zero_fraction:.0%} zero" if h.zero_fraction else ""
-        titles.append(f"{h.name}: std {h.std:.2g}{extra}")
+        std = f"{h.std:.2g}"
+        titles.append(t("train.figures.histogram_zero", name=h.name, std=std, zero=f"{h.zero_fraction:.0%}") if h.zero_fraction
+                      else t("train.figures.histogram", name=h.name, std=std))  # fmt: skip
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles or [""], horizontal_spacing=0.06)
     for i, h in enumerate(current):
         centres = (h.edges[:-1] + h.edges[1:]) / 2
         width = float(h.edges[1] - h.edges[0])
-        fig.add_trace(go.Bar(x=centres, y=h.fractions, width=width, marker_color=PALETTE[0], name="now", showlegend=i == 0,
-                             hovertemplate="%{x:.3g}: %{y:.1%}<extra>now</extra>"), row=1, col=i + 1)  # fmt: skip
+        fig.add_trace(go.Bar(x=centres, y=h.fractions, width=width, marker_color=PALETTE[0], name=t("train.figures.now"), showlegend=i == 0,
+                             hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.now") + "</extra>"), row=1, col=i + 1)  # fmt: skip
         if initial is not None and i < len(initial):
             h0 = initial[i]
             c0 = (h0.edges[:-1] + h0.edges[1:]) / 2
-            fig.add_trace(go.Scatter(x=c0, y=h0.fractions, mode="lines", line=dict(color=PALETTE[1], width=2, shape="hvh"), name="at the start",
-                                     showlegend=i == 0, hovertemplate="%{x:.3g}: %{y:.1%}<extra>start</extra>"), row=1, col=i + 1)  # fmt: skip
+            fig.add_trace(go.Scatter(x=c0, y=h0.fractions, mode="lines", line=dict(color=PALETTE[1], width=2, shape="hvh"), name=t("train.figures.at_start"),
+                                     showlegend=i == 0, hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.at_start") + "</extra>"), row=1, col=i + 1)  # fmt: skip
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_yaxes(title_text="share of values", row=1, col=1)
-    fig.update_xaxes(title_text="output value", nticks=4)
+    fig.update_yaxes(title_text=t("train.figures.share_of_values"), row=1, col=1)
+    fig.update_xaxes(title_text=t("train.figures.output_value"), nticks=4)
     fig.update_annotations(font_size=15)
     fig.update_layout(bargap=0.05)
     # The legend sits above the panels, right of the title: below, it would cover the axis titles.
-    return _layout(fig, title, height=360, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
+    return _layout(fig, title or t("train.figures.activations_title"), height=360, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
 
 
 def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
@@ -128,24 +133,24 @@ def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
         vals = np.asarray(values, dtype=float)
         vals = np.where(vals > 0, vals, np.nan)  # log axis: zero norms (dead or zero init) leave gaps
         fig.add_trace(go.Scatter(x=list(steps), y=vals, name=name, mode="lines", line=dict(color=colour(i), width=2.5),
-                                 hovertemplate="step %{x}: %{y:.3g}<extra>" + name + "</extra>"))  # fmt: skip
+                                 hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.3g}}<extra>" + name + "</extra>"))  # fmt: skip
     if not series:
-        _empty_note(fig, "No weights to show")
-    fig.update_xaxes(title="step", rangemode="tozero")
+        _empty_note(fig, t("train.figures.no_weights"))
+    fig.update_xaxes(title=t("train.figures.step"), rangemode="tozero")
     fig.update_yaxes(title=y_title, type="log", exponentformat="power")
     return _layout(fig, title, height=380, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
 
 
-def dead_relu_figure(steps, dead: dict, title: str = "Dead ReLUs: units silent on every probe image") -> go.Figure:
+def dead_relu_figure(steps, dead: dict, title: str | None = None) -> go.Figure:
     fig = go.Figure()
     for i, (name, values) in enumerate(dead.items()):
         fig.add_trace(go.Scatter(x=list(steps), y=list(values), name=name, mode="lines", line=dict(color=colour(i), width=2.5),
-                                 hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))  # fmt: skip
+                                 hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.1%}}<extra>" + name + "</extra>"))  # fmt: skip
     if not dead:
-        _empty_note(fig, "This model has no ReLU layers")
-    fig.update_xaxes(title="step", rangemode="tozero")
-    fig.update_yaxes(title="dead units", tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title, height=380, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
+        _empty_note(fig, t("train.figures.no_relu"))
+    fig.update_xaxes(title=t("train.figures.step"), rangemode="tozero")
+    fig.update_yaxes(title=t("train.figures.dead_units"), tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, title or t("train.figures.dead_title"), height=380, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
 
 
 def mosaic(maps: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
@@ -161,7 +166,7 @@ def mosaic(maps: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
     return out
 
 
-def filters_figure(weights: np.ndarray, title: str = "First-layer filters", columns: int = 16) -> go.Figure:
+def filters_figure(weights: np.ndarray, title: str | None = None, columns: int = 16) -> go.Figure:
     """Conv weights (k, k, C_in, F): each filter of input channel 0 as a small red/blue tile,
     on one colour scale centred on zero."""
     maps = filter_maps(np.asarray(weights))
@@ -169,14 +174,14 @@ def filters_figure(weights: np.ndarray, title: str = "First-layer filters", colu
     limit = limit or 1.0
     tiles = mosaic(maps, columns)
     fig = go.Figure(go.Heatmap(z=tiles, colorscale=DIVERGING, zmin=-limit, zmax=limit, zmid=0, hoverongaps=False,
-                               colorbar=dict(title="weight", thickness=14), hovertemplate="%{z:.3f}<extra></extra>"))  # fmt: skip
+                               colorbar=dict(title=t("train.figures.weight"), thickness=14), hovertemplate="%{z:.3f}<extra></extra>"))  # fmt: skip
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
     rows = tiles.shape[0] / max(tiles.shape[1], 1)
-    return _layout(fig, title, height=int(140 + 900 * rows), margin=dict(l=10, r=10, t=60, b=10))
+    return _layout(fig, title or t("train.figures.filters_title"), height=int(140 + 900 * rows), margin=dict(l=10, r=10, t=60, b=10))
 
 
-def prediction_stream_figure(images, probabilities, labels, title: str = "Its guesses on test digits") -> go.Figure:
+def prediction_stream_figure(images, probabilities, labels, title: str | None = None) -> go.Figure:
     """A row of test digits, each above its ten probability bars (the top guess is green when
     right, vermillion when wrong). Two traces in all, so it redraws fast."""
     images, probabilities = np.asarray(images, dtype=float), np.asarray(probabilities, dtype=float)
@@ -196,18 +201,18 @@ def prediction_stream_figure(images, probabilities, labels, title: str = "Its gu
             colours.append((PALETTE[2] if right else PALETTE[1]) if d == predicted else "#b0b0b0")
         fig.add_annotation(x=i * step + 4.5, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=_stream_title(probabilities[i], labels[i]),
                            font=dict(size=STREAM_FONT + 4, color=PALETTE[2] if right else PALETTE[1]))  # fmt: skip
-    fig.add_trace(go.Bar(x=xs, y=ys, marker_color=colours, customdata=digits, hovertemplate="digit %{customdata}: %{y:.1%}<extra></extra>", xaxis="x", yaxis="y"))
+    fig.add_trace(go.Bar(x=xs, y=ys, marker_color=colours, customdata=digits, hovertemplate=t("train.figures.digit_hover") + "<extra></extra>", xaxis="x", yaxis="y"))
     fig.update_layout(
         xaxis=dict(tickmode="array", tickvals=xs, ticktext=[str(d) for d in digits], tickfont=dict(size=STREAM_FONT), showgrid=False,
                    zeroline=False, range=[-0.7, n * step - 1.3], ticks=""),
         yaxis=dict(domain=[0, 0.36], range=[0, 1], tickformat=".0%", tickvals=[0, 0.5, 1], title=None, tickfont=dict(size=STREAM_FONT)),
         yaxis2=dict(domain=[0.42, 1], autorange="reversed", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="", anchor="x"),
     )  # fmt: skip
-    return _layout(fig, title, height=380, showlegend=False, bargap=0.1, margin=dict(l=60, r=10, t=95, b=35))
+    return _layout(fig, title or t("train.figures.stream_title"), height=380, showlegend=False, bargap=0.1, margin=dict(l=60, r=10, t=95, b=35))
 
 
 # --- optimizer paths -----------------------------------------------------------------------
-def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str = "Optimizer paths") -> go.Figure:
+def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str | None = None) -> go.Figure:
     """Contours of the function and one path (array (n, 2)) per optimizer."""
     fig = go.Figure()
     levels = np.log1p(np.asarray(zs, dtype=float))  # log-spaced contours show both the floor and the walls
@@ -216,20 +221,20 @@ def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str = "
     for i, (name, path) in enumerate(paths.items()):
         path = np.asarray(path, dtype=float)
         steps = len(path) - 1
-        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], name=f"{name} ({steps} step{'' if steps == 1 else 's'})", mode="lines+markers",
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], name=_path_name(name, steps), mode="lines+markers",
                                  line=dict(color=colour(i), width=2.5), marker=dict(size=6),
                                  hovertemplate="(%{x:.3f}, %{y:.3f})<extra>" + name + "</extra>"))  # fmt: skip
         if len(path):
             fig.add_trace(go.Scatter(x=[path[0, 0]], y=[path[0, 1]], mode="markers", marker=dict(size=12, color="black", symbol="circle-open", line=dict(width=3)), showlegend=False, hoverinfo="skip"))
     if minimum is not None:
-        fig.add_trace(go.Scatter(x=[minimum[0]], y=[minimum[1]], mode="markers", name="minimum", marker=dict(symbol="star", size=18, color="black")))
+        fig.add_trace(go.Scatter(x=[minimum[0]], y=[minimum[1]], mode="markers", name=t("train.figures.minimum"), marker=dict(symbol="star", size=18, color="black")))
     fig.update_xaxes(title="x", range=[float(np.min(xs)), float(np.max(xs))], showgrid=False)
     fig.update_yaxes(title="y", range=[float(np.min(ys)), float(np.max(ys))], showgrid=False)
-    return _layout(fig, title, height=540, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=120, b=55))
+    return _layout(fig, title or t("train.figures.paths_title"), height=540, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=120, b=55))
 
 
 # --- after training ------------------------------------------------------------------------
-def confusion_figure(counts: np.ndarray, title: str = "Confusion matrix") -> go.Figure:
+def confusion_figure(counts: np.ndarray, title: str | None = None) -> go.Figure:
     """Rows: true digit 0 (top) to 9; columns: predicted 0 to 9. Square cells, each with its count."""
     counts = np.asarray(counts)
     totals = np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -237,18 +242,19 @@ def confusion_figure(counts: np.ndarray, title: str = "Confusion matrix") -> go.
     text = [[str(int(v)) if v else "" for v in row] for row in counts]
     fig = go.Figure(go.Heatmap(z=share, x=DIGITS, y=DIGITS, colorscale=SEQUENTIAL, zmin=0, zmax=1, text=text, xgap=1, ygap=1,
                                texttemplate="%{text}", textfont=dict(size=12), showscale=False,
-                               hovertemplate="true %{y}, predicted %{x}: %{text} images (%{z:.1%} of the %{y}s)<extra></extra>"))  # fmt: skip
+                               hovertemplate=t("train.figures.confusion_hover") + "<extra></extra>"))  # fmt: skip
     # Fixed ranges: plotly's autorange with scaleanchor pads the short axis (it showed -5 to 14).
-    fig.update_xaxes(title="predicted digit", tickvals=DIGITS, range=[-0.5, 9.5], side="bottom", showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(title="true digit", tickvals=DIGITS, range=[9.5, -0.5], showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1, constrain="domain")
-    return _layout(fig, title, height=520, margin=dict(l=60, r=20, t=60, b=55))
+    fig.update_xaxes(title=t("train.figures.predicted_digit"), tickvals=DIGITS, range=[-0.5, 9.5], side="bottom", showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(title=t("train.figures.true_digit"), tickvals=DIGITS, range=[9.5, -0.5], showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1, constrain="domain")
+    return _layout(fig, title or t("train.figures.confusion_title"), height=520, margin=dict(l=60, r=20, t=60, b=55))
 
 
-def misclassified_figure(images, labels, predictions, confidences, columns: int = 8, title: str = "Most confident mistakes") -> go.Figure:
+def misclassified_figure(images, labels, predictions, confidences, columns: int = 8, title: str | None = None) -> go.Figure:
     images = np.asarray(images)
+    title = title or t("train.figures.mistakes_title")
     if not len(images):
         fig = go.Figure()
-        _empty_note(fig, "No mistakes on the test set")
+        _empty_note(fig, t("train.figures.no_mistakes"))
         return _layout(fig, title, height=200)
     titles = [f"{int(t)}→{int(p)} {float(c):.0%}" for t, p, c in zip(labels, predictions, confidences)]
     fig = heatmap_grid(images, titles=titles, columns=columns, height_per_row=150)
@@ -260,12 +266,18 @@ def misclassified_figure(images, labels, predictions, confidences, columns: int 
     return fig
 
 
-def memory_figure(sizes: dict[str, int], title: str = "Memory this run holds") -> go.Figure:
+def memory_figure(sizes: dict[str, int], title: str | None = None) -> go.Figure:
     names = list(sizes)
     mb = [sizes[n] / 2**20 for n in names]
     fig = go.Figure(go.Bar(x=mb, y=names, orientation="h", marker_color=[colour(i) for i in range(len(names))], text=[f"{v:.2f} MB" for v in mb], textposition="auto"))
     fig.update_xaxes(title="MB")
-    return _layout(fig, title, height=260)
+    return _layout(fig, title or t("train.figures.memory_title"), height=260)
+
+
+def _path_name(name: str, steps: int) -> str:
+    if steps == 1:
+        return t("train.figures.path_one_step", name=name)
+    return t("train.figures.path_steps", name=name, steps=steps)
 
 
 def _stream_title(p, true_label) -> str:

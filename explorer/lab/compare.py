@@ -257,17 +257,6 @@ class TestEvaluator:
 
 
 # --- one live run --------------------------------------------------------------------------
-STATUS_TEXT = {
-    "ready": "Ready",
-    "running": "Training",
-    "paused": "Paused",
-    "evaluating": "Testing on 10,000 test images",
-    "finished": "Finished",
-    "diverged": "Stopped: diverged",
-    "failed": "Stopped: error",
-}
-
-
 class LiveRun:
     """One trainer plus everything the live page shows about it."""
 
@@ -281,8 +270,11 @@ class LiveRun:
         self.monitor = Monitor(self.trainer.net, probe) if monitor else None
         self.test_at_end = test_at_end
         self.evaluator: TestEvaluator | None = None
-        self.status = "ready"
-        self.message: str | None = None
+        self.status = "ready"  # ready, running, paused, evaluating, finished, diverged or failed
+        self.message: str | None = None  # why it stopped, in English (logs, CLI)
+        self.message_code: str | None = None  # the same for the pages: catalog key train.stop.<code>, and its parameters
+        self.message_params: dict = {}
+        self.peers: list[TrainConfig] = []  # the configurations it was compared with (none: a single run)
         self.train_seconds = 0.0
         self.recent_rate: float | None = None  # steps per second in the last slice
         self.id = secrets.token_hex(3)  # a short name for the URL (`run=`), so a reload can tell the run is gone
@@ -327,6 +319,7 @@ class LiveRun:
                 done = self.trainer.run(steps=steps, seconds=seconds, should_stop=lambda: self.status != status)
         except Exception as error:  # a bug or an impossible setting: say it plainly, keep the page alive
             self.status, self.message = "failed", f"Training stopped with an error: {error}"
+            self.message_code, self.message_params = "error", {"error": str(error)}
             self._drain()
             return 0
         elapsed = time.perf_counter() - start
@@ -349,6 +342,7 @@ class LiveRun:
     def _after_training(self) -> None:
         if self.trainer.stop_reason:
             self.status, self.message = "diverged", self.trainer.stop_reason
+            self.message_code, self.message_params = self.trainer.stop_code, self.trainer.stop_params
             self.release()
         elif self.test_at_end:
             self.status = "evaluating"
@@ -382,21 +376,32 @@ class LiveRun:
 
 
 # --- labels and records ----------------------------------------------------------------------
-def describe(config: TrainConfig) -> str:
-    c = config
-    return f"{c.model} · {c.optimizer} η={c.lr:g} · {c.init} · batch {c.batch_size}"
-
-
 INIT_NAMES = {"zeros": "zeros", "std0.01": "std 0.01", "std1": "std 1", "xavier": "Xavier", "he": "He"}
 AUGMENT_NAMES = {"none": "no augmentation", "shift": "shifts", "shift+rotate": "shifts + rotations",
                  "shift+flip": "shifts + flips"}  # fmt: skip
+
+
+def english_part(kind: str, value) -> str:
+    """One part of a run's label in English: kind "init", "augment" or "batch". The pages pass their
+    own `part` to the labelling functions, in the reader's language; these English labels also name
+    the runs of a preset (its check finds the results by them)."""
+    if kind == "init":
+        return f"{INIT_NAMES.get(value, value)} init"
+    if kind == "augment":
+        return AUGMENT_NAMES.get(value, value)
+    return f"batch {value}"
+
+
+def describe(config: TrainConfig, part: Callable[[str, object], str] = english_part) -> str:
+    c = config
+    return f"{c.model} · {c.optimizer} η={c.lr:g} · {c.init} · {part('batch', c.batch_size)}"
 
 
 def optimizer_label(config: TrainConfig) -> str:
     return f"{OPTIMIZERS[config.optimizer].__name__} η={config.lr:g}"
 
 
-def varying_label(config: TrainConfig, others: list[TrainConfig]) -> str:
+def varying_label(config: TrainConfig, others: list[TrainConfig], part: Callable[[str, object], str] = english_part) -> str:
     """Names what sets `config` apart within `others`: only the settings that differ among them."""
     def varies(name):
         return len({repr(getattr(c, name)) for c in others}) > 1
@@ -407,12 +412,17 @@ def varying_label(config: TrainConfig, others: list[TrainConfig]) -> str:
     if varies("optimizer") or varies("lr") or varies("hyper"):
         parts.append(optimizer_label(config))
     if varies("init"):
-        parts.append(f"{INIT_NAMES.get(config.init, config.init)} init")
+        parts.append(part("init", config.init))
     if varies("activation"):
         parts.append(config.activation)
     if varies("augment"):
-        parts.append(AUGMENT_NAMES.get(config.augment, config.augment))
+        parts.append(part("augment", config.augment))
     return " · ".join(parts) or optimizer_label(config)
+
+
+def run_label(config: TrainConfig, peers: list[TrainConfig], part: Callable[[str, object], str] = english_part) -> str:
+    """A run's label: what sets it apart from the runs it was compared with, or its whole config."""
+    return varying_label(config, peers, part) if peers else describe(config, part)
 
 
 @dataclass
@@ -427,13 +437,15 @@ class RunRecord:
     test_accuracy: float | None = None
     stop_reason: str | None = None
     created: float = field(default_factory=time.time)
+    peers: list = field(default_factory=list)  # the configs (dicts) it was compared with, to label it anew
 
 
 def record_of(run: LiveRun) -> RunRecord:
     steps, losses = downsample(run.losses.values)
     history = run.trainer.history
     epochs = [(e.epoch, e.step, e.train_accuracy, e.val_accuracy) for e in history.epochs]
-    return RunRecord(run.label, run.config.to_dict(), steps, losses.astype(np.float32), epochs, history.test_accuracy, run.trainer.stop_reason)
+    return RunRecord(run.label, run.config.to_dict(), steps, losses.astype(np.float32), epochs, history.test_accuracy,
+                     run.trainer.stop_reason, peers=[peer.to_dict() for peer in run.peers])  # fmt: skip
 
 
 FINAL_WINDOW = 50  # steps averaged for a run's final loss
@@ -463,15 +475,22 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A part of a preset's claim the numbers break: a code (catalog key train.problem.<code>) and its parameters."""
+
+    code: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Preset:
     """A comparison that fixes everything (model, optimizers, learning rates, data, epochs, batch,
-    seed), so its claim holds every time; `check` lists the parts of the claim the numbers break."""
+    seed), so its claim holds every time; `check` lists the parts of the claim the numbers break.
+    Its title and claim are in the catalogs, as train.presets.<id>.title and .claim."""
 
     id: str  # the URL value
-    label: str
-    claim: str
     runs: tuple[tuple[str, TrainConfig], ...]  # (label, config)
-    check: Callable[[dict[str, Result]], list[str]]
+    check: Callable[[dict[str, Result]], list[Problem]]
     rotated_test: bool = False  # also measure accuracy on ROTATED_SIZE test digits turned by ROTATED_DEGREES
 
     @property
@@ -482,12 +501,12 @@ class Preset:
     def labels(self) -> list[str]:
         return [label for label, _ in self.runs]
 
-    def problems(self, results: list[Result] | dict[str, Result]) -> list[str]:
+    def problems(self, results: list[Result] | dict[str, Result]) -> list[Problem]:
         """The parts of the claim that do not hold for these results ([] when it holds)."""
         by_label = results if isinstance(results, dict) else {r.label: r for r in results}
         missing = [label for label in self.labels if label not in by_label]
         if missing:
-            return [f"no result for {', '.join(missing)}"]
+            return [Problem("missing", {"labels": ", ".join(missing)})]
         return self.check(by_label)
 
 
@@ -507,43 +526,43 @@ def _lenet(augment: str) -> TrainConfig:
                        train_size=5_000, augment=augment, seed=0)  # fmt: skip
 
 
-def _check_optimizers(r: dict[str, Result]) -> list[str]:
+def _check_optimizers(r: dict[str, Result]) -> list[Problem]:
     sgd = r["SGD η=0.01"]
     out = []
     for label in ("Momentum η=0.01", "AdaGrad η=0.01", "Adam η=0.001"):
         if not r[label].final_loss < 0.6 * sgd.final_loss:
-            out.append(f"{label} should end well below SGD's loss ({r[label].final_loss:.3f} vs {sgd.final_loss:.3f})")
+            out.append(Problem("loss_not_below_sgd", {"label": label, "loss": f"{r[label].final_loss:.3f}", "sgd": f"{sgd.final_loss:.3f}"}))
         if not (r[label].val_accuracy or 0) > (sgd.val_accuracy or 0):
-            out.append(f"{label} should reach a higher validation accuracy than SGD")
+            out.append(Problem("accuracy_not_above_sgd", {"label": label}))
     return out
 
 
-def _check_inits(r: dict[str, Result]) -> list[str]:
+def _check_inits(r: dict[str, Result]) -> list[Problem]:
     tiny, xavier, he = r["std 0.01 init"], r["Xavier init"], r["He init"]
     out = []
     if not tiny.final_loss > 2.2:
-        out.append(f"std 0.01 should stall near ln 10 ≈ 2.30 (its loss ends at {tiny.final_loss:.3f})")
+        out.append(Problem("tiny_learned", {"loss": f"{tiny.final_loss:.3f}"}))
     if not he.final_loss < 1.0:
-        out.append(f"He should learn (its loss ends at {he.final_loss:.3f})")
+        out.append(Problem("he_stalled", {"loss": f"{he.final_loss:.3f}"}))
     if not he.final_loss + 0.1 < xavier.final_loss < tiny.final_loss - 0.3:
-        out.append(f"Xavier should learn, more slowly than He ({xavier.final_loss:.3f} vs He {he.final_loss:.3f})")
+        out.append(Problem("xavier_not_between", {"xavier": f"{xavier.final_loss:.3f}", "he": f"{he.final_loss:.3f}"}))
     if not (he.val_accuracy or 0) > (tiny.val_accuracy or 0) + 0.5:
-        out.append("He should read far more validation digits than std 0.01")
+        out.append(Problem("he_not_reading"))
     return out
 
 
-def _check_augment(r: dict[str, Result]) -> list[str]:
+def _check_augment(r: dict[str, Result]) -> list[Problem]:
     none, rotate, flip = r["no augmentation"], r["shifts + rotations"], r["shifts + flips"]
     out = []
     if not (rotate.rotated_accuracy or 0) > (none.rotated_accuracy or 0) + 0.01:
-        out.append("training with rotations should read more rotated test digits than training without augmentation")
+        out.append(Problem("rotations_no_gain"))
     rotated = [x.rotated_accuracy or 0 for x in r.values()]
     if not (rotate.rotated_accuracy or 0) == max(rotated):
-        out.append("training with shifts and rotations should read the most rotated test digits")
+        out.append(Problem("rotations_not_best"))
     if not (flip.rotated_accuracy or 0) == min(rotated):
-        out.append("training with flips should read the fewest rotated test digits")
+        out.append(Problem("flips_not_worst"))
     if not (flip.val_accuracy or 0) < (r["shifts"].val_accuracy or 0):
-        out.append("flips should cost validation accuracy against shifts alone")
+        out.append(Problem("flips_free"))
     return out
 
 
@@ -551,8 +570,7 @@ PRESETS: dict[str, Preset] = {
     preset.id: preset
     for preset in [
         Preset(
-            "optimizers", "SGD vs Momentum vs AdaGrad vs Adam",
-            "Plain SGD is the slowest: Momentum, AdaGrad and Adam all end with a far lower loss and read more digits.",
+            "optimizers",
             (("SGD η=0.01", _deep_mlp(optimizer="sgd", lr=0.01)),
              ("Momentum η=0.01", _deep_mlp(optimizer="momentum", lr=0.01)),
              ("AdaGrad η=0.01", _deep_mlp(optimizer="adagrad", lr=0.01)),
@@ -560,16 +578,12 @@ PRESETS: dict[str, Preset] = {
             _check_optimizers,
         ),
         Preset(
-            "inits", "std 0.01 vs Xavier vs He",
-            "With weights of std 0.01 the deep ReLU network never starts learning (its loss stays at ln 10 ≈ 2.30); "
-            "He learns fast and Xavier more slowly.",
+            "inits",
             (("std 0.01 init", _deep_mlp(init="std0.01")), ("Xavier init", _deep_mlp(init="xavier")), ("He init", _deep_mlp(init="he"))),
             _check_inits,
         ),
         Preset(
-            "augment", "No augmentation vs shifts vs rotations vs flips",
-            "Training on shifted and rotated copies reads rotated test digits best; mirrored copies (flips) "
-            "cost accuracy, because a mirrored digit is not a digit.",
+            "augment",
             tuple((AUGMENT_NAMES[a], _lenet(a)) for a in ("none", "shift", "shift+rotate", "shift+flip")),
             _check_augment, rotated_test=True,
         ),
@@ -609,6 +623,7 @@ class Comparison:
         first_net: dict[tuple, object] = {}
         for config, label in zip(configs, labels):
             run = LiveRun(config, data, label=label, monitor=False, test_at_end=False)
+            run.peers = resolved
             key = init_key(config)
             if key in first_net:  # same architecture and init: literally the same starting weights
                 run.net.load_state(first_net[key].state())

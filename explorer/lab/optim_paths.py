@@ -21,8 +21,10 @@ BLOW_UP = 1e6  # a path leaving this box has diverged: it is cut there
 
 @dataclass(frozen=True)
 class Surface:
+    """A function of (x, y). Its title and the "why" of each optimizer's path on it are in the
+    catalogs: train.paths.surface.<name> and train.paths.why.<name>.<optimizer>."""
+
     name: str
-    title: str
     latex: str
     f: Callable[[np.ndarray, np.ndarray], np.ndarray]
     grad: Callable[[float, float], np.ndarray]
@@ -55,56 +57,17 @@ def _valley_grad(x, y):
 
 SURFACES: dict[str, Surface] = {
     "bowl": Surface(
-        "bowl", "Elongated bowl: f(x, y) = x²/20 + y²", r"f(x, y) = \frac{x^2}{20} + y^2",
+        "bowl", r"f(x, y) = \frac{x^2}{20} + y^2",
         _bowl, _bowl_grad, start=(-7.0, 2.0), minimum=(0.0, 0.0), x_range=(-10, 10), y_range=(-5, 5), steps=30,
         # the learning rates of "Deep Learning from Scratch", figure 6-8 (RMSprop, Nesterov: ours)
         lrs={"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5, "rmsprop": 0.3, "adam": 0.3},
     ),
     "valley": Surface(
-        "valley", "Curved valley (Rosenbrock-like): f = (1 − x)² + 10 (y − x²)²",
-        r"f(x, y) = (1 - x)^2 + 10\,(y - x^2)^2",
+        "valley", r"f(x, y) = (1 - x)^2 + 10\,(y - x^2)^2",
         _valley, _valley_grad, start=(-1.5, 2.0), minimum=(1.0, 1.0), x_range=(-2, 2), y_range=(-1, 3), steps=150,
         lrs={"sgd": 0.02, "momentum": 0.005, "nesterov": 0.005, "adagrad": 0.5, "rmsprop": 0.05, "adam": 0.1},
     ),
 }  # fmt: skip
-
-# Why each optimizer moves as it does, on each surface (shown beside the plot).
-WHY = {
-    "bowl": {
-        "sgd": "The gradient points across the valley (y is 20x steeper than x), not at the minimum: "
-        "SGD zig-zags up and down while crawling along x.",
-        "momentum": "Velocity builds up along x, where successive gradients agree, and cancels along y, "
-        "where they flip sign: a ball that rolls past the bottom and swings back.",
-        "nesterov": "Momentum that evaluates where it is about to land, so it brakes earlier and overshoots less.",
-        "adagrad": "Each coordinate's step is divided by its accumulated gradient size: the large y-gradients "
-        "quickly damp the zig-zag, while x keeps a usable step. Steps only ever shrink.",
-        "rmsprop": "Like AdaGrad, but the gradient memory fades, so steps don't shrink forever; near the minimum "
-        "it keeps steps of about η and jitters.",
-        "adam": "Momentum plus per-coordinate scaling: the first steps are about η in each coordinate, "
-        "so it heads diagonally, then curves into the minimum with a small overshoot.",
-    },
-    "valley": {
-        "sgd": "The start sits high on a steep wall, so the first gradients are huge: SGD's steps are η times the "
-        "gradient and fling it across the valley a few times. Once on the floor the gradient is small and "
-        "points mostly along the floor, so it creeps along the curve to (1, 1).",
-        "momentum": "With a small η it first slides down the wall, then velocity builds up along the curved floor "
-        "(successive gradients agree there), so it speeds along the curve and overshoots the bends a little.",
-        "nesterov": "Like Momentum, but it looks where it is about to land, so it takes the bends of the curved "
-        "floor more tightly.",
-        "adagrad": "Each coordinate's step shrinks with its gradient history. The steep wall's large gradients "
-        "use up its step size early, so it moves ever more slowly along the floor and may stop short of (1, 1).",
-        "rmsprop": "Per-coordinate steps of about η whatever the slope: it walks down the wall and along the floor "
-        "at a steady pace; its memory fades, so it does not slow down like AdaGrad.",
-        "adam": "Steps of about η per coordinate plus momentum: it follows the curved floor steadily and speeds "
-        "up where the floor runs straight.",
-    },
-}
-
-
-def why(optimizer: str, surface_name: str) -> str:
-    """Why `optimizer` moves as it does on this surface."""
-    return WHY[surface(surface_name).name].get(optimizer, "")
-
 
 def surface(name: str) -> Surface:
     if name not in SURFACES:

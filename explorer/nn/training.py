@@ -130,7 +130,9 @@ class Trainer:
         self.history = History()
         self.step = 0
         self.epoch = 0
-        self.stop_reason: str | None = None
+        self.stop_reason: str | None = None  # in English, for the CLI and logs
+        self.stop_code: str | None = None  # the same for the pages: a code (catalog key train.stop.<code>) and its parameters
+        self.stop_params: dict = {}
         self._order: np.ndarray | None = None
         self._epoch_losses: list[float] = []
         self._epoch_seconds = 0.0
@@ -186,20 +188,28 @@ class Trainer:
         lr, smaller = f"{self.optimizer.lr:g}", f"{self.optimizer.lr / 10:g}"
         if bad_loss or bad_weights:
             what = f"the loss became {loss}" if bad_loss else "the weights exploded"
-            self.stop_reason = (
+            self._stop(
+                "overflow_loss" if bad_loss else "overflow_weights",
+                dict(loss=f"{loss}", step=self.step + 1, lr=lr, smaller=smaller),
                 f"Training stopped: {what} at step {self.step + 1}. The learning rate "
                 f"{lr} is too large for this model: the updates overshoot and grow "
-                f"until the numbers overflow. Try a learning rate 10x smaller ({smaller})."
+                f"until the numbers overflow. Try a learning rate 10x smaller ({smaller}).",
             )
-            raise Diverged(self.stop_reason)
         if self._stuck_high(loss):
-            self.stop_reason = (
-                f"Training stopped at step {self.step + 1}: the loss was above {self.divergence_threshold:.3g} "
+            threshold = f"{self.divergence_threshold:.3g}"
+            self._stop(
+                "stuck_high",
+                dict(step=self.step + 1, threshold=threshold, factor=f"{DIVERGE_FACTOR:g}", window=DIVERGE_WINDOW, lr=lr, smaller=smaller),
+                f"Training stopped at step {self.step + 1}: the loss was above {threshold} "
                 f"({DIVERGE_FACTOR:g}x the start) for most of the last {DIVERGE_WINDOW} steps. The learning rate {lr} "
                 f"is too large for this model: every step jumps past the valley instead of down into it. "
-                f"Try a learning rate 10x smaller ({smaller})."
+                f"Try a learning rate 10x smaller ({smaller}).",
             )
-            raise Diverged(self.stop_reason)
+
+    def _stop(self, code: str, params: dict, english: str) -> None:
+        """Divergence: the reason in English (CLI, logs) and as a code with its parameters (pages)."""
+        self.stop_reason, self.stop_code, self.stop_params = english, code, params
+        raise Diverged(english)
 
     @property
     def divergence_threshold(self) -> float:

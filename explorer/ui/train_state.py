@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from explorer.i18n import t
 from explorer.nn.checkpoints import model_card, weights_bytes
 from explorer.lab.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
 from explorer.ui.scheduler import scheduler
@@ -58,9 +59,10 @@ def share_text() -> str | None:
     if others <= 0:
         return None
     share = scheduler().share(session_id())
-    fraction = "a whole core" if share >= 1 else f"1/{round(1 / share)} of a core"
-    who = "1 classmate is" if others == 1 else f"{others} classmates are"
-    return f"{who} training too: your network gets {fraction}."
+    fraction = t("train.share.whole_core") if share >= 1 else t("train.share.part_of_core", parts=round(1 / share))
+    if others == 1:
+        return t("train.share.one_other", fraction=fraction)
+    return t("train.share.others", count=others, fraction=fraction)
 
 
 def run_ids() -> set[str]:
