@@ -313,3 +313,20 @@ def test_the_hero_models_are_named_in_every_language():
             assert t(f"home.model.{name}") == MODELS[name].title
         for lang in CHINESE:
             assert f"home.model.{name}" in catalog(lang)
+
+
+@pytest.mark.parametrize("lang", CHINESE)
+def test_downloading_mnist_speaks_the_language(lang, mnist_dir, monkeypatch, tmp_path):
+    """The Download button (here from a local 'mirror') in Chinese: its progress, then MNIST ready."""
+    from explorer.data import mnist as mnist_data
+
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setenv("MNIST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(mnist_data, "MIRRORS", (mnist_dir.resolve().as_uri() + "/",))
+    at = home({"lang": lang})
+    at.button(key="home_data_download").click().run()
+    assert not at.exception, at.exception
+    with language(lang):
+        ready = t("shared.data.ready", train="60,000", test="10,000", source="").split("（")[0]
+    assert any(s.value.startswith(ready) for s in at.success)
+    assert english_in(at) == []
