@@ -180,3 +180,15 @@ def test_a_link_in_traditional_chinese_shows_traditional_text(mnist_dir, monkeyp
     shown = " ".join(m.value for m in at.markdown)
     assert traditional in shown and simplified not in shown
     assert [title.value for title in at.title] == [i18n.catalog("zh-Hant")["pages.train.title"]]
+
+
+def test_presenter_mode(lang):
+    """A projector's view: the preset's claim beside the buttons (details in its tooltip), and the
+    single run's toggle for the inside of the network."""
+    at = follow_link(open_page(lang), tr_mode="compare", cmp_preset="inits", present=1)
+    assert_all_translated(at)
+    claim = next(m for m in at.markdown if i18n.t("train.presets.inits.claim") in m.value)
+    assert i18n.t("train.compare.different_start") in claim.help
+    follow_link(at, tr_mode="train")
+    assert_all_translated(at)
+    assert at.toggle(key="tr_inside").label == i18n.t("train.inside.show")
