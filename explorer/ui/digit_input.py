@@ -27,6 +27,17 @@ def _canvas_component():
     return st_canvas, ""
 
 
+def step_text(step) -> str:
+    """A title, note or error of the preprocessing (explorer.data.preprocess gives each a code under
+    [photo] of the catalogs and its parameters) in the session's language."""
+    return t(f"photo.{step.code}", **step.params)
+
+
+def step_notes(result: Preprocessed) -> str:
+    """What each preprocessing step decided and why, as one caption."""
+    return " ".join(step_text(note) for note in result.notes)
+
+
 CANVAS_SIDE = 280  # px: fits a phone screen, large enough to draw with a finger
 STROKE_WIDTH = 22  # px: after scaling to 20x20, about as thick as MNIST's pen
 ANY_DIGIT = "any"  # the class picker's id for "any digit" (in the URL: an id, never a label)
