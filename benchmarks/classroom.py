@@ -82,7 +82,10 @@ def free_port() -> int:
 
 def start_server(port: int, log_path: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-P", "-m", "streamlit", "run", "explorer/Home.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           # no reloading when a source file changes (as in a deployment): an edit in the checkout
+           # during a run would drop modules from sys.modules under the sessions' feet
+           "--server.fileWatcherType", "none"]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -486,7 +489,7 @@ def drawing_value(label: int) -> str:
 
 def new_class_report() -> dict:
     return {"errors": [], "rss": {}, "sessions": [], "submit": [], "accepted": 0, "refused": [], "open_seconds": [],
-            "live_updates": [], "fragment_runs": 0, "stored": None, "first_render": []}  # fmt: skip
+            "live_updates": [], "live_timeouts": 0, "fragment_runs": 0, "stored": None, "first_render": []}  # fmt: skip
 
 
 async def student(session: Session, room: str, rounds: int, barrier: asyncio.Barrier, report: dict) -> None:
@@ -530,7 +533,10 @@ async def projector(session: Session, room: str, stop: asyncio.Event, report: di
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except asyncio.TimeoutError:
-            report["live_updates"].append(await session.rerun(fragment_id=fragment_id))
+            try:
+                report["live_updates"].append(await session.rerun(fragment_id=fragment_id))
+            except asyncio.TimeoutError:  # not done in 30 s: counted, and the browser asks again
+                report["live_timeouts"] += 1
 
 
 async def class_digits(base_url: str, pids: list[int], args, room: str, report: dict) -> dict:
@@ -547,6 +553,17 @@ async def class_digits(base_url: str, pids: list[int], args, room: str, report: 
     barrier = asyncio.Barrier(args.sessions)
     stop = asyncio.Event()
     try:
+        # the teacher opens the page first (a cold server imports its modules in the first run)
+        teacher = Session(-2, base_url)
+        try:
+            teacher.query_string = f"room={room}"
+            await teacher.load_page(f"class_digits?room={room}")
+            started = time.perf_counter()
+            await teacher.connect()
+            await teacher.rerun(page_name="class_digits")
+            report["first_render"].append(("Class digits", time.perf_counter() - started, teacher.replica))
+        finally:
+            await teacher.close()
         shown = asyncio.create_task(projector(wall, room, stop, report))
         outcome = await asyncio.gather(*(student(s, room, args.digits_per_session, barrier, report) for s in students),
                                        return_exceptions=True)  # fmt: skip
@@ -555,7 +572,10 @@ async def class_digits(base_url: str, pids: list[int], args, room: str, report: 
                 report["errors"].append(f"session {s.number}: {type(result).__name__}: {result}")
         await asyncio.sleep(args.interaction_every + 3)  # the projector's next live update shows the last digits
         stop.set()
-        await asyncio.wait_for(shown, timeout=60)
+        try:
+            await asyncio.wait_for(shown, timeout=60)
+        except asyncio.TimeoutError:
+            report["errors"].append("the projector's last live update took more than 60 s")
     finally:
         sampler.cancel()
         await asyncio.gather(*(s.close() for s in report["sessions"]), return_exceptions=True)
@@ -575,12 +595,15 @@ def print_class_report(report: dict, args) -> None:
     expected = args.sessions * args.digits_per_session
     print(f"sessions: {args.sessions} students in one room, {args.digits_per_session} digits each, "
           f"all submitting at the same moment; 1 projector on the live class view")  # fmt: skip
+    for title, seconds, _ in report["first_render"]:
+        print(f"first run of {title} on the cold server (the teacher, before the class): {seconds:.2f} s")
     print(f"open the room's link: per session {summary(report['open_seconds'])}")
     print(f"submissions: {report['accepted']} accepted, {len(report['refused'])} refused, of {expected}")
     for reason, count in Counter(report["refused"]).most_common(5):
         print(f"  refused {count}x: {reason[:160]}")
     print(f"a submission (the Submit click's rerun, {args.sessions} at once): {summary(report['submit'])}")
-    print(f"projector's live update (one fragment rerun): {summary(report['live_updates'])}")
+    print(f"projector's live update (one fragment rerun): {summary(report['live_updates'])}"
+          + (f"; {report['live_timeouts']} took over 30 s" if report["live_timeouts"] else ""))
     if report["stored"] is not None:
         count, distinct = report["stored"]
         verdict = "exact" if count == distinct == report["accepted"] else "MISMATCH"

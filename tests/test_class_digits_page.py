@@ -195,8 +195,8 @@ def test_free_choice_needs_a_label_and_an_empty_drawing_is_refused(pen):
     at = open_page(room=room.code)
     click(at, "class_submit")  # nothing drawn
     assert t("class_digits.refusal.too_little_ink") in texts(at)
-    at.button_group(key="class_ask").set_value("free").run()
     pen.image = one()
+    at.button_group(key="class_ask").set_value("free").run()  # the page sees the drawing
     click(at, "class_submit")  # no label chosen
     assert t("class_digits.refusal.missing_label") in texts(at)
     assert len(rooms().digits(room.code)) == 0
@@ -209,8 +209,8 @@ def test_free_choice_needs_a_label_and_an_empty_drawing_is_refused(pen):
 def test_a_full_or_closed_room_takes_no_more_digits(pen):
     room = new_room(cap=1)
     rooms().submit(room.code, one(), 1, "someone else")
-    at = open_page(room=room.code)
     pen.image = one()
+    at = open_page(room=room.code)
     click(at, "class_submit")
     assert t("class_digits.refusal.room_full", code=room.code, cap=1) in texts(at)
     rooms().close_room(room.code, room.teacher_key)

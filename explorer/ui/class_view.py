@@ -37,6 +37,8 @@ _NEW_KEY = "class_new_key"  # (code, key) of a room this session just created: s
 _SUBMITTED = "class_submitted"  # how many digits this session submitted (the digit to ask for next)
 _LAST = "class_last"  # the last submitted digit and what the network read
 _CANVAS_ROUND = "class_canvas_round"  # a new canvas key after each submission empties the canvas
+_DRAWN = "class_drawn"  # the digit on the canvas in the latest run (None: nothing drawn)
+_REFUSAL = "class_refusal"  # why the last Submit was refused, shown by the run after it
 _FLASH = "class_flash"  # a message to show once on the next run (after an action and a rerun)
 
 
@@ -219,27 +221,39 @@ def contribute(rooms: ClassRooms, info: RoomInfo) -> None:
     submitted = st.session_state.setdefault(_SUBMITTED, 0)
     round_ = st.session_state.setdefault(_CANVAS_ROUND, 0)
     if st.session_state["class_ask"] == "cycle":
-        label = submitted % 10
-        st.markdown(t("class_digits.contribute.ask", digit=label))
+        st.markdown(t("class_digits.contribute.ask", digit=submitted % 10))
     else:
-        label = st.pills(t("class_digits.contribute.label"), list(range(10)), key=f"class_label_{round_}")
+        st.pills(t("class_digits.contribute.label"), list(range(10)), key=f"class_label_{round_}")
     digit = digit_input.draw_digit(f"class{round_}", hint=t("class_digits.contribute.hint"))
-    if st.button(t("class_digits.contribute.submit"), type="primary", icon=":material/send:", key="class_submit"):
-        submit(rooms, info.code, digit, label)
+    st.session_state[_DRAWN] = None if digit is None else digit.image  # what Submit will send
+    st.button(t("class_digits.contribute.submit"), type="primary", icon=":material/send:", key="class_submit",
+              on_click=submit, args=(rooms, info.code))  # fmt: skip
+    refusal = st.session_state.pop(_REFUSAL, None)
+    if refusal is not None:
+        show_problem(refusal)
     show_last_result()
 
 
-def submit(rooms: ClassRooms, code: str, digit, label) -> None:
-    image = digit.image if digit is not None else np.zeros((28, 28), np.uint8)  # refused: no ink
+def submit(rooms: ClassRooms, code: str) -> None:
+    """Submit's callback, before the page runs: the run that follows shows the result, with a
+    fresh canvas (one run per submission, not two)."""
+    ss = st.session_state
+    image = ss.get(_DRAWN)
+    if image is None:
+        image = np.zeros((28, 28), np.uint8)  # refused: no ink
+    if ss.get("class_ask", "cycle") == "cycle":
+        label = ss.get(_SUBMITTED, 0) % 10
+    else:
+        label = ss.get(f"class_label_{ss.get(_CANVAS_ROUND, 0)}")
     try:
         digit_id = rooms.submit(code, image, label, session_id())
     except (ClassRoomError, ClassDbUnavailable) as problem:
-        show_problem(problem)
+        ss[_REFUSAL] = problem
         return
-    st.session_state[_LAST] = {"id": digit_id, "image": image, "label": int(label)}
-    st.session_state[_SUBMITTED] = st.session_state.get(_SUBMITTED, 0) + 1
-    st.session_state[_CANVAS_ROUND] = st.session_state.get(_CANVAS_ROUND, 0) + 1
-    st.rerun()
+    ss[_LAST] = {"id": digit_id, "image": image, "label": int(label)}
+    ss[_SUBMITTED] = ss.get(_SUBMITTED, 0) + 1
+    ss[_CANVAS_ROUND] = ss.get(_CANVAS_ROUND, 0) + 1
+    ss[_DRAWN] = None
 
 
 def show_last_result() -> None:
