@@ -225,8 +225,40 @@ def _thumb_lessons(draw, image) -> None:
     draw.text((76, 180), _label("answer"), fill=_VERMILLION, font=_font(24))
 
 
+def _thumb_robustness(draw, image) -> None:
+    """The same 7 turned further and further, and an accuracy curve falling away from upright."""
+    import numpy as np
+    from PIL import Image
+
+    digit = Image.fromarray((_seven() * 255).astype(np.uint8), "L")
+    for index, angle in enumerate((0, 20, 40, 60)):
+        turned = digit.rotate(-angle, resample=Image.Resampling.BILINEAR).convert("RGB").resize((84, 84))
+        image.paste(turned, (22 + index * 96, 18))
+    w, h = THUMB_SIZE
+    left, top, right, bottom = 40, 118, w - 30, h - 34
+    draw.line([(left, top), (left, bottom), (right, bottom)], fill=_INK, width=3)
+    angles = np.linspace(-60, 60, 61)
+    accuracy = 0.1 + 0.9 * np.exp(-((angles / 38) ** 4))
+    points = [(left + (a + 60) / 120 * (right - left), bottom - v * (bottom - top)) for a, v in zip(angles, accuracy)]
+    draw.line(points, fill=_VERMILLION, width=6, joint="curve")
+    draw.text(((left + right) / 2, bottom + 6), _label("rotation"), fill=_INK, font=_font(22), anchor="mt")
+
+
+def _thumb_class_digits(draw, image) -> None:
+    """A class's hand-drawn digits, a few of each, with how many arrived."""
+    w, h = THUMB_SIZE
+    for row, digit in enumerate((3, 7)):
+        for index in range(4):
+            x, y = 24 + index * 70, 22 + row * 96
+            draw.rounded_rectangle([x, y, x + 60, y + 80], radius=8, fill="#111111")
+            draw.text((x + 30 + (index % 2) * 3, y + 40), str(digit), fill="white", font=_font(52), anchor="mm")
+    for row, count in enumerate((12, 9)):
+        draw.rectangle([320, 46 + row * 96, 320 + count * 10, 70 + row * 96], fill=_BLUE)
+    draw.text((w / 2, h - 12), _label("class_digits"), fill=_INK, font=_font(22), anchor="ms")
+
+
 _THUMBS = {"train": _thumb_train, "filters": _thumb_filters, "receptive_fields": _thumb_receptive,
-           "lessons": _thumb_lessons}  # fmt: skip
+           "lessons": _thumb_lessons, "robustness": _thumb_robustness, "class_digits": _thumb_class_digits}  # fmt: skip
 
 
 def page_thumbnail(url_path: str):
