@@ -28,13 +28,13 @@ def accuracy_figure(names: list[str], mnist_accuracy: list[float], class_accurac
     def bars(values, name, colour):
         values = [float(v) if v is not None else float("nan") for v in values]
         return go.Bar(y=names, x=values, name=name, orientation="h", marker_color=colour,
-                      text=[f"{v:.1%}" if np.isfinite(v) else "" for v in values], textposition="outside",
+                      text=[f"{v:.1%}" if np.isfinite(v) else "" for v in values], textposition="outside", cliponaxis=False,
                       hovertemplate="%{y}: %{x:.1%}<extra></extra>")  # fmt: skip
 
     fig = go.Figure([bars(mnist_accuracy, t("class_digits.fig.mnist_test"), PALETTE[0]),
                      bars(class_accuracy, t("class_digits.fig.class_set"), PALETTE[1])])  # fmt: skip
     fig.update_layout(template=TEMPLATE_NAME, title=t("class_digits.fig.accuracy_title"), barmode="group",
-                      height=120 + 56 * len(names), xaxis=dict(range=[0, 1.18], tickformat=".0%"),
+                      height=120 + 56 * len(names), xaxis=dict(range=[0, 1.3], tickformat=".0%", tickvals=[0, 0.5, 1]),
                       yaxis=dict(autorange="reversed"), legend=dict(orientation="h"))  # fmt: skip
     return fig
 

@@ -172,7 +172,7 @@ def room_header(info: RoomInfo) -> None:
         st.rerun()
     expires = datetime.datetime.fromtimestamp(info.expires_at).strftime("%Y-%m-%d")
     state = t("class_digits.room.closed") if info.closed else t("class_digits.room.open")
-    st.caption(t("class_digits.room.status", state=state, count=info.count, cap=f"{info.cap:,}", expires=expires,
+    st.caption(t("class_digits.room.status", state=state, cap=f"{info.cap:,}", expires=expires,
                  link=f"?{ROOM}={info.code}"))  # fmt: skip
     new = st.session_state.get(_NEW_KEY)
     if new and new[0] == info.code:
