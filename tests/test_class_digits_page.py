@@ -391,3 +391,37 @@ def test_the_page_has_no_english_sentences_in_chinese(lang, filled_room, pen):
     at.text_input(key="class_key_typed").input(room.teacher_key).run()
     click(at, "class_unlock")
     assert at.get("download_button") and english_in(at) == []
+
+
+# --- every refusal and every database problem has its words ------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
+def test_every_refusal_and_database_problem_is_in_the_catalogs(lang):
+    import string
+
+    from explorer import i18n
+    from explorer.data.class_rooms import MESSAGES, ClassRoomError
+    from explorer.data.classdb import REASONS, ClassDbUnavailable
+
+    catalog = i18n.catalog(lang)
+    for code, english in MESSAGES.items():
+        text = catalog[f"class_digits.refusal.{code}"]
+        fields = {name for _, name, _, _ in string.Formatter().parse(english) if name}
+        assert i18n.placeholders(text) <= fields, code  # only what the refusal carries
+        params = {name: 1.5 if name == "wait_seconds" else "X" for name in fields}
+        with language(lang):
+            shown = class_view.refusal_text(ClassRoomError(code, **params))
+        assert "{" not in shown and (lang == "en" or english_runs(shown) == []), shown
+    for reason in REASONS:
+        with language(lang):
+            shown = class_view.unavailable_text(ClassDbUnavailable(reason, "/tmp/class.sqlite3", found=3, known=2))
+        assert "{" not in shown and "/tmp/class.sqlite3" in shown or reason == "bad_setting", shown
+        assert lang == "en" or english_runs(shown) == [], shown
+
+
+def test_a_malformed_setting_turns_the_class_features_off_with_its_name(monkeypatch):
+    monkeypatch.setenv("CLASS_ROOM_CAP", "lots")
+    at = open_page()
+    assert at.error and "CLASS_ROOM_CAP" in at.error[0].value
+    assert not any(b.key == "class_create" for b in at.button)
