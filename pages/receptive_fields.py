@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.figures import receptive as figs
+from explorer.i18n import t
 from explorer.ui import url_state
 from explorer.ui.charts import chart
 from explorer.ui.presenter import presenting
@@ -26,8 +27,8 @@ def _footprints(n: int, row: int, col: int, digit: np.ndarray):
     return rm.compare_footprints(n, row, col, digit=digit)
 
 
-@st.cache_data(show_spinner="Measuring the effective receptive field…", max_entries=32)
-def _effective_field(model: str, layer_index: int, weights: str, inputs: np.ndarray):
+@st.cache_data(show_spinner=False, max_entries=32)
+def _measured_field(model: str, layer_index: int, weights: str, inputs: np.ndarray):
     if weights == "random":
         net = rm.build_model(model, seed=0)
     else:  # our own copy of the pretrained network, built inside the cached call
@@ -35,8 +36,26 @@ def _effective_field(model: str, layer_index: int, weights: str, inputs: np.ndar
 
         net, _ = load_pretrained(model)
     x = net.prepare(inputs)
-    label = "random (He init)" if weights == "random" else "trained"
-    return rm.effective_field(net, layer_index, x, model, label)
+    return rm.effective_field(net, layer_index, x, model, weights)
+
+
+def _effective_field(model: str, layer_index: int, weights: str, inputs: np.ndarray):
+    """The cached measurement, under a spinner in the page's language (weights: "random" or "trained")."""
+    with st.spinner(t("receptive.measuring")):
+        return _measured_field(model, layer_index, weights, inputs)
+
+
+def _problem_text(problem) -> str:
+    """A calculator problem in the page's language (its column named as the table names it)."""
+    params = dict(problem.params)
+    if "column" in params:
+        params["column"] = t(f"receptive.column.{params['column']}")
+    return t(f"receptive.problem.{problem.code}", **params)
+
+
+LATEX_WORDS = ("weights", "biases", "parameters", "macs")
+TABLE_COLUMNS = {"layer": "layer", "kind": "kind", "output size": "output_size", "receptive field r": "receptive_field",
+                 "jump j": "jump", "start": "start"}  # recurrence_table's columns -> catalog ids (k, s, p, d stay symbols)
 
 
 @st.cache_data(show_spinner=False)
@@ -50,104 +69,98 @@ url_state.bind_number("rf_n", 2, 1, 5)
 url_state.bind_number("rf_c_in", 16, 1, 128)
 url_state.bind_number("rf_c_out", 16, 1, 128)
 
-st.title("Receptive fields")
+st.title(t("pages.receptive_fields.title"))
 if not presenting():
-    st.markdown(
-        "A neuron in a convolutional network looks at a small square of the image, its **receptive field**. "
-        "A popular claim: *two stacked 3x3 convolutions see as much as one 5x5 convolution, with fewer parameters "
-        "(18 vs 25 per channel pair) and one more nonlinearity.* Check it here, see where it holds and where it "
-        "does not, and watch receptive fields grow through deeper networks."
-    )
+    st.markdown(t("receptive.intro"))
 
 data = mnist_or_none()
 if data is not None:
     digit_index = url_state.bind_number("rf_digit", 0, 0, len(data.test_images) - 1)
     digit = np.asarray(data.test_images[digit_index])
-    digit_caption = f"test digit #{digit_index} (a {int(data.test_labels[digit_index])})"
+    digit_caption = t("receptive.digit_caption", index=digit_index, label=int(data.test_labels[digit_index]))
 else:
     digit = _synthetic_digit()
-    digit_caption = "a synthetic digit drawn with PIL (MNIST is not on this server yet)"
+    digit_caption = t("receptive.synthetic_caption")
 
-TABS = {"compare": "3x3 + 3x3 vs 5x5", "calculator": "Any stack: calculator",
-        "erf": "Effective receptive field", "head-to-head": "Head to head: train both"}  # URL id -> label
+TABS = ("compare", "calculator", "erf", "head-to-head")  # URL ids; labels in the catalog (receptive.tab.<id>)
+
+
+def _tab_label(tab: str) -> str:
+    return t(f"receptive.tab.{tab}")
 
 
 def _tab_changed() -> None:
     label = st.session_state.get("_rf_tab_label")
-    st.session_state["rf_tab"] = next((tab for tab, text in TABS.items() if text == label), "compare")
+    st.session_state["rf_tab"] = next((tab for tab in TABS if _tab_label(tab) == label), "compare")
 
 
 url_state.bind_choice("rf_tab", "compare", TABS)  # the open tab is part of the view (a link may open the ERF tab)
 tab_compare, tab_calc, tab_erf, tab_h2h = st.tabs(
-    list(TABS.values()), default=TABS[st.session_state["rf_tab"]], key="_rf_tab_label", on_change=_tab_changed
-)
+    [_tab_label(tab) for tab in TABS], default=_tab_label(st.session_state["rf_tab"]), key="_rf_tab_label",
+    on_change=_tab_changed,
+)  # fmt: skip
 
 # ---------------------------------------------------------------------------
 # 1. The comparison
 # ---------------------------------------------------------------------------
 with tab_compare:
     if not presenting():
-        st.header("One big kernel or a stack of small ones?")
+        st.header(t("receptive.compare.header"))
 
     def _preset(c_in: int, c_out: int, n: int = 2) -> None:
         st.session_state.update(rf_c_in=c_in, rf_c_out=c_out, rf_n=n)
 
     controls = st.columns([1, 1, 1])
-    n = controls[0].slider("n: one (2n+1)x(2n+1) conv vs n stacked 3x3", 1, 5, key="rf_n",
-                           help="n = 2 is the article's claim: one 5x5 against two 3x3.")
-    c_in = controls[1].slider("input channels C_in", 1, 128, key="rf_c_in")
-    c_out = controls[2].slider("output channels C_out", 1, 128, key="rf_c_out")
+    n = controls[0].slider(t("receptive.compare.n_label"), 1, 5, key="rf_n", help=t("receptive.compare.n_help"))
+    c_in = controls[1].slider(t("receptive.compare.c_in_label"), 1, 128, key="rf_c_in")
+    c_out = controls[2].slider(t("receptive.compare.c_out_label"), 1, 128, key="rf_c_out")
     b1, b2 = st.columns(2)
-    b1.button("Deep in a network: C_in = C_out = 64", on_click=_preset, args=(64, 64), width="stretch")
-    b2.button("First layer on MNIST: 1 → 16", on_click=_preset, args=(1, 16), width="stretch")
+    b1.button(t("receptive.compare.preset_deep"), on_click=_preset, args=(64, 64), width="stretch")
+    b2.button(t("receptive.compare.preset_mnist"), on_click=_preset, args=(1, 16), width="stretch")
 
     cmp = compare_single_vs_stack(n, c_in, c_out, 28, "valid")
     single, stack = cmp.single, cmp.stack
     big = 2 * n + 1
+    single_label, stack_label = figs.design_label(single), figs.design_label(stack)
     st.session_state["rf_counts"] = {"single": single.params, "stack": stack.params}
 
     def _verdict() -> None:
         saving = cmp.param_saving
         if saving > 0:
             st.success(
-                f"**Here the claim holds:** {stack.label} need **{stack.params:,}** parameters, "
-                f"one {big}x{big} conv needs **{single.params:,}**: the stack saves **{saving:.0%}**.",
+                t("receptive.compare.holds", stack=stack_label, stack_params=f"{stack.params:,}", big=big,
+                  single_params=f"{single.params:,}", saving=f"{saving:.0%}"),
                 icon=":material/check_circle:",
-            )
+            )  # fmt: skip
         else:
             st.error(
-                f"**Here the claim fails:** {stack.label} need **{stack.params:,}** parameters, "
-                f"one {big}x{big} conv needs only **{single.params:,}**: the stack costs "
-                f"**{stack.params / single.params:.1f}x** as much.",
+                t("receptive.compare.fails", stack=stack_label, stack_params=f"{stack.params:,}", big=big,
+                  single_params=f"{single.params:,}", ratio=f"{stack.params / single.params:.1f}"),
                 icon=":material/cancel:",
-            )
+            )  # fmt: skip
         # On a projector the caveat folds away (it answers the lesson's question).
-        with st.expander("The caveat: the saving needs as many input channels as output channels") if presenting() else st.container():
+        with st.expander(t("receptive.compare.caveat_expander")) if presenting() else st.container():
             same_w, same_b = conv_params(5, 64, 64)
             stack_w = 2 * conv_params(3, 64, 64)[0]
             mnist_single = sum(conv_params(5, 1, 16))
             mnist_stack = sum(conv_params(3, 1, 16)) + sum(conv_params(3, 16, 16))
-            st.markdown(
-                f"**The caveat.** The 18-vs-25 count assumes the second 3x3 conv has as many input channels as the first: "
-                f"with C_in = C_out = C the weights are 25C² against 2·9C² = 18C², a **{1 - 18 / 25:.0%}** saving "
-                f"(C = 64: {same_w:,} vs {stack_w:,} weights). But the second conv of a stack reads C_out channels, not C_in. "
-                f"On MNIST's **1-channel** input with 16 filters, one 5x5 conv has **{mnist_single:,}** parameters and "
-                f"two 3x3 convs have **{mnist_stack:,}**, about **{mnist_stack / mnist_single:.0f}x more**."
-            )
+            st.markdown(t("receptive.compare.caveat", saving=f"{1 - 18 / 25:.0%}", single_weights=f"{same_w:,}",
+                          stack_weights=f"{stack_w:,}", mnist_single=f"{mnist_single:,}", mnist_stack=f"{mnist_stack:,}",
+                          ratio=f"{mnist_stack / mnist_single:.0f}"))  # fmt: skip
 
     def _cards() -> None:
         left, right = st.columns(2)
         for col, cost, colour in ((left, single, "blue"), (right, stack, "orange")):
             with col.container(border=True):
                 if presenting():  # a smaller title keeps the numbers on the first screen
-                    st.markdown(f"**:{colour}[{cost.label}]**")
+                    st.markdown(f"**:{colour}[{figs.design_label(cost)}]**")
                 else:
-                    st.subheader(f":{colour}[{cost.label}]")
+                    st.subheader(f":{colour}[{figs.design_label(cost)}]")
                 m1, m2, m3 = st.columns(3)
-                m1.metric("parameters", f"{cost.params:,}")
-                m2.metric("nonlinearities", cost.nonlinearities)
-                m3.metric("receptive field", f"{cost.receptive_field}x{cost.receptive_field}")
-                st.caption(f"{cost.macs:,} multiply-adds per 28x28 image")
+                m1.metric(t("receptive.compare.parameters"), f"{cost.params:,}")
+                m2.metric(t("receptive.compare.nonlinearities"), cost.nonlinearities)
+                m3.metric(t("receptive.compare.receptive_field"), f"{cost.receptive_field}x{cost.receptive_field}")
+                st.caption(t("receptive.compare.macs_caption", macs=f"{cost.macs:,}"))
 
     if presenting():  # the two cards are the lesson's key chart: first on the projector's screen
         _cards()
@@ -155,25 +168,21 @@ with tab_compare:
     else:
         _verdict()
         _cards()
-    st.markdown("**The counts, term by term** (one term per layer; a k×k conv from C_in to C_out channels has "
-                "k²·C_in·C_out weights and C_out biases, and does k²·C_in multiply-adds for each of its "
-                "C_out·H·W outputs):")
+    st.markdown(t("receptive.compare.terms_intro"))
+    latex_words = {word: t(f"receptive.latex.{word}") for word in LATEX_WORDS}
     for cost, colour in ((single, "blue"), (stack, "orange")):
-        tex = rm.cost_latex(cost)
+        tex = rm.cost_latex(cost, latex_words)
         with st.container(border=True):
-            st.markdown(f"**:{colour}[{cost.label}]**, {cost.output_size}x{cost.output_size} output without padding")
+            st.markdown(t("receptive.compare.terms_title", colour=colour, design=figs.design_label(cost), size=cost.output_size))
             st.latex(tex["weights"])
             st.latex(tex["biases"])  # on its own line: side by side they overflow a phone
             st.latex(tex["params"])
             st.latex(tex["macs"])
     chart(figs.cost_figure(cmp))
-    st.caption(
-        "Bars: total parameters (hatched top: biases), multiply-adds for one 28x28 image, and how many ReLUs the "
-        "signal passes through. Both designs end with the same receptive field and the same output size."
-    )
+    st.caption(t("receptive.compare.cost_caption"))
 
     # --- overlay ---------------------------------------------------------------------
-    st.subheader("Which pixels does one output unit see?")
+    st.subheader(t("receptive.compare.overlay_header"))
     out_size = 28 - 2 * n
     url_state.bind_number("rf_row", out_size // 2, 0, out_size - 1)
     url_state.bind_number("rf_col", out_size // 2, 0, out_size - 1)
@@ -193,120 +202,97 @@ with tab_compare:
             return
 
     s1, s2, s3 = st.columns([1, 1, 1])
-    row = s1.slider("output row", 0, out_size - 1, key="rf_row")
-    col = s2.slider("output column", 0, out_size - 1, key="rf_col")
+    row = s1.slider(t("receptive.compare.row_label"), 0, out_size - 1, key="rf_row")
+    col = s2.slider(t("receptive.compare.col_label"), 0, out_size - 1, key="rf_col")
     if data is not None:
-        s3.number_input("test digit #", 0, len(data.test_images) - 1, key="rf_digit", step=1)
+        s3.number_input(t("receptive.compare.digit_label"), 0, len(data.test_images) - 1, key="rf_digit", step=1)
     else:
-        s3.caption("MNIST is not here yet: a synthetic digit stands in.")
+        s3.caption(t("receptive.compare.no_mnist_caption"))
 
     fp_single, fp_stack = _footprints(n, row, col, digit)
     window = fp_single.window
     st.session_state["rf_window"] = {"single": fp_single.window, "stack": fp_stack.window}
     r0, r1, c0, c1 = window
-    st.markdown(
-        f"Output unit **({row}, {col})** of both designs sees input rows **{r0}–{r1 - 1}** and columns "
-        f"**{c0}–{c1 - 1}**: a **{r1 - r0}x{c1 - c0}** window."
-    )
+    st.markdown(t("receptive.compare.window_line", row=row, col=col, r0=r0, r1=r1 - 1, c0=c0, c1=c1 - 1,
+                  height=r1 - r0, width=c1 - c0))  # fmt: skip
     chart(figs.overlay_figure(digit, fp_single, fp_stack), key="rf_overlay_chart", on_select=_clicked,
           selection_mode="points")
-    st.caption(
-        f"Shown on {digit_caption}. Shaded square: the input pixels the output unit depends on. "
-        f"For the stack, the orange dots are the {len(fp_stack.intermediate)} units of the layer in between that "
-        "the output unit reads; each of them sees its own 3x3 patch (dashed: the first one). Together their patches "
-        f"tile the same {big}x{big} window. Click a pixel to move the output unit there."
-    )
+    st.caption(t("receptive.compare.overlay_caption", digit=digit_caption, count=len(fp_stack.intermediate), big=big))
 
     # --- measured ---------------------------------------------------------------------
-    st.subheader("Measured, not only computed")
+    st.subheader(t("receptive.compare.measured_header"))
     chart(figs.footprint_figure(fp_single, fp_stack))
     both = fp_single.agrees and fp_stack.agrees
-    verdict = ("The pixels with a non-zero gradient are **exactly** the analytic window, for both designs."
-               if both else "The measured footprint **differs** from the analytic window; see the maps.")
+    verdict = t("receptive.compare.measured_agrees") if both else t("receptive.compare.measured_differs")
     (st.success if both else st.warning)(verdict, icon=":material/science:")
-    st.caption(
-        "The NumPy core back-propagates from the chosen output unit (all 16 channels, before the ReLU) to the input: "
-        "Network.input_gradient on the twins rf-5x5 and rf-3x3 with random weights. Colour: mean |gradient| over 6 "
-        "random noise images, zoomed around the window (outlined); white pixels get exactly zero. Why random "
-        "images and not only the digit: a ReLU whose input is negative passes no gradient. On the digit shown, "
-        f"{fp_single.digit_pixels} pixels of the one-conv field and {fp_stack.digit_pixels} of the stack's get a "
-        "gradient; dead ReLUs in the layer in between can hide the rest, and a different input wakes them up."
-    )
+    st.caption(t("receptive.compare.measured_caption", single=fp_single.digit_pixels, stack=fp_stack.digit_pixels))
 
 # ---------------------------------------------------------------------------
 # 2. Calculator
 # ---------------------------------------------------------------------------
 with tab_calc:
-    st.header("Receptive field of any stack")
-    st.markdown(
-        "Pick a network of this app (its layers are read from the built model) or edit the table: one row per "
-        "conv or pool layer. Element-wise layers (ReLU, batch norm, dropout) do not change the receptive field."
-    )
+    st.header(t("receptive.calc.header"))
+    st.markdown(t("receptive.calc.intro"))
     names = rm.preset_names()
     url_state.bind_choice("rf_preset", "lenet" if "lenet" in names else names[0], names)
     url_state.bind_number("rf_input_size", 28, 1, 1024)
     top = st.columns([2, 1])
-    preset = top[0].selectbox("start from", names, key="rf_preset")
-    input_size = top[1].number_input("input size (pixels)", 1, 1024, step=1, key="rf_input_size")
+    preset = top[0].selectbox(t("receptive.calc.preset_label"), names, key="rf_preset")
+    input_size = top[1].number_input(t("receptive.calc.input_size_label"), 1, 1024, step=1, key="rf_input_size")
     edited = st.data_editor(
         pd.DataFrame(rm.spec_rows(rm.model_stack(preset)), columns=list(rm.CALC_COLUMNS)),
         key=f"rf_editor_{preset}", num_rows="dynamic", width="stretch", hide_index=True,
         column_config={
-            "name": st.column_config.TextColumn("name"),
-            "kind": st.column_config.SelectboxColumn("kind", options=["conv", "pool"], required=True),
-            "kernel": st.column_config.NumberColumn("kernel k", step=1),
-            "stride": st.column_config.NumberColumn("stride s", step=1),
-            "padding": st.column_config.NumberColumn("padding p", step=1),
-            "dilation": st.column_config.NumberColumn("dilation d", step=1),
+            "name": st.column_config.TextColumn(t("receptive.column.name")),
+            "kind": st.column_config.SelectboxColumn(t("receptive.column.kind"), options=["conv", "pool"], required=True),
+            "kernel": st.column_config.NumberColumn(t("receptive.column.kernel"), step=1),
+            "stride": st.column_config.NumberColumn(t("receptive.column.stride"), step=1),
+            "padding": st.column_config.NumberColumn(t("receptive.column.padding"), step=1),
+            "dilation": st.column_config.NumberColumn(t("receptive.column.dilation"), step=1),
         },
     )
     specs, problems = rm.parse_stack(edited.to_dict("records"), int(input_size))
     if problems:
         for problem in problems:
-            st.error(problem, icon=":material/error:")
+            st.error(_problem_text(problem), icon=":material/error:")
         st.session_state["rf_calc"] = None
     else:
         rows = receptive_fields(specs, int(input_size))
         last = rows[-1]
         st.session_state["rf_calc"] = {"r": last.receptive_field, "jump": last.jump, "size": last.output_size}
         m = st.columns(4)
-        m[0].metric("receptive field r", f"{last.receptive_field}x{last.receptive_field}")
-        m[1].metric("effective stride (jump)", last.jump)
-        m[2].metric("start offset", f"{last.start:g}")
-        m[3].metric("output size", f"{last.output_size}x{last.output_size}")
-        st.dataframe(pd.DataFrame(rm.recurrence_table(specs, int(input_size))), hide_index=True, width="stretch")
-        st.markdown("Layer by layer (Araujo, Norris & Sim, *Distill* 2019), starting from one input pixel:")
+        m[0].metric(t("receptive.calc.receptive_field"), f"{last.receptive_field}x{last.receptive_field}")
+        m[1].metric(t("receptive.calc.jump"), last.jump)
+        m[2].metric(t("receptive.calc.start"), f"{last.start:g}")
+        m[3].metric(t("receptive.calc.output_size"), f"{last.output_size}x{last.output_size}")
+        table = pd.DataFrame(rm.recurrence_table(specs, int(input_size)))
+        table = table.rename(columns={name: t(f"receptive.column.{id}") for name, id in TABLE_COLUMNS.items()})
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.markdown(t("receptive.calc.formulas_intro"))
         st.latex(FORMULAS["receptive_field"])
         st.latex(FORMULAS["jump"] + r",\qquad " + FORMULAS["start"])
         st.latex(FORMULAS["output_size"])
-        st.markdown("Unrolled, the recurrence is a sum: every layer widens the field by (k − 1)·d steps of the jump so far.")
+        st.markdown(t("receptive.calc.closed_form_intro"))
         st.latex(FORMULAS["closed_form"])
         st.latex(rm.closed_form_latex(specs))
         c1, c2 = st.columns(2)
         with c1:
             chart(figs.calculator_figure(rows))
-            st.caption("Per layer: how many input pixels one unit sees (r), how big its map is, and the jump: how many "
-                       "input pixels apart neighbouring units are. Pooling and strides multiply the jump, and a big "
-                       "jump makes every later layer grow the field faster.")
+            st.caption(t("receptive.calc.chart_caption"))
         with c2:
             if int(input_size) == 28:
                 windows = [input_window(specs[: i + 1], r.output_size // 2, r.output_size // 2, 28) for i, r in enumerate(rows)]
                 chart(figs.nested_fields_figure(digit, rows, windows))
-                st.caption("The field of the centre unit of each layer, nested on the digit (clipped to the image: "
-                           "the rest falls in the padding).")
+                st.caption(t("receptive.calc.nested_caption"))
             else:
-                st.info("The nested fields are drawn for 28x28 inputs only.")
+                st.info(t("receptive.calc.nested_28_only"))
 
 # ---------------------------------------------------------------------------
 # 3. Effective receptive field
 # ---------------------------------------------------------------------------
 with tab_erf:
-    st.header("The effective receptive field is smaller")
-    st.markdown(
-        "Not every pixel in the theoretical field matters equally. Luo et al. (NeurIPS 2016) measured the gradient "
-        "of a centre unit with respect to every input pixel: the pixels near the centre reach it through many "
-        "paths, those at the edge through very few, so the influence is Gaussian-like and fills only part of the square."
-    )
+    st.header(t("receptive.erf.header"))
+    st.markdown(t("receptive.erf.intro"))
     conv_models = [name for name in rm.preset_names() if name != "tf-cnn-bn"]
     url_state.bind_choice("rf_erf_model", "deepconvnet", conv_models)
     model = st.session_state["rf_erf_model"]
@@ -318,114 +304,98 @@ with tab_erf:
     url_state.bind_choice("rf_erf_layer", layer_names[-1], layer_names)
     url_state.bind_number("rf_erf_count", 12, 2, 32)
     e1, e2, e3 = st.columns(3)
-    e1.selectbox("model", conv_models, key="rf_erf_model")
-    layer_name = e2.selectbox("conv layer (its output, before the ReLU)", layer_names, key="rf_erf_layer")
-    count = e3.slider("inputs averaged", 2, 32, key="rf_erf_count")
+    e1.selectbox(t("receptive.erf.model_label"), conv_models, key="rf_erf_model")
+    layer_name = e2.selectbox(t("receptive.erf.layer_label"), layer_names, key="rf_erf_layer")
+    count = e3.slider(t("receptive.erf.count_label"), 2, 32, key="rf_erf_count")
     layer_index = dict((name, i) for i, name in net_layers)[layer_name]
     if data is not None:
         inputs = np.asarray(data.test_images[:count])
-        source = f"the first {count} test digits"
+        source = t("receptive.erf.source_digits", count=count)
     else:
         inputs = np.random.default_rng(0).integers(0, 256, (count, 28, 28), dtype=np.uint8)
-        source = f"{count} random noise images (MNIST is not here yet)"
+        source = t("receptive.erf.source_noise", count=count)
     fields = [_effective_field(model, layer_index, "random", inputs)]
     shipped = pretrained_models()
     if model in shipped:
         try:
             fields.append(_effective_field(model, layer_index, "trained", inputs))
         except Exception as exc:  # a corrupt or half-written file must not take the page down
-            st.warning(f"The pretrained {model} weights could not be used: {exc}")
+            st.warning(t("receptive.erf.weights_unusable", model=model, error=exc))
     else:
-        st.info(
-            f"No pretrained weights for **{model}** yet (shipped: {', '.join(shipped) or 'none'}); "
-            "showing random weights only. Trained weights appear here as soon as they are in pretrained/.",
-            icon=":material/hourglass_top:",
-        )
+        st.info(t("receptive.erf.no_weights", model=model, shipped=", ".join(shipped) or t("receptive.erf.none_shipped")),
+                icon=":material/hourglass_top:")  # fmt: skip
     chart(figs.erf_figure(fields))
-    st.caption(
-        f"Mean |gradient| of the centre unit of {layer_name} (all channels) over {source}. Solid square: the "
-        "theoretical receptive field; dashed: its central part, half the side. Bright pixels matter most."
-    )
+    st.caption(t("receptive.erf.caption", layer=layer_name, source=source))
     first = fields[0]
     rows_in, cols_in = first.inside_sides
     if first.inside_share < 1:
-        st.markdown(
-            f"The theoretical field of {first.layer} is **{first.receptive_field}x{first.receptive_field}** pixels, but only "
-            f"**{first.inside_share:.0%}** of it (**{rows_in}x{cols_in}**) lies inside the 28x28 image: the rest falls in "
-            "the zero padding, where no pixel can pass a gradient. The shares below are of the part inside the image."
-        )
-    field_text = "the field's part inside the image" if first.inside_share < 1 else "the theoretical field"
+        st.markdown(t("receptive.erf.clipped", layer=first.layer, r=first.receptive_field, share=f"{first.inside_share:.0%}",
+                      rows=rows_in, cols=cols_in))  # fmt: skip
+    field_text = t("receptive.erf.part_inside") if first.inside_share < 1 else t("receptive.erf.whole_field")
     for f in fields:
-        st.markdown(
-            f"**{f.weights} weights:** {f.central_mass:.0%} of the gradient mass lies in the central square, which "
-            f"covers {f.central_area:.0%} of {field_text} (an even spread would put {f.central_area:.0%} there). "
-            f"Spread: {f.effective_std:.1f} px per axis, against {f.uniform_std:.1f} px for an evenly used "
-            f"{rows_in}x{cols_in} field; 90% of the mass fits in a {f.effective_side}x{f.effective_side} square."
-        )
+        st.markdown(t("receptive.erf.mass_line", weights=figs.weights_name(f.weights), mass=f"{f.central_mass:.0%}",
+                      area=f"{f.central_area:.0%}", field=field_text, std=f"{f.effective_std:.1f}",
+                      uniform=f"{f.uniform_std:.1f}", rows=rows_in, cols=cols_in, side=f.effective_side))  # fmt: skip
     chart(figs.erf_profile_figure(fields))
-    st.caption("The same maps seen from the side (mass per input row): a bump that falls off towards the edges, "
-               "not the flat top of the theoretical square (dotted).")
+    st.caption(t("receptive.erf.profile_caption"))
 
 # ---------------------------------------------------------------------------
 # 4. Head to head
 # ---------------------------------------------------------------------------
 with tab_h2h:
-    st.header("Head to head: train both twins")
-    st.markdown(
-        "**rf-5x5** (one 5x5 conv, 16 filters, pool, softmax) and **rf-3x3** (two 3x3 convs, 16 filters each, pool, "
-        "softmax) trained by the same Trainer on the same images, with the same seed and the same batches in the same "
-        "order. Only the convolutions differ."
-    )
+    st.header(t("receptive.h2h.header"))
+    st.markdown(t("receptive.h2h.intro"))
     if data is None:
-        show_missing_data("Training the twins")
+        show_missing_data(t("receptive.h2h.missing_feature"))
     else:
         sizes = [1000, 2000, 3000, 5000, 8000]
         url_state.bind_choice("rf_h2h_size", 2000, sizes)
         url_state.bind_number("rf_h2h_epochs", 1, 1, 3)
         url_state.bind_number("rf_h2h_seed", 0, 0, 9999)
         h1, h2, h3 = st.columns(3)
-        train_size = h1.select_slider("training images", sizes, key="rf_h2h_size")
-        epochs = h2.slider("epochs", 1, 3, key="rf_h2h_epochs")
-        seed = h3.number_input("seed", 0, 9999, key="rf_h2h_seed")
-        if st.button("Train both", type="primary", icon=":material/play_arrow:", key="rf_h2h_train"):
-            bar = st.progress(0.0, "Starting…")
+        train_size = h1.select_slider(t("receptive.h2h.size_label"), sizes, key="rf_h2h_size")
+        epochs = h2.slider(t("receptive.h2h.epochs_label"), 1, 3, key="rf_h2h_epochs")
+        seed = h3.number_input(t("receptive.h2h.seed_label"), 0, 9999, key="rf_h2h_seed")
+        if st.button(t("receptive.h2h.train_button"), type="primary", icon=":material/play_arrow:", key="rf_h2h_train"):
+            bar = st.progress(0.0, t("receptive.h2h.starting"))
+
+            def _progress(fraction: float, model: str | None) -> None:
+                bar.progress(min(fraction, 1.0), t("receptive.h2h.training", model=model) if model else t("receptive.h2h.done"))
+
             try:
                 results = rm.train_twins(data, train_size=int(train_size), epochs=int(epochs), seed=int(seed),
-                                         seconds_each=90.0, progress=lambda f, m: bar.progress(min(f, 1.0), m))
+                                         seconds_each=90.0, progress=_progress)
                 st.session_state[H2H_KEY] = {"results": results, "train_size": int(train_size),
                                              "epochs": int(epochs), "seed": int(seed)}
             except Exception as exc:  # never a traceback on the projector
-                st.error(f"Training failed: {exc}")
+                st.error(t("receptive.h2h.failed", error=exc))
             bar.empty()
         run = st.session_state.get(H2H_KEY)
         if not run:
-            st.info("Press **Train both**: a few seconds per model.", icon=":material/info:")
+            st.info(t("receptive.h2h.press"), icon=":material/info:")
         else:
             results = run["results"]
-            st.caption(f"Last run: {run['train_size']:,} images, {run['epochs']} epoch(s), seed {run['seed']}; "
-                       f"accuracy on the first {results[0].test_images:,} test images.")
+            st.caption(t("receptive.h2h.last_run", images=f"{run['train_size']:,}", epochs=run["epochs"], seed=run["seed"],
+                         test_images=f"{results[0].test_images:,}"))  # fmt: skip
             cols = st.columns(len(results))
             for c, r in zip(cols, results):
                 with c.container(border=True):
                     st.subheader(r.model)
                     k1, k2, k3 = st.columns(3)
-                    k1.metric("parameters", f"{r.parameters:,}", help=f"{r.conv_parameters:,} of them in the convolutions")
-                    k2.metric("seconds / epoch", f"{r.seconds_per_epoch:.1f}")
-                    k3.metric("test accuracy", f"{r.test_accuracy:.1%}")
+                    k1.metric(t("receptive.h2h.parameters"), f"{r.parameters:,}",
+                              help=t("receptive.h2h.conv_parameters_help", count=f"{r.conv_parameters:,}"))
+                    k2.metric(t("receptive.h2h.seconds"), f"{r.seconds_per_epoch:.1f}")
+                    k3.metric(t("receptive.h2h.accuracy"), f"{r.test_accuracy:.1%}")
                     if not r.complete:
-                        st.warning(f"Stopped after {r.steps} of {r.planned_steps} steps (90 s limit: the server "
-                                   "is busy). Seconds per epoch are extrapolated; the accuracies are not comparable. "
-                                   "Try fewer training images.")
+                        st.warning(t("receptive.h2h.stopped", steps=r.steps, planned=r.planned_steps))
             chart(figs.head_to_head_figure(results))
-            st.caption("Parameters of the convolutions, training time per epoch and test accuracy. On 1-channel "
-                       "input the stack has more conv parameters and more multiply-adds, so it is slower per epoch.")
+            st.caption(t("receptive.h2h.bars_caption"))
             chart(figs.loss_curves_figure(results))
-            st.caption("Training loss per step. Both models saw the same batch at every step, so the curves compare "
-                       "the architectures, not luck.")
-            st.subheader("What the first layer learned")
+            st.caption(t("receptive.h2h.loss_caption"))
+            st.subheader(t("receptive.h2h.filters_header"))
             f1, f2 = st.columns(2)
             for c, r in zip((f1, f2), results):
                 with c:
                     k = r.filters.shape[-1]
                     chart(heatmap_grid(r.filters, diverging=True, columns=8, height_per_row=110))
-                    st.caption(f"{r.model}: the 16 first-layer {k}x{k} filters (red positive, blue negative).")
+                    st.caption(t("receptive.h2h.filters_caption", model=r.model, k=k))

@@ -16,6 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from explorer.i18n import t
 from explorer.lab.dissect import ConvolutionStep
 from explorer.figures.theme import DIVERGING, PALETTE, TEMPLATE_NAME
 
@@ -103,9 +104,10 @@ def map_grid_figure(
     fig = go.Figure(
         go.Heatmap(
             z=z, customdata=np.dstack([raw, tile_of]), zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING,
-            hovertemplate=f"{unit} %{{customdata[1]}}<br>value %{{customdata[0]:.3f}}<extra></extra>", hoverongaps=False,
+            hovertemplate=t("filters.fig.tile_hover", unit=t(f"filters.fig.unit_{unit}")) + "<extra></extra>", hoverongaps=False,
             # Under the tiles, not beside them: a side bar would shrink this group's tiles against its neighbour's.
-            colorbar=dict(title=dict(text="× own max" if normalise else "value", side="right"), thickness=12, len=0.8,
+            colorbar=dict(title=dict(text=t("filters.fig.own_max") if normalise else t("filters.fig.value"), side="right"),
+                          thickness=12, len=0.8,
                           orientation="h", x=0.5, xanchor="center", y=0, yanchor="top", ypad=8),
             showscale=colorbar,
         )
@@ -157,8 +159,7 @@ def _channel_grid(maps, limits, title, highlight, channels, colorbar, unit, tile
     count = len(maps)
     channels = list(channels) if channels is not None else list(range(count))
     limits = np.broadcast_to(np.asarray(limits, dtype=np.float64), (count,))
-    word = "filter" if unit == "filter" else "ch"
-    labels = [f"{word} {c}" for c in channels]
+    labels = [t("filters.fig.tile_filter", number=c) if unit == "filter" else t("filters.fig.tile_channel", number=c) for c in channels]
     shown = channels.index(highlight) if highlight in channels else None
     return map_grid_figure(
         maps[channels], limits[channels], title or "", labels, shown, unit=unit, numbers=channels,
@@ -173,7 +174,7 @@ def panels_figure(panels: list[tuple[str, np.ndarray, float]], title: str = "", 
         limit = float(limit) or 1.0
         fig.add_trace(
             go.Heatmap(z=np.asarray(values, dtype=float), zmin=-limit, zmax=limit, zmid=0, colorscale=DIVERGING, showscale=False,
-                       hovertemplate=f"{name}<br>row %{{y}}, col %{{x}}: %{{z:.3f}}<extra></extra>"),
+                       hovertemplate=f"{name}<br>" + t("filters.fig.cell_hover") + "<extra></extra>"),
             row=1, col=index + 1,
         )  # fmt: skip
     fig.update_xaxes(visible=False, constrain="domain")
@@ -189,23 +190,24 @@ def panels_figure(panels: list[tuple[str, np.ndarray, float]], title: str = "", 
 
 def _numbers_heatmap(values: np.ndarray, limit: float, name: str, padded: np.ndarray, colorscale=DIVERGING, zmin=None) -> go.Heatmap:
     text = np.array([[f"{v:.2f}".replace("-0.00", "0.00") for v in row] for row in values], dtype=object)
-    text[padded] = text[padded] + "<br>(pad)"
+    text[padded] = text[padded] + "<br>" + t("filters.fig.pad")
     return go.Heatmap(
         z=values, zmin=-limit if zmin is None else zmin, zmax=limit, colorscale=colorscale, showscale=False, text=text,
         texttemplate="%{text}", textfont=dict(size=14 if values.shape[0] <= 5 else 11),
-        hovertemplate=f"{name}<br>row %{{y}}, col %{{x}}: %{{z:.4f}}<extra></extra>",
+        hovertemplate=f"{name}<br>" + t("filters.fig.cell_hover_fine") + "<extra></extra>",
     )  # fmt: skip
 
 
 def convolution_figure(step: ConvolutionStep, in_channel: int) -> go.Figure:
     """Input window × kernel = products, for one input channel, every cell labelled with its number."""
     window, kernel, products = (a[:, :, in_channel] for a in (step.window, step.kernel, step.products))
-    titles = [f"input window<br>(channel {in_channel})", f"kernel<br>(filter {step.channel})", "window<br>× kernel"]
+    titles = [t("filters.fig.window_title", channel=in_channel), t("filters.fig.kernel_title", channel=step.channel),
+              t("filters.fig.product_title")]
     fig = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.05)
     limits = [float(np.abs(a).max()) or 1.0 for a in (window, kernel, products)]
-    fig.add_trace(_numbers_heatmap(window, limits[0], "input", step.padded), row=1, col=1)
-    fig.add_trace(_numbers_heatmap(kernel, limits[1], "weight", np.zeros_like(step.padded)), row=1, col=2)
-    fig.add_trace(_numbers_heatmap(products, limits[2], "product", step.padded), row=1, col=3)
+    fig.add_trace(_numbers_heatmap(window, limits[0], t("filters.fig.input"), step.padded), row=1, col=1)
+    fig.add_trace(_numbers_heatmap(kernel, limits[1], t("filters.fig.weight"), np.zeros_like(step.padded)), row=1, col=2)
+    fig.add_trace(_numbers_heatmap(products, limits[2], t("filters.fig.product"), step.padded), row=1, col=3)
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     for index in range(3):
@@ -224,12 +226,12 @@ def position_figure(step: ConvolutionStep, in_channel: int, feature_map: np.ndar
     out_h, out_w = step.output_size
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.08,
-        subplot_titles=[f"layer input, channel {in_channel}" + (f"<br>(+{p} padding)" if p else ""),
-                        f"output, channel {step.channel}<br>(click a cell)"],  # two lines: fits a phone
+        subplot_titles=[t("filters.fig.layer_input_title", channel=in_channel) + (t("filters.fig.padding_note", padding=p) if p else ""),
+                        t("filters.fig.output_title", channel=step.channel)],  # two lines: fits a phone
     )  # fmt: skip
     in_limit = float(np.nanmax(np.abs(plane))) if np.isfinite(plane).any() else 1.0
     fig.add_trace(go.Heatmap(z=plane, x0=-p, y0=-p, zmin=-(in_limit or 1), zmax=in_limit or 1, zmid=0, colorscale=DIVERGING, showscale=False,
-                             hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"), row=1, col=1)  # fmt: skip
+                             hovertemplate=t("filters.fig.cell_hover") + "<extra></extra>"), row=1, col=1)  # fmt: skip
     if p:  # padding drawn as a light grey frame
         fig.add_shape(type="rect", x0=-p - 0.5, x1=step.input_size[1] + p - 0.5, y0=-p - 0.5, y1=step.input_size[0] + p - 0.5,
                       line=dict(color="#bbbbbb", width=1, dash="dot"), row=1, col=1)  # fmt: skip
@@ -237,10 +239,10 @@ def position_figure(step: ConvolutionStep, in_channel: int, feature_map: np.ndar
     k = step.kernel_size
     fig.add_shape(type="rect", x0=left - 0.5, x1=left + k - 0.5, y0=top - 0.5, y1=top + k - 0.5, line=dict(color=HIGHLIGHT, width=4), row=1, col=1)
     fig.add_trace(go.Heatmap(z=feature_map, zmin=-limit, zmax=limit, zmid=0, colorscale=DIVERGING, showscale=False,
-                             hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"), row=1, col=2)  # fmt: skip
+                             hovertemplate=t("filters.fig.cell_hover") + "<extra></extra>"), row=1, col=2)  # fmt: skip
     rows, cols = np.mgrid[0:out_h, 0:out_w]
     fig.add_trace(go.Scatter(x=cols.ravel(), y=rows.ravel(), mode="markers", marker=dict(size=14, opacity=0.01, color="black"),
-                             hovertemplate="click: row %{y}, col %{x}<extra></extra>", showlegend=False, name="cells"), row=1, col=2)  # fmt: skip
+                             hovertemplate=t("filters.fig.click_hover") + "<extra></extra>", showlegend=False, name="cells"), row=1, col=2)  # fmt: skip
     fig.add_shape(type="rect", x0=step.out_col - 0.5, x1=step.out_col + 0.5, y0=step.out_row - 0.5, y1=step.out_row + 0.5, line=dict(color=HIGHLIGHT, width=4), row=1, col=2)
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
@@ -256,12 +258,12 @@ def saliency_figure(digit: np.ndarray, gradient: np.ndarray, target: int) -> go.
     gradient = np.asarray(gradient, dtype=float)
     limit = float(np.abs(gradient).max()) or 1.0
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06, subplot_titles=[
-        f"gradient of the '{target}' score<br>(red: ink raises it)", "where it matters most,<br>over the digit"])  # fmt: skip
+        t("filters.fig.gradient_title", digit=target), t("filters.fig.matters_title")])  # fmt: skip
     fig.add_trace(go.Heatmap(z=gradient, zmin=-limit, zmax=limit, zmid=0, colorscale=DIVERGING, colorbar=dict(x=0.46, thickness=12, len=0.9),
-                             hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>"), row=1, col=1)  # fmt: skip
+                             hovertemplate=t("filters.fig.cell_hover_fine") + "<extra></extra>"), row=1, col=1)  # fmt: skip
     fig.add_trace(go.Heatmap(z=np.asarray(digit, dtype=float), colorscale=GREYS, zmin=0, zmax=255, showscale=False, hoverinfo="skip"), row=1, col=2)
     fig.add_trace(go.Heatmap(z=np.abs(gradient), zmin=0, zmax=limit, colorscale=INK_SCALE, showscale=False,
-                             hovertemplate="|gradient| %{z:.4f}<extra></extra>"), row=1, col=2)  # fmt: skip
+                             hovertemplate=t("filters.fig.gradient_size_hover") + "<extra></extra>"), row=1, col=2)  # fmt: skip
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
@@ -276,7 +278,8 @@ def units_figure(values: np.ndarray, title: str) -> go.Figure:
     values = np.asarray(values, dtype=float).ravel()
     colours = np.where(values >= 0, "#B2182B", "#2166AC")
     fig = go.Figure(go.Bar(x=np.arange(len(values)), y=values, marker_color=colours, marker_line_width=0,
-                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))  # fmt: skip
+                           hovertemplate=t("filters.fig.unit_hover") + "<extra></extra>"))  # fmt: skip
     fig.update_layout(template=TEMPLATE_NAME, title=dict(text=title, font=dict(size=18)), height=260, bargap=0.1,
-                      xaxis=dict(title="unit", showgrid=False), yaxis=dict(title="value"), margin=dict(l=60, r=20, t=50, b=50))  # fmt: skip
+                      xaxis=dict(title=t("filters.fig.unit_axis"), showgrid=False), yaxis=dict(title=t("filters.fig.value")),
+                      margin=dict(l=60, r=20, t=50, b=50))  # fmt: skip
     return fig

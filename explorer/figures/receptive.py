@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 from explorer.figures.common import DIGIT_SCALE
 from explorer.figures.theme import PALETTE, SEQUENTIAL, TEMPLATE_NAME
+from explorer.i18n import t
 
 SINGLE_COLOUR = PALETTE[0]  # blue: the one big convolution
 STACK_COLOUR = PALETTE[1]  # vermillion: the stack of 3x3 convolutions
@@ -16,6 +17,23 @@ CLICK_TARGETS = "click targets"  # the name of the overlay's clickable pixel gri
 # chart() puts a legend at the top, under the figure title; subplot titles sit just above the
 # plot area. This top margin keeps room for both: a legend of up to two rows and two-line titles.
 TOP_WITH_LEGEND = 125
+
+
+def design_label(design) -> str:
+    """The name of one design of the comparison (a ConvCost or a Footprint) in the page's language:
+    "one 5x5 conv" or "2 stacked 3x3 convs"; its English label when it is not one of the two."""
+    kind = getattr(design, "design", "")
+    if kind == "single":
+        return t("receptive.design.single", size=design.layers[0].kernel)
+    if kind == "stack":
+        n = len(design.layers)
+        return t("receptive.design.stack_one", n=n) if n == 1 else t("receptive.design.stack", n=n)
+    return design.label
+
+
+def weights_name(weights: str) -> str:
+    """'random' or 'trained' (an EffectiveField's weights) in the page's language."""
+    return t(f"receptive.weights.{weights}")
 
 
 def _rect(window, colour, width=4, dash="solid", row=None, col=None, fill=None):
@@ -38,7 +56,7 @@ def _image_axes(fig: go.Figure, size: int = 28, rows: int = 1, cols: int = 1) ->
 
 def _digit_trace(image: np.ndarray, opacity: float = 1.0) -> go.Heatmap:
     return go.Heatmap(z=np.asarray(image, float), colorscale=DIGIT_SCALE, zmin=0, zmax=255, showscale=False,
-                      opacity=opacity, hovertemplate="input pixel (row %{y}, col %{x})<extra></extra>")
+                      opacity=opacity, hovertemplate=t("receptive.fig.pixel_hover") + "<extra></extra>")
 
 
 def _shapes_for(fig: go.Figure, shapes: list[dict], subplot: int) -> None:
@@ -54,8 +72,8 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 510) -> go.Fi
     direct inputs (units of the layer in between) are drawn as dots at their centres, and the
     field of the first of them as a dashed square. Clicking a pixel picks that output unit."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06,
-                        subplot_titles=[f"{single.label}:<br>{_side(single.window)}",
-                                        f"{stack.label}:<br>{_side(stack.window)}"])  # two lines: fits a phone
+                        subplot_titles=[f"{design_label(single)}:<br>{_side(single.window)}",
+                                        f"{design_label(stack)}:<br>{_side(stack.window)}"])  # two lines: fits a phone
     for index, (fp, colour) in enumerate(((single, SINGLE_COLOUR), (stack, STACK_COLOUR)), start=1):
         fig.add_trace(_digit_trace(image, opacity=0.85), row=1, col=index)
         shapes = [_rect(fp.window, colour, width=5, fill=_rgba(colour, 0.18))]
@@ -65,15 +83,15 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 510) -> go.Fi
             fig.add_trace(go.Scatter(
                 x=[c for _, c in centres], y=[r for r, _ in centres], mode="markers",
                 marker=dict(size=8, color=INTERMEDIATE_COLOUR, line=dict(color="black", width=1.5)),
-                name="units of the layer in between", showlegend=True,
-                hovertemplate="a unit of the layer in between, centred on pixel (%{y}, %{x})<extra></extra>",
+                name=t("receptive.fig.in_between"), showlegend=True,
+                hovertemplate=t("receptive.fig.in_between_hover") + "<extra></extra>",
             ), row=1, col=index)
         _shapes_for(fig, shapes, index)
         centre = ((fp.window[0] + fp.window[1] - 1) / 2, (fp.window[2] + fp.window[3] - 1) / 2)
         fig.add_trace(go.Scatter(
-            x=[centre[1]], y=[centre[0]], mode="markers", showlegend=index == 1, name="centre of the field",
+            x=[centre[1]], y=[centre[0]], mode="markers", showlegend=index == 1, name=t("receptive.fig.centre"),
             marker=dict(symbol="x", size=16, color="white", line=dict(color=colour, width=3)),
-            hovertemplate=f"output unit ({fp.row}, {fp.col}) looks here<extra></extra>",
+            hovertemplate=t("receptive.fig.centre_hover", row=fp.row, col=fp.col) + "<extra></extra>",
         ), row=1, col=index)
         # A grid of click targets, one per input pixel: nearly invisible, but not fully (plotly
         # ignores clicks on markers with opacity 0 or hoverinfo "skip").
@@ -81,7 +99,7 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 510) -> go.Fi
         fig.add_trace(go.Scatter(
             x=grid_c.ravel(), y=grid_r.ravel(), mode="markers", marker=dict(size=12, opacity=0.01, color="black"),
             showlegend=False, name=CLICK_TARGETS,
-            hovertemplate="pixel (row %{y}, col %{x}): click to centre the field here<extra></extra>",
+            hovertemplate=t("receptive.fig.click_hover") + "<extra></extra>",
         ), row=1, col=index)
     _image_axes(fig, 28, 1, 2)
     fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10),
@@ -92,7 +110,7 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 510) -> go.Fi
 
 def _side(window) -> str:
     r0, r1, c0, c1 = window
-    return f"{r1 - r0}x{c1 - c0} input pixels"
+    return t("receptive.fig.side", height=r1 - r0, width=c1 - c0)
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -110,21 +128,21 @@ def footprint_figure(single, stack, height: int = 430) -> go.Figure:
     """Mean |gradient| of the chosen unit (over random inputs), zoomed around the field, with
     the analytic window drawn on top. Pixels with exactly zero gradient stay white."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=[
-        f"{fp.label}:<br>{'agrees ✓' if fp.agrees else 'differs ✗'}" for fp in (single, stack)])
+        f"{design_label(fp)}:<br>{t('receptive.fig.agrees') if fp.agrees else t('receptive.fig.differs')}" for fp in (single, stack)])
     for index, (fp, colour) in enumerate(((single, SINGLE_COLOUR), (stack, STACK_COLOUR)), start=1):
         r0, r1, c0, c1 = _crop(fp.window)
         grad = fp.gradient[r0:r1, c0:c1]
         shown = np.where(grad > 0, grad / (grad.max() or 1.0), np.nan)
         fig.add_trace(go.Heatmap(
             z=shown, x=np.arange(c0, c1), y=np.arange(r0, r1), colorscale=SEQUENTIAL, zmin=0, zmax=1,
-            showscale=index == 2, colorbar=dict(title=dict(text="|gradient| (max = 1)", side="top"), len=0.6, thickness=12,
+            showscale=index == 2, colorbar=dict(title=dict(text=t("receptive.fig.gradient_bar"), side="top"), len=0.6, thickness=12,
                                                 orientation="h", x=0.5, xanchor="center", y=-0.3, yanchor="top"),
-            hovertemplate="pixel (row %{y}, col %{x}): %{z:.2f}<extra></extra>", xgap=1, ygap=1,
+            hovertemplate=t("receptive.fig.gradient_hover") + "<extra></extra>", xgap=1, ygap=1,
         ), row=1, col=index)
         _shapes_for(fig, [_rect(fp.window, colour, width=4)], index)
-        fig.update_xaxes(range=[c0 - 0.5, c1 - 0.5], title_text="input column", showgrid=False, zeroline=False,
+        fig.update_xaxes(range=[c0 - 0.5, c1 - 0.5], title_text=t("receptive.fig.input_column"), showgrid=False, zeroline=False,
                          constrain="domain", row=1, col=index)
-        fig.update_yaxes(range=[r1 - 0.5, r0 - 0.5], title_text="input row" if index == 1 else None,
+        fig.update_yaxes(range=[r1 - 0.5, r0 - 0.5], title_text=t("receptive.fig.input_row") if index == 1 else None,
                          showgrid=False, zeroline=False, constrain="domain", row=1, col=index)
     fig.layout.yaxis.scaleanchor = "x"
     fig.layout.yaxis2.scaleanchor = "x2"
@@ -135,21 +153,22 @@ def footprint_figure(single, stack, height: int = 430) -> go.Figure:
 def cost_figure(comparison, height: int = 420) -> go.Figure:
     """Parameters (weights + biases stacked), multiply-adds and nonlinearities of both designs."""
     single, stack = comparison.single, comparison.stack
-    labels = [single.label, stack.label]
+    labels = [design_label(single), design_label(stack)]
     colours = [SINGLE_COLOUR, STACK_COLOUR]
-    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1,
-                        subplot_titles=["parameters", "multiply-adds", "nonlinearities"])  # the caption names the input size
-    fig.add_trace(go.Bar(x=labels, y=[single.weights, stack.weights], marker_color=colours, name="weights",
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1,  # the caption names the input size
+                        subplot_titles=[t("receptive.fig.parameters"), t("receptive.fig.macs"), t("receptive.fig.nonlinearities")])
+    fig.add_trace(go.Bar(x=labels, y=[single.weights, stack.weights], marker_color=colours, name=t("receptive.latex.weights"),
                          text=[f"{single.params:,}", f"{stack.params:,}"], textposition="outside",
-                         hovertemplate="%{x}: %{y:,} weights<extra></extra>", showlegend=False), row=1, col=1)
+                         hovertemplate=t("receptive.fig.weights_hover") + "<extra></extra>", showlegend=False), row=1, col=1)
     fig.add_trace(go.Bar(x=labels, y=[single.biases, stack.biases], marker_color=colours, marker_pattern_shape="/",
-                         name="biases", hovertemplate="%{x}: %{y:,} biases<extra></extra>", showlegend=False), row=1, col=1)
+                         name=t("receptive.latex.biases"), hovertemplate=t("receptive.fig.biases_hover") + "<extra></extra>",
+                         showlegend=False), row=1, col=1)
     fig.add_trace(go.Bar(x=labels, y=[single.macs, stack.macs], marker_color=colours,
                          text=[_short(single.macs), _short(stack.macs)], textposition="outside",
-                         hovertemplate="%{x}: %{y:,} multiply-adds<extra></extra>", showlegend=False), row=1, col=2)
+                         hovertemplate=t("receptive.fig.macs_hover") + "<extra></extra>", showlegend=False), row=1, col=2)
     fig.add_trace(go.Bar(x=labels, y=[single.nonlinearities, stack.nonlinearities], marker_color=colours,
                          text=[single.nonlinearities, stack.nonlinearities], textposition="outside",
-                         hovertemplate="%{x}: %{y} ReLUs in a row<extra></extra>", showlegend=False), row=1, col=3)
+                         hovertemplate=t("receptive.fig.relus_hover") + "<extra></extra>", showlegend=False), row=1, col=3)
     fig.update_layout(template=TEMPLATE_NAME, barmode="stack", height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10))
     fig.update_xaxes(showticklabels=False, ticks="")
     for col, top in ((1, max(single.params, stack.params)), (2, max(single.macs, stack.macs)),
@@ -173,16 +192,16 @@ def calculator_figure(rows, height: int = 380) -> go.Figure:
     """Receptive field r and output size per layer (grouped bars), jump written on top."""
     names = [row.layer.name for row in rows]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=names, y=[row.receptive_field for row in rows], name="receptive field r (input pixels)",
+    fig.add_trace(go.Bar(x=names, y=[row.receptive_field for row in rows], name=t("receptive.fig.field_bar"),
                          marker_color=PALETTE[1], text=[row.receptive_field for row in rows], textposition="outside",
-                         hovertemplate="%{x}: each unit sees %{y}x%{y} input pixels<extra></extra>"))
-    fig.add_trace(go.Bar(x=names, y=[row.output_size for row in rows], name="output size (units per side)",
+                         hovertemplate=t("receptive.fig.field_hover") + "<extra></extra>"))
+    fig.add_trace(go.Bar(x=names, y=[row.output_size for row in rows], name=t("receptive.fig.size_bar"),
                          marker_color=PALETTE[0], text=[row.output_size for row in rows], textposition="outside",
-                         hovertemplate="%{x}: a %{y}x%{y} map<extra></extra>"))
+                         hovertemplate=t("receptive.fig.size_hover") + "<extra></extra>"))
     top = max(max(r.receptive_field for r in rows), max(r.output_size for r in rows))
-    fig.add_trace(go.Scatter(x=names, y=[top * 1.22] * len(rows), mode="text", text=[f"jump {r.jump}" for r in rows],
+    fig.add_trace(go.Scatter(x=names, y=[top * 1.22] * len(rows), mode="text", text=[t("receptive.fig.jump", jump=r.jump) for r in rows],
                              textfont=dict(size=16, color=PALETTE[6]), showlegend=False, hoverinfo="skip"))
-    fig.update_layout(template=TEMPLATE_NAME, barmode="group", height=height, yaxis=dict(range=[0, top * 1.32], title="pixels / units"),
+    fig.update_layout(template=TEMPLATE_NAME, barmode="group", height=height, yaxis=dict(range=[0, top * 1.32], title=t("receptive.fig.pixels_units")),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
                       margin=dict(l=10, r=10, t=50, b=10))
     return fig
@@ -207,15 +226,16 @@ def erf_figure(fields, height: int = 470) -> go.Figure:
     """One heatmap per EffectiveField: mean |gradient| of the centre unit, the theoretical field
     (solid) and its central half-side square (dashed) drawn on top."""
     fig = make_subplots(rows=1, cols=len(fields), horizontal_spacing=0.08,
-                        subplot_titles=[f.weights.replace(" (", "<br>(") for f in fields])  # the caption says "weights"
+                        subplot_titles=[t(f"receptive.fig.weights_title.{f.weights}") for f in fields])  # the caption says "weights"
     for index, f in enumerate(fields, start=1):
         fig.add_trace(go.Heatmap(z=f.heat, colorscale=SEQUENTIAL, zmin=0, zmax=1, showscale=index == len(fields),
-                                 colorbar=dict(title=dict(text="mean |gradient|<br>(max = 1)", side="top"), len=0.8),
-                                 hovertemplate="pixel (row %{y}, col %{x}): %{z:.2f}<extra></extra>"), row=1, col=index)
+                                 colorbar=dict(title=dict(text=t("receptive.fig.mean_gradient_bar"), side="top"), len=0.8),
+                                 hovertemplate=t("receptive.fig.gradient_hover") + "<extra></extra>"), row=1, col=index)
         _shapes_for(fig, [_rect(f.window, STACK_COLOUR, width=4), _rect(f.central_window, CENTRAL_COLOUR, width=3, dash="dash")], index)
     _image_axes(fig, 28, 1, len(fields))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=STACK_COLOUR, width=4), name="theoretical field"))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=CENTRAL_COLOUR, width=3, dash="dash"), name="its central part (half the side)"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=STACK_COLOUR, width=4), name=t("receptive.fig.theoretical")))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=CENTRAL_COLOUR, width=3, dash="dash"),
+                             name=t("receptive.fig.central")))
     fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10),
                       legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"))
     return fig
@@ -228,14 +248,15 @@ def erf_profile_figure(fields, height: int = 330) -> go.Figure:
     for index, f in enumerate(fields):
         profile = f.heat.sum(axis=1)  # the heat map seen from the side: mass per input row
         profile = profile / (profile.max() or 1.0)
-        fig.add_trace(go.Scatter(x=np.arange(28), y=profile, mode="lines+markers", name=f"{f.weights} weights",
+        fig.add_trace(go.Scatter(x=np.arange(28), y=profile, mode="lines+markers",
+                                 name=t("receptive.fig.weights_legend", weights=weights_name(f.weights)),
                                  line=dict(color=(PALETTE[0], PALETTE[2], PALETTE[5])[index % 3])))
     if fields:
         r0, r1 = fields[0].window[:2]
         fig.add_trace(go.Scatter(x=[r0 - 0.5, r0 - 0.5, r1 - 0.5, r1 - 0.5], y=[0, 1, 1, 0], mode="lines",
-                                 line=dict(color=STACK_COLOUR, width=3, dash="dot"), name="theoretical field"))
-    fig.update_layout(template=TEMPLATE_NAME, height=height, xaxis_title="input row",
-                      yaxis=dict(title="gradient mass (max = 1)", range=[0, 1.08]),
+                                 line=dict(color=STACK_COLOUR, width=3, dash="dot"), name=t("receptive.fig.theoretical")))
+    fig.update_layout(template=TEMPLATE_NAME, height=height, xaxis_title=t("receptive.fig.input_row"),
+                      yaxis=dict(title=t("receptive.fig.mass_axis"), range=[0, 1.08]),
                       margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     return fig
 
@@ -245,7 +266,7 @@ def head_to_head_figure(results, height: int = 380) -> go.Figure:
     labels = [r.model for r in results]
     colours = [SINGLE_COLOUR, STACK_COLOUR][: len(results)]
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.1,
-                        subplot_titles=["conv parameters", "seconds per epoch", "test accuracy"])
+                        subplot_titles=[t("receptive.fig.conv_parameters"), t("receptive.fig.seconds"), t("receptive.fig.accuracy")])
     values = [
         ([r.conv_parameters for r in results], [f"{r.conv_parameters:,}" for r in results]),
         ([r.seconds_per_epoch for r in results], [f"{r.seconds_per_epoch:.1f} s" for r in results]),
@@ -270,7 +291,7 @@ def loss_curves_figure(results, height: int = 320) -> go.Figure:
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid") if len(losses) >= window else losses
         fig.add_trace(go.Scatter(x=np.arange(window, window + len(smooth)), y=smooth, mode="lines",
                                  name=result.model, line=dict(color=colour)))
-    fig.update_layout(template=TEMPLATE_NAME, height=height, xaxis_title="training step (same batch for both)",
-                      yaxis_title="loss (moving average)", margin=dict(l=10, r=10, t=20, b=10),
+    fig.update_layout(template=TEMPLATE_NAME, height=height, xaxis_title=t("receptive.fig.step_axis"),
+                      yaxis_title=t("receptive.fig.loss_axis"), margin=dict(l=10, r=10, t=20, b=10),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     return fig

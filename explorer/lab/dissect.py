@@ -20,8 +20,7 @@ import numpy as np
 from explorer.nn.conv import Conv2D, output_size
 from explorer.nn.network import Network
 
-COLOUR_MODES = ("map", "layer", "global")
-COLOUR_MODE_LABELS = {"map": "per map", "layer": "per layer", "global": "global"}
+COLOUR_MODES = ("map", "layer", "global")  # ids; the page's catalog names them (filters.colour_mode.<id>)
 
 # Layers that belong to the stage of the conv/dense layer before them.
 _FOLLOWER_KINDS = ("activation", "batchnorm", "pool", "dropout")
@@ -52,7 +51,7 @@ class LayerView:
     kind: str  # conv, activation, pool, dense, flatten, batchnorm, dropout
     shape: tuple  # output shape without the batch axis
     params: int
-    summary: str  # one sentence on what the layer does
+    summary: str  # one sentence on what the layer does, in English (the page reads filters.layer.<type>)
     config: dict
     output: np.ndarray  # (H, W, C) for maps, (units,) for vectors
 

@@ -203,6 +203,7 @@ class ConvCost:
     output_size: int
     params_latex: str
     macs_latex: str
+    design: str = ""  # "single" or "stack": the page names the design in its own language
 
     @property
     def params(self) -> int:
@@ -258,12 +259,12 @@ def compare_single_vs_stack(
         c_out=c_out,
         input_size=input_size,
         padding=padding,
-        single=_stack_cost(f"one {big}x{big} conv", single, [(c_in, c_out)], input_size),
-        stack=_stack_cost(f"{n} stacked 3x3 conv{'s' if n > 1 else ''}", stack, stack_channels, input_size),
+        single=_stack_cost(f"one {big}x{big} conv", single, [(c_in, c_out)], input_size, "single"),
+        stack=_stack_cost(f"{n} stacked 3x3 conv{'s' if n > 1 else ''}", stack, stack_channels, input_size, "stack"),
     )
 
 
-def _stack_cost(label: str, layers: list[LayerSpec], channels: list[tuple[int, int]], input_size: int) -> ConvCost:
+def _stack_cost(label: str, layers: list[LayerSpec], channels: list[tuple[int, int]], input_size: int, design: str = "") -> ConvCost:
     rows = receptive_fields(layers, input_size)
     weights = biases = macs = 0
     params_terms, macs_terms = [], []
@@ -286,6 +287,7 @@ def _stack_cost(label: str, layers: list[LayerSpec], channels: list[tuple[int, i
         output_size=rows[-1].output_size,
         params_latex=" + ".join(params_terms) + f" = {_tex(weights + biases)}",
         macs_latex=" + ".join(macs_terms) + f" = {_tex(macs)}",
+        design=design,
     )
 
 

@@ -97,6 +97,17 @@ def preset_names() -> list[str]:
 CALC_COLUMNS = ("name", "kind", "kernel", "stride", "padding", "dilation")
 
 
+class Problem(str):
+    """A problem with the calculator's table: its English text (for the CLI, logs and tests), and a
+    catalog key with parameters for the page (`t(problem.key, **problem.params)`; `code` is the key's last part)."""
+
+    def __new__(cls, english: str, key: str, **params):
+        problem = super().__new__(cls, english)
+        problem.code, problem.params = key, params
+        problem.key = f"receptive.problem.{key}"
+        return problem
+
+
 def spec_rows(specs: list[LayerSpec]) -> list[dict]:
     """LayerSpecs as plain rows for st.data_editor."""
     return [
@@ -125,7 +136,7 @@ def parse_stack(rows: list[dict], input_size: int = INPUT_SIZE) -> tuple[list[La
     the caller shows the problems instead (never a traceback)."""
     specs, problems = [], []
     if not 1 <= input_size <= 4096:
-        return [], [f"The input size must be between 1 and 4096 pixels, not {input_size}."]
+        return [], [Problem(f"The input size must be between 1 and 4096 pixels, not {input_size}.", "input_size", size=input_size)]
     for number, row in enumerate(rows, start=1):
         values = {key: row.get(key) for key in CALC_COLUMNS}
         if all(v is None or (isinstance(v, float) and math.isnan(v)) or v == "" for v in values.values()):
@@ -134,7 +145,8 @@ def parse_stack(rows: list[dict], input_size: int = INPUT_SIZE) -> tuple[list[La
         raw_kind = values["kind"]
         kind = "conv" if raw_kind is None or raw_kind != raw_kind or raw_kind == "" else str(raw_kind).strip().lower()
         if kind not in ("conv", "pool"):
-            problems.append(f"Row {number} ({name}): the kind must be 'conv' or 'pool', not '{values['kind']}'.")
+            problems.append(Problem(f"Row {number} ({name}): the kind must be 'conv' or 'pool', not '{values['kind']}'.",
+                                    "kind", row=number, name=name, value=values["kind"]))  # fmt: skip
             continue
         numbers = {}
         defaults = {"stride": 1, "padding": 0, "dilation": 1}
@@ -144,35 +156,41 @@ def parse_stack(rows: list[dict], input_size: int = INPUT_SIZE) -> tuple[list[La
                 numbers[key] = defaults[key]
                 continue
             value = _as_int(raw)
+            where = dict(row=number, name=name, column=key)
             if value is None:
-                problems.append(f"Row {number} ({name}): {key} must be a whole number, not '{raw}'.")
+                problems.append(Problem(f"Row {number} ({name}): {key} must be a whole number, not '{raw}'.",
+                                        "whole_number", value=raw, **where))  # fmt: skip
             elif value < low:
                 what = "zero or more" if low == 0 else "at least 1"
-                problems.append(f"Row {number} ({name}): {key} must be {what}, not {value}.")
+                problems.append(Problem(f"Row {number} ({name}): {key} must be {what}, not {value}.",
+                                        "zero_or_more" if low == 0 else "at_least_one", value=value, **where))  # fmt: skip
             elif value > 1000:
-                problems.append(f"Row {number} ({name}): {key} = {value} is far too large for a {input_size}x{input_size} input.")
+                problems.append(Problem(f"Row {number} ({name}): {key} = {value} is far too large for a {input_size}x{input_size} input.",
+                                        "too_large", value=value, size=input_size, **where))  # fmt: skip
             else:
                 numbers[key] = value
         if len(numbers) == 4:
             if kind == "pool" and numbers["dilation"] != 1:
-                problems.append(f"Row {number} ({name}): pooling layers have no dilation (use 1).")
+                problems.append(Problem(f"Row {number} ({name}): pooling layers have no dilation (use 1).",
+                                        "pool_dilation", row=number, name=name))  # fmt: skip
                 continue
             specs.append(LayerSpec(name, numbers["kernel"], numbers["stride"], numbers["padding"], numbers["dilation"], kind))
     if problems:
         return [], problems
     if not specs:
-        return [], ["The table is empty: add at least one conv or pool layer."]
+        return [], [Problem("The table is empty: add at least one conv or pool layer.", "empty")]
     size = input_size
     for layer in specs:
         span = layer.dilation * (layer.kernel - 1) + 1
         padded = size + 2 * layer.padding
         if span > padded:
-            return [], [
+            english = (
                 f"Layer {layer.name}: its kernel spans {span} pixels"
                 + (f" (kernel {layer.kernel} with dilation {layer.dilation})" if layer.dilation > 1 else "")
                 + f", more than its {'padded ' if layer.padding else ''}input of {padded}x{padded}: it has no output. "
                 "Use a smaller kernel, more padding, or fewer layers before it."
-            ]
+            )
+            return [], [Problem(english, "no_output", name=layer.name, span=span, size=padded)]
         size = (padded - span) // layer.stride + 1
     return specs, []
 
@@ -192,11 +210,16 @@ def _sum_lines(terms: list[str], per_line: int = 2) -> str:
     return r" \\ &\quad + ".join(lines)
 
 
-def cost_latex(cost) -> dict[str, str]:
+LATEX_WORDS = {"weights": "weights", "biases": "biases", "parameters": "parameters", "macs": "multiply-adds"}
+
+
+def cost_latex(cost, words: dict[str, str] | None = None) -> dict[str, str]:
     """Weights, biases and multiply-adds of a ConvCost as LaTeX (aligned), with the numbers.
 
     One term per layer, e.g. for two 3x3 convs 1->16->16:
-    weights = 3^2*1*16 + 3^2*16*16 = 144 + 2,304 = 2,448."""
+    weights = 3^2*1*16 + 3^2*16*16 = 144 + 2,304 = 2,448.
+    `words` names the quantities (keys of LATEX_WORDS; the page passes them in its language)."""
+    words = LATEX_WORDS | (words or {})
     rows = receptive_fields(list(cost.layers), INPUT_SIZE) if cost.layers else []
     weight_terms, weight_values, bias_terms, mac_terms = [], [], [], []
     for layer, (c_in, c_out), row in zip(cost.layers, cost.channels, rows):
@@ -208,12 +231,12 @@ def cost_latex(cost) -> dict[str, str]:
     many = len(weight_terms) > 1
     values = (r" \\ &= " + _sum_lines(weight_values, 4)) if many else ""
     return {
-        "weights": r"\begin{aligned}\text{weights} &= " + _sum_lines(weight_terms) + values
+        "weights": rf"\begin{{aligned}}\text{{{words['weights']}}} &= " + _sum_lines(weight_terms) + values
         + rf" = {_tex(cost.weights)}\end{{aligned}}",
-        "biases": r"\text{biases} = " + " + ".join(bias_terms) + f" = {_tex(cost.biases)}",
-        "params": rf"\text{{parameters}} = {_tex(cost.weights)} + {_tex(cost.biases)} = {_tex(cost.params)}",
+        "biases": rf"\text{{{words['biases']}}} = " + " + ".join(bias_terms) + f" = {_tex(cost.biases)}",
+        "params": rf"\text{{{words['parameters']}}} = {_tex(cost.weights)} + {_tex(cost.biases)} = {_tex(cost.params)}",
         # one term a line: two side by side are wider than a phone
-        "macs": r"\begin{aligned}\text{multiply-adds} &= " + _sum_lines(mac_terms, 1) + rf" \\ &= {_tex(cost.macs)}\end{{aligned}}",
+        "macs": rf"\begin{{aligned}}\text{{{words['macs']}}} &= " + _sum_lines(mac_terms, 1) + rf" \\ &= {_tex(cost.macs)}\end{{aligned}}",
     }
 
 
@@ -289,6 +312,7 @@ class Footprint:
     gradient: np.ndarray  # mean |gradient| over the random inputs
     digit_gradient: np.ndarray | None  # |gradient| for the digit shown
     intermediate: list[tuple[int, int, int, int]] = field(default_factory=list)  # windows of the units one layer below
+    design: str = ""  # "single" or "stack" in the page's comparison: the page names it in its language
 
     @property
     def agrees(self) -> bool:
@@ -361,10 +385,13 @@ def compare_footprints(n: int, row: int, col: int, digit: np.ndarray | None = No
     """Footprints of unit (row, col) of the last conv of each design (before its ReLU)."""
     single, stack = design_networks(n, seed=seed)
     big = 2 * n + 1
-    return (
+    footprints = (
         measure_footprint(single, last_conv_index(single), row, col, f"one {big}x{big} conv", digit, samples, seed),
         measure_footprint(stack, last_conv_index(stack), row, col, f"{n} stacked 3x3 convs", digit, samples, seed),
     )
+    for footprint, design in zip(footprints, ("single", "stack")):
+        footprint.design = design
+    return footprints
 
 
 # ---------------------------------------------------------------------------
@@ -377,7 +404,7 @@ class EffectiveField:
     """Mean |d centre unit / d input| over several inputs, and how concentrated it is."""
 
     model: str
-    weights: str  # "random" or a description of the trained weights
+    weights: str  # "random" or "trained" (ids: the page names them in its language)
     layer: str
     unit: tuple[int, int]
     heat: np.ndarray  # (28, 28), normalised to max 1
@@ -516,7 +543,8 @@ def train_twins(
     """Train rf-5x5 and rf-3x3 with the one Trainer: same images, same seed, same batches.
 
     `seconds_each` caps each run (a busy server must not hang the page); a capped run is
-    reported as incomplete. Accuracy is measured on the first `test_images` test images."""
+    reported as incomplete. Accuracy is measured on the first `test_images` test images.
+    `progress(fraction, model)` names the model starting to train, and None when both are done."""
     from explorer.nn.training import TrainConfig, Trainer
 
     results = []
@@ -525,7 +553,7 @@ def train_twins(
                              batch_size=batch_size, val_size=1000)
         trainer = Trainer(config, data)
         if progress:
-            progress(index / len(TWINS), f"Training {model}…")
+            progress(index / len(TWINS), model)
         start = time.perf_counter()
         trainer.run(seconds=seconds_each)
         elapsed = time.perf_counter() - start
@@ -549,6 +577,6 @@ def train_twins(
         ))
         net.release_buffers()
     if progress:
-        progress(1.0, "Done")
+        progress(1.0, None)
     return results
 
