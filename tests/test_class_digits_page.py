@@ -425,3 +425,20 @@ def test_a_malformed_setting_turns_the_class_features_off_with_its_name(monkeypa
     at = open_page()
     assert at.error and "CLASS_ROOM_CAP" in at.error[0].value
     assert not any(b.key == "class_create" for b in at.button)
+
+
+def test_room_codes_in_links_are_paced_like_typed_ones():
+    """A session trying codes through the link gets one wrong code a second, as when typing."""
+    room = new_room()
+    open_page()
+    pace = class_view.class_rooms().join_limit
+    pace.min_interval = 600.0  # "at once", however slow this machine is
+    at = open_page(room="ZZZZZZ")
+    assert t("class_digits.refusal.room_not_found", code="ZZZZZZ") in texts(at)
+    at.query_params["room"] = room.code  # the right code, at once after a wrong one
+    at.run()
+    assert at.warning[0].value.startswith(t("class_digits.refusal.too_fast", wait_seconds="X").split("X")[0])
+    pace.min_interval = 0.0
+    at.query_params["room"] = room.code
+    at.run()
+    assert t("class_digits.room.title", code=room.code) in texts(at)

@@ -39,6 +39,7 @@ _LAST = "class_last"  # the last submitted digit and what the network read
 _CANVAS_ROUND = "class_canvas_round"  # a new canvas key after each submission empties the canvas
 _DRAWN = "class_drawn"  # the digit on the canvas in the latest run (None: nothing drawn)
 _REFUSAL = "class_refusal"  # why the last Submit was refused, shown by the run after it
+_JOINED = "class_joined"  # the room this session has joined (its code was checked)
 _FLASH = "class_flash"  # a message to show once on the next run (after an action and a rerun)
 
 
@@ -114,13 +115,18 @@ def leave_room() -> None:
 
 
 def room_info_or_leave(rooms: ClassRooms, code: str) -> RoomInfo | None:
-    """The room's state; an unknown or expired room is explained and left."""
+    """The room's state; an unknown or expired room is explained and left. A code new to this
+    session (from a link) is checked like a typed one: one wrong code a second."""
     try:
-        return rooms.room_info(code)
+        if st.session_state.get(_JOINED) == code:
+            return rooms.room_info(code)
+        info = rooms.join(code, session_id())
     except ClassRoomError as refusal:
         st.warning(refusal_text(refusal), icon=":material/block:")
         leave_room()
         return None
+    st.session_state[_JOINED] = code
+    return info
 
 
 def teacher_key(code: str) -> str | None:
