@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.data import classdb
-from explorer.data.class_rooms import ClassRoomError, ClassRooms, RoomInfo, normalize_code, open_class_rooms
+from explorer.data.class_rooms import ClassDigits, ClassRoomError, ClassRooms, RoomInfo, normalize_code, open_class_rooms
 from explorer.data.classdb import ClassDbUnavailable
 from explorer.figures import class_digits as figures
 from explorer.i18n import t
@@ -294,8 +294,6 @@ def room_digits(rooms: ClassRooms, info: RoomInfo):
         old = cached[2]
         new = rooms.digits(info.code, after_id=old.last_id)
         if len(old) + len(new) == info.count:  # nothing deleted: the new ones just append
-            from explorer.data.class_rooms import ClassDigits
-
             digits = ClassDigits(*(np.concatenate([a, b]) for a, b in
                                    ((old.ids, new.ids), (old.labels, new.labels), (old.images, new.images),
                                     (old.created_at, new.created_at))))  # fmt: skip
@@ -306,8 +304,8 @@ def room_digits(rooms: ClassRooms, info: RoomInfo):
 
 
 class _PerDigitCache:
-    """Results per (room, digit id), shared by every session of the process: a digit's answer
-    never changes, so each is computed once however many projectors show the room."""
+    """Results per (room, digit id) of one database, shared by every session of the process: a
+    digit's answer never changes, so each is computed once however many projectors show the room."""
 
     def __init__(self):
         self.values: dict[tuple, object] = {}
@@ -326,8 +324,8 @@ class _PerDigitCache:
 
 
 @st.cache_resource(show_spinner=False)
-def _per_digit_cache() -> _PerDigitCache:
-    return _PerDigitCache()
+def _per_digit_cache(database: str) -> _PerDigitCache:
+    return _PerDigitCache()  # one per database file: digit ids are unique within one file
 
 
 @st.cache_resource(show_spinner=False)
@@ -354,20 +352,20 @@ def model_probabilities(name: str, code: str, digits) -> np.ndarray | None:
         net = session_pretrained(name)[0]
     except Exception:  # noqa: BLE001 - a damaged file: the model is left out
         return None
-    rows = _per_digit_cache().get_many(f"p:{name}", code, digits.ids,
+    rows = _per_digit_cache(str(classdb.default_path())).get_many(f"p:{name}", code, digits.ids,
                                        lambda positions: class_eval.predict_in_batches(net, digits.images[positions]))  # fmt: skip
     return np.array(rows).reshape(len(digits), 10)
 
 
 def shipped_models() -> list[tuple[str, float | None]]:
     """(name, MNIST test accuracy from its card) of every shipped network."""
-    from explorer.ui.resources import _shared_pretrained, pretrained_models
+    from explorer.ui.resources import pretrained_models, session_pretrained
 
     models = []
     for name in pretrained_models():
         try:
-            card = _shared_pretrained(name)[1]
-        except Exception:  # noqa: BLE001
+            card = session_pretrained(name)[1]
+        except Exception:  # noqa: BLE001 - a damaged file: the model is left out
             continue
         accuracy = card.get("test_accuracy")
         models.append((name, float(accuracy) if isinstance(accuracy, (int, float)) else None))
@@ -470,7 +468,8 @@ def look_alikes(code: str, digits) -> None:
         found = {a.position: a for a in neighbours.look_alikes(digits.images[positions], digits.labels[positions])}
         return [found.get(n) for n in range(len(positions))]
 
-    found = [(n, a) for n, a in enumerate(_per_digit_cache().get_many("nn", code, digits.ids, compute)) if a is not None]
+    answers = _per_digit_cache(str(classdb.default_path())).get_many("nn", code, digits.ids, compute)
+    found = [(n, a) for n, a in enumerate(answers) if a is not None]
     if not found:
         st.caption(t("class_digits.view.no_look_alikes"))
         return
