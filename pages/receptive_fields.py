@@ -322,7 +322,7 @@ with tab_erf:
         except Exception as exc:  # a corrupt or half-written file must not take the page down
             st.warning(t("receptive.erf.weights_unusable", model=model, error=exc))
     else:
-        st.info(t("receptive.erf.no_weights", model=model, shipped=", ".join(shipped) or t("receptive.erf.none_shipped")),
+        st.info(t("receptive.erf.no_weights", model=model, shipped=t("receptive.erf.list_separator").join(shipped) or t("receptive.erf.none_shipped")),
                 icon=":material/hourglass_top:")  # fmt: skip
     chart(figs.erf_figure(fields))
     st.caption(t("receptive.erf.caption", layer=layer_name, source=source))
