@@ -10,7 +10,7 @@ from explorer.i18n import t
 from explorer.ui import class_view
 from explorer.ui.presenter import presenting
 
-if not presenting():
+if not (presenting() and st.query_params.get("lesson")):  # in a lesson, its card titles the page
     st.title(t("pages.class_digits.title"))
 
 
