@@ -70,6 +70,8 @@ PAPER_WINDOW = 1 / 3
 PARTS_GRID = 128  # pieces of ink are found on a grid at most this many cells wide
 PART_SHARE = 0.08  # a piece of ink with less than this share of the largest piece is not the digit
 TIGHT_CROP = 1 / 3  # a transparent drawing more opaque than this is cropped tightly around its ink
+LINE_WIDTH = 7  # px: printed lines are thinner than this (at WORK_MAX_SIDE)
+LINE_DARKNESS = 0.08  # a row or column darker than this all along holds a printed line (worth a note)
 DESK_RATIO = 0.7  # a border this much darker than the paper is a desk around the page
 UNEVEN_LIGHT = 0.15  # the paper's brightness varying more than this is worth a note
 
@@ -548,11 +550,33 @@ def _find_ink(gray: np.ndarray, light_background: bool, empty_code: str, notes: 
         paper = _closing(gray, window)
         darkness = 1.0 - gray / np.maximum(paper, 1e-3)
         _paper_notes(gray, paper, notes)
+        darkness = _without_printed_lines(darkness, notes)
     else:
         paper = _opening(gray, window)
         darkness = gray - paper
         notes.append(Step("dark_background", level=f"{float(np.median(paper)):.0%}"))
     return _ink_from_darkness(np.clip(darkness, 0.0, 1.0), empty_code, notes)
+
+
+def _without_printed_lines(darkness: np.ndarray, notes: list[Step]) -> np.ndarray:
+    """Remove the lines of ruled or squared paper: a printed line is thin and darkens at least
+    three quarters of its row (or column), while a digit's ink covers a smaller part of any row,
+    or is wider than a line. Each row's such darkness, then each column's, is taken away."""
+    rows = _line_darkness(darkness, axis=1)
+    cleaned = darkness - rows[:, None]
+    cols = _line_darkness(cleaned, axis=0)
+    cleaned = cleaned - cols[None, :]
+    if max(rows.max(), cols.max()) > LINE_DARKNESS:
+        notes.append(Step("lines_removed", strength=f"{max(rows.max(), cols.max()):.0%}"))
+    return np.clip(cleaned, 0.0, 1.0)
+
+
+def _line_darkness(darkness: np.ndarray, axis: int) -> np.ndarray:
+    """How much a printed line darkens each row (axis=1) or column (axis=0): the darkness of
+    three quarters of it, minus that of its neighbours a few pixels away (only thin peaks)."""
+    level = np.percentile(darkness, 25, axis=axis).astype(np.float32)[None, :]
+    around = _running_1d(_running_1d(level, LINE_WIDTH, np.minimum, 1), LINE_WIDTH, np.maximum, 1)
+    return np.clip(level - around, 0.0, None)[0]
 
 
 def _paper_window(shape: tuple[int, int]) -> int:
@@ -576,10 +600,13 @@ def _ink_from_darkness(darkness: np.ndarray, empty_code: str, notes: list[Step])
     the ramp between is centred on half the ink's contrast, where a blurred stroke's edge is,
     so strokes keep their width (MNIST strokes are not thin)."""
     floor = _noise_floor(darkness)
-    above = darkness[darkness > floor]
-    if above.size == 0:
+    # The strokes' core: the typical darkness of the clearly dark pixels (darker than half the
+    # darkest, which ignores the few darkest specks), however little of the image the digit is.
+    darkest = float(np.percentile(darkness, 99.9))
+    strong = darkness[darkness > floor + 0.5 * (darkest - floor)]
+    if strong.size == 0:
         raise ImageError(empty_code)
-    core = float(np.percentile(above, 90))
+    core = float(np.median(strong))
     if core - floor < MIN_CONTRAST:
         raise ImageError(empty_code)
     contrast = (darkness - floor) / (core - floor)
