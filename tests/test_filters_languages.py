@@ -15,6 +15,7 @@ from explorer.nn.pretrained import available
 from explorer.ui.app_setup import REPO_ROOT
 from explorer.ui.resources import CNN_MODELS
 from tests.english_check import english_in
+from tests.test_filters_page import digit_png, step_captions
 
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
 PAGE = "../pages/filters.py"
@@ -79,6 +80,24 @@ def drawing_source_in(lang: str) -> None:
     assert_all_translated(at, lang)
     assert in_language(lang, "filters.empty_drawing") in [info.value for info in at.info]
     assert at.selectbox(key="draw_invert").format_func("auto") == in_language(lang, "filters.invert.auto")
+
+
+@pytest.mark.parametrize("lang", CHINESE)
+def test_an_uploaded_photo_and_its_preprocessing_steps_in_chinese(lang):
+    with i18n.language(lang):
+        at = open_page(lang)
+        at.button_group(key="filters_source").set_value("upload").run()
+        assert_all_translated(at, lang)
+        at.file_uploader[0].upload("digit.png", digit_png(), "image/png").run()
+        assert_all_translated(at, lang)
+        captions = step_captions(at)
+        assert len(captions) == 6 and not any(english_in_text(caption) for caption in captions)
+        assert in_language(lang, "filters.your_picture") in " ".join(text.value for text in at.markdown)
+
+
+def english_in_text(text: str) -> bool:
+    """True when `text` has a Latin word of three letters or more (a step title left in English)."""
+    return any(len(word) >= 3 and word.isascii() and word.isalpha() for word in text.split())
 
 
 def test_the_two_scripts_differ_and_the_choices_stay_ids():
