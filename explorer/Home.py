@@ -17,6 +17,7 @@ from explorer.i18n import current as current_language, t  # noqa: E402
 from explorer.lab.results import HERO_MODELS  # noqa: E402
 from explorer.ui import url_state  # noqa: E402
 from explorer.ui.language import language_switch, use_session_language  # noqa: E402
+from explorer.ui.class_view import bind_room  # noqa: E402
 from explorer.ui.charts import chart  # noqa: E402
 from explorer.ui.digit_input import UNSURE_BELOW, doubt, percent_text, top_answers  # noqa: E402
 from explorer.ui.scheduler import scheduler  # noqa: E402
@@ -32,6 +33,7 @@ from explorer.ui.app_setup import (  # noqa: E402
 
 url_state.begin_run()
 use_session_language()  # before any text is read
+bind_room()  # a class room joined on any page stays in every page's link
 st.set_page_config(page_title=t("app.title"), page_icon=APP_ICON, layout="wide")
 use_presenter_style()
 use_theme()

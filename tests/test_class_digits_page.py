@@ -442,3 +442,15 @@ def test_room_codes_in_links_are_paced_like_typed_ones():
     at.query_params["room"] = room.code
     at.run()
     assert t("class_digits.room.title", code=room.code) in texts(at)
+
+
+def test_a_room_in_a_link_to_another_page_stays_in_the_link(tmp_path, monkeypatch):
+    """A lesson link to Home (or any page) that carries ?room= keeps it, so the Class digits page
+    opens in that room later in the session."""
+    monkeypatch.setenv("CLASS_DB", str(tmp_path / "class.db"))
+    at = AppTest.from_file(str(REPO_ROOT / "explorer" / "Home.py"), default_timeout=120)
+    at.query_params["room"] = "7qx4mz"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["room"] == "7QX4MZ"
+    assert at.query_params.get("room") == "7QX4MZ"  # written back as the app spells it

@@ -19,7 +19,7 @@ import streamlit as st
 from explorer.i18n import t
 
 # Parameters that belong to the whole app, not to one page's widgets.
-GLOBAL_PARAMS = ("lang", "lesson", "present")
+GLOBAL_PARAMS = ("lang", "lesson", "present", "room")
 
 _BOUND = "_url_bound"  # {key: default} of the keys bound in this run
 _APPLIED = "_url_applied"  # {key: URL text this session last read or wrote}, to tell a new link from our own echo
