@@ -37,7 +37,7 @@ def _expander_app():
 
     st.write(init_std("he", 9, 16))
     show_code(init_std)
-    show_code(convolve, fast=Conv2D.forward)
+    show_code(convolve, fast=Conv2D.fast_forward)
 
 
 def test_an_expander_shows_the_functions_source_its_file_and_which_version_runs():
@@ -51,7 +51,7 @@ def test_an_expander_shows_the_functions_source_its_file_and_which_version_runs(
     captions = [caption.value for caption in at.caption]
     assert i18n.t("code.where", path="explorer/nn/inits.py", line=inspect.getsourcelines(init_std)[1]) in captions
     assert i18n.t("code.runs_this") in captions
-    assert i18n.t("code.runs_fast", fast="explorer.nn.conv.Conv2D.forward", path="explorer/nn/conv.py") in captions
+    assert i18n.t("code.runs_fast", fast="explorer.nn.fast_conv.ChunkedConvolution.fast_forward", path="explorer/nn/fast_conv.py") in captions
 
 
 def test_the_source_is_read_from_the_file_that_runs():
@@ -59,6 +59,7 @@ def test_the_source_is_read_from_the_file_that_runs():
     lines = open(inspect.getsourcefile(convolve)).read().splitlines()
     assert source.splitlines()[0] == lines[first - 1] and source.startswith("def convolve(")
     assert source_path(Conv2D.forward) == "explorer/nn/conv.py"
+    assert source_path(Conv2D.fast_forward) == "explorer/nn/fast_conv.py"
     assert qualified_name(functools.wraps(convolve)(lambda *a: None)) == "explorer.nn.conv.convolve"
 
 
@@ -180,7 +181,7 @@ def test_the_fast_passes_that_ran_are_named_beside_their_readable_definitions(mo
     from explorer.nn.losses import SoftmaxCrossEntropy
 
     fast = {ReLU: relu_backward, MaxPool2D: max_pool_backward, Conv2D: convolution_weight_gradient}
-    calls = {kind: counted(monkeypatch, kind, "backward") for kind in fast}
+    calls = {kind: counted(monkeypatch, kind, "fast_backward" if kind is Conv2D else "backward") for kind in fast}
     loss_calls = counted(monkeypatch, SoftmaxCrossEntropy, "backward")
     with i18n.language("en"):
         at = open_section()
@@ -188,10 +189,103 @@ def test_the_fast_passes_that_ran_are_named_beside_their_readable_definitions(mo
     captions = [caption.value for caption in at.caption]
     assert loss_calls and listing(SoftmaxCrossEntropy.backward) in codes
     for kind, readable in fast.items():
-        assert calls[kind], f"{kind.__name__}.backward did not run"
+        assert calls[kind], f"{kind.__name__}'s backward did not run"
         assert listing(readable) in codes
+        ran = Conv2D.fast_backward if kind is Conv2D else kind.backward
         with i18n.language("en"):
-            named = i18n.t("code.runs_fast", fast=f"explorer.nn.{kind.__module__.split('.')[-1]}.{kind.__name__}.backward",
-                           path=f"explorer/nn/{kind.__module__.split('.')[-1]}.py")  # fmt: skip
+            named = i18n.t("code.runs_fast", fast=qualified_name(ran), path=source_path(ran))
         assert named in captions
     assert listing(convolution_input_gradient) in codes
+
+
+# --- the pages' expanders: each shows the function that computed the page's number ------------
+
+from explorer.ui.app_setup import REPO_ROOT  # noqa: E402
+
+PAGES = REPO_ROOT / "pages"
+
+
+def page(name: str, **params) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at
+
+
+def fast_named(kind) -> str:
+    """The caption naming the fast forward that ran: Conv2D's hands over to fast_conv.py."""
+    fast = Conv2D.fast_forward if kind is Conv2D else kind.forward
+    return i18n.t("code.runs_fast", fast=qualified_name(fast), path=source_path(fast))
+
+
+@needs_mnist
+def test_the_filters_page_shows_the_code_of_its_numbers(monkeypatch):
+    from explorer.lab import dissect
+    from explorer.nn import losses
+    from explorer.nn.conv import MaxPool2D, im2col, max_pool
+    from explorer.nn.layers import ReLU, relu
+
+    computed = {name: counted(monkeypatch, dissect, name) for name in ("saliency", "convolution_at")}
+    softmax_calls = counted(monkeypatch, losses, "softmax")
+    forward_calls = {kind: counted(monkeypatch, kind, "forward") for kind in (Conv2D, ReLU, MaxPool2D)}
+    with i18n.language("en"):
+        at = page("filters", filters_model="lenet").run()
+        assert not at.exception, at.exception
+        codes = [code.value for code in at.code]
+        captions = [caption.value for caption in at.caption]
+        for name, calls in computed.items():
+            assert calls and listing(inspect.unwrap(getattr(dissect, name))) in codes, name
+        assert softmax_calls and listing(inspect.unwrap(losses.softmax)) in codes
+        for kind, readable in ((Conv2D, convolve), (Conv2D, im2col), (ReLU, relu), (MaxPool2D, max_pool)):
+            assert forward_calls[kind] and listing(readable) in codes and fast_named(kind) in captions
+        assert i18n.t("backward.title") in [header.value for header in at.header]
+
+
+@needs_mnist
+def test_the_optimizer_paths_show_each_optimizers_rule(monkeypatch):
+    from explorer.nn.optimizers import OPTIMIZERS
+
+    updates = {name: counted(monkeypatch, OPTIMIZERS[name], "update") for name in OPTIMIZERS}
+    with i18n.language("en"):
+        at = page("train", tr_mode="paths").run()
+        assert not at.exception, at.exception
+        codes = [code.value for code in at.code]
+        chosen = at.multiselect(key="path_opts").value
+        assert chosen
+        for name in chosen:
+            assert updates[name], f"{name}'s path did not run its update"
+            assert listing(OPTIMIZERS[name].rule) in codes
+            cls = OPTIMIZERS[name]
+            named = i18n.t("code.runs_fast", fast=f"explorer.nn.optimizers.{cls.__name__}.update", path="explorer/nn/optimizers.py")
+            assert named in [caption.value for caption in at.caption]
+
+
+@needs_mnist
+def test_the_train_page_shows_the_rule_and_the_initialisation_that_ran(monkeypatch):
+    from explorer.nn import inits
+    from explorer.nn.optimizers import OPTIMIZERS
+
+    init_calls = counted(monkeypatch, inits, "init_std")
+    with i18n.language("en"):
+        at = page("train").run()
+        assert not at.exception, at.exception
+        at.selectbox(key="tr_model").set_value("nielsen").run()
+        at.select_slider(key="tr_train_size").set_value(1000).run()
+        optimizer = at.selectbox(key="tr_optimizer").value
+        update_calls = counted(monkeypatch, OPTIMIZERS[optimizer], "update")
+        at.button(key="btn_start").click().run()
+        at.run()
+        assert not at.exception, at.exception
+        codes = [code.value for code in at.code]
+        assert update_calls and listing(OPTIMIZERS[optimizer].rule) in codes
+        assert init_calls and listing(inspect.unwrap(inits.init_std)) in codes and listing(inits.init_weights) in codes
+
+
+@needs_mnist
+def test_the_receptive_field_calculator_shows_the_recurrence(monkeypatch):
+    from explorer.lab import receptive
+
+    calls = counted(monkeypatch, receptive, "receptive_fields")
+    at = page("receptive_fields").run()
+    assert not at.exception, at.exception
+    assert calls and listing(inspect.unwrap(receptive.receptive_fields)) in [code.value for code in at.code]

@@ -20,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 # strided_view, window_view and zero_border lived here before fast_conv.py: still importable from here
-from explorer.nn.fast_conv import passing_rows, route_tiles, strided_view, tap_view, window_maxima, window_view, zero_border  # noqa: F401
+from explorer.nn.fast_conv import ChunkedConvolution, route_tiles, strided_view, window_maxima, window_view, zero_border  # noqa: F401
 from explorer.nn.inits import init_bias, init_weights
-from explorer.nn.layers import Layer, Parameter, column_sums
+from explorer.nn.layers import Layer, Parameter
 from explorer.nn.machine import l2_cache_bytes
-from explorer.nn.parallel import WORKERS, batch_parts, map_chunks
+from explorer.nn.parallel import batch_parts, map_chunks
 
 
 # --- the readable definitions -----------------------------------------------------------------
@@ -165,8 +165,11 @@ def blocks_of_rows(rows: int, inner: int, columns: int) -> list[slice]:
     return [slice(start, min(start + size, rows)) for start in range(0, rows, size)]
 
 
-class Conv2D(Layer):
-    """2-D convolution: F filters of size k x k x C_in, weights stored as (k, k, C_in, F)."""
+class Conv2D(ChunkedConvolution, Layer):
+    """2-D convolution: F filters of size k x k x C_in, weights stored as (k, k, C_in, F).
+
+    It computes convolve() and its gradients above; how, fast, is ChunkedConvolution's business
+    (explorer/nn/fast_conv.py). The tuning it reads is here, with the numbers behind it."""
 
     kind = "conv"
     shares_matmuls = True
@@ -175,12 +178,7 @@ class Conv2D(Layer):
     def __init__(self, filters: int, kernel: int, stride: int = 1, padding="valid"):
         self.filters, self.kernel, self.stride = filters, kernel, stride
         self.padding = resolve_padding(padding, kernel)
-        # Reused between steps while the batch shape stays (Network.release_buffers drops them):
-        self._work: list = [None] * WORKERS  # per worker thread: one chunk's im2col rows
-        self._work_size = 0  # the planned chunk's size (_chunks)
-        self._x_padded = None  # zero-framed input, kept for the backward pass
-        self._dout_padded = None  # zero-framed output gradient
-        self._forward_rows = None  # the forward's im2col rows, while the work buffer holds them
+        self.start_buffers()
 
     def config(self):
         return {"filters": self.filters, "kernel": self.kernel, "stride": self.stride, "padding": self.padding}
@@ -206,140 +204,6 @@ class Conv2D(Layer):
         k, s, p = self.kernel, self.stride, self.padding
         return output_size(h, k, s, p), output_size(w, k, s, p)
 
-    def _chunks(self, n: int, rows_per_image: int, width: int, dtype) -> list[slice]:
-        """Slices of the batch whose im2col rows fill about CHUNK_BYTES (one channel: twice that)."""
-        budget = ONE_CHANNEL_CHUNK_BYTES if self._one_channel else CHUNK_BYTES
-        per_chunk = max(1, budget // (rows_per_image * width * np.dtype(dtype).itemsize))
-        self._work_size = min(per_chunk, n) * rows_per_image * width
-        return [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
-
-    def _work_buffer(self, worker: int, dtype, keep: bool) -> np.ndarray:
-        """The buffer for a planned chunk's rows, made on its first use and then reused: the
-        layer's own, one per worker, for rows that backward may reuse (`keep`); otherwise the
-        calling thread's, shared by all layers."""
-        if keep:
-            buffers, slot = self._work, worker
-        else:
-            buffers, slot = passing_rows.buffers, 0
-        buffer = buffers[slot]
-        if buffer is None or buffer.size < self._work_size or buffer.dtype != dtype:
-            buffer = buffers[slot] = np.empty(self._work_size, dtype)
-        return buffer
-
-    def release_buffers(self):
-        super().release_buffers()
-        self._work = [None] * WORKERS
-
-    def _im2col(self, xp: np.ndarray, stride: int, out_h: int, out_w: int, worker: int = 0, ones=False, keep=True):
-        """Rows of windows of the (already padded) xp, (N * out_h * out_w, k * k * C), copied
-        into a reused buffer (the chunk _chunks planned; see _work_buffer for `keep`); with a
-        last column of ones if asked (one channel only, see forward)."""
-        n, k, c = len(xp), self.kernel, xp.shape[-1]
-        rows, width = n * out_h * out_w, k * k * c
-        if c == 1:
-            # One channel makes a window row only k numbers long, so copy tap by tap instead,
-            # whole image rows at once, and hand BLAS the transposed matrix (it reads either).
-            columns = width + 1 if ones else width
-            work = self._work_buffer(worker, xp.dtype, keep)[: rows * columns]
-            taps = work[: rows * width].reshape(k, k, n, out_h, out_w)
-            np.copyto(taps, tap_view(xp, k, stride, out_h, out_w))
-            work[rows * width :] = 1
-            return work.reshape(columns, rows).T
-        work = self._work_buffer(worker, xp.dtype, keep)[: rows * width]
-        cols = work.reshape(rows, width)
-        np.copyto(cols.reshape(n, out_h, out_w, k, k, c), window_view(xp, k, stride, out_h, out_w))
-        return cols
-
-    def im2col(self, x):
-        """Rows of input windows for the whole batch, (N * out_h * out_w, k * k * C): the matrix
-        the convolution multiplies by the kernel (forward builds it a chunk at a time)."""
-        out_h, out_w = self._output_size(x.shape[1], x.shape[2])
-        windows = window_view(zero_border(x, self.padding, None), self.kernel, self.stride, out_h, out_w)
-        return windows.reshape(-1, self.kernel**2 * x.shape[-1])  # a copy: the windows overlap
-
-    def forward(self, x, train=False):
-        """convolve(x, W, b, stride, padding) above, in cache-sized chunks on both cores."""
-        n, h, w, c = self.input_shape = x.shape
-        f = self.filters
-        out_h, out_w = self._output_size(h, w)
-        self._x_padded = xp = zero_border(x, self.padding, self._x_padded)
-        out = np.empty((n, out_h, out_w, f), x.dtype)
-        kernel = self.W.value.reshape(-1, f)
-        # One channel: the rows of windows end with a 1 and the kernel with the bias - the weight
-        # of an input that is always 1 - so the product adds the bias, and backward's product
-        # gives the bias gradient as its last row: one product instead of three passes.
-        # Otherwise the bias is added a row of output pixels at a time: pixel by pixel, NumPy's
-        # inner loop would run only F numbers long (5x slower for 8 filters; for one image, the
-        # tiling costs what it saves).
-        bias_in_product = self._one_channel
-        if bias_in_product:
-            kernel = np.concatenate((kernel, self.b.value[None]))
-        else:
-            row_bias = np.tile(self.b.value, out_w) if n > 1 else self.b.value
-
-        def convolve(part, worker):
-            rows = self._im2col(xp[part], self.stride, out_h, out_w, worker, ones=bias_in_product, keep=train)
-            flat_out = out[part].reshape(-1, f)
-            for block in self._blocks(len(rows)):
-                np.matmul(rows[block], kernel, out=flat_out[block])
-            if not bias_in_product:
-                pixel_rows = out[part].reshape(-1, row_bias.size)  # a view
-                pixel_rows += row_bias
-            return rows
-
-        all_rows = map_chunks(convolve, self._chunks(n, out_h * out_w, kernel.shape[0], x.dtype))
-        # The whole batch in one chunk of training: backward can reuse these rows.
-        self._forward_rows = all_rows[0] if train and len(all_rows) == 1 else None
-        return out
-
-    def backward(self, dout):
-        return self._backward(dout, input_grad=True)
-
-    def backward_weights(self, dout):
-        """The parameter gradients only (the first layer needs no input gradient)."""
-        self._backward(dout, input_grad=False)
-
-    def _backward(self, dout, input_grad: bool):
-        """The weight and bias gradients, and dL/dx when asked, a chunk of the batch at a time:
-        convolution_weight_gradient, convolution_bias_gradient and convolution_input_gradient
-        above, computed faster."""
-        n, h, w, c = self.input_shape
-        k, f = self.kernel, self.filters
-        _, out_h, out_w, _ = dout.shape
-        grad_rows = dout.reshape(n, out_h * out_w, f)
-        # Stride 1: dL/dx is a 'full' convolution of dout with the flipped kernel, built in the
-        # same chunks (its rows of dout windows may need smaller ones). Larger strides, and
-        # inputs with few channels, scatter the window gradients back instead (col2im): the
-        # full convolution's product would have only C columns, which BLAS computes slowly.
-        full_convolution = input_grad and self.stride == 1 and c > FEW_CHANNELS
-        bias_in_product = self._one_channel
-        weight_rows = k * k * c + bias_in_product  # rows of the weight gradient
-        rows_per_image, width = out_h * out_w, weight_rows
-        if full_convolution:
-            self._dout_padded = dp = zero_border(dout, k - 1 - self.padding, self._dout_padded)
-            flipped = self.W.value[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, c)  # (k*k*F, C)
-            dx = np.empty(self.input_shape, dout.dtype)
-            rows_per_image, width = max(rows_per_image, h * w), k * k * max(c, f)
-
-        def gradients(part, worker):
-            rows, grads = self._input_rows(part, out_h, out_w, worker), grad_rows[part].reshape(-1, f)
-            grad_w = sum(rows[block].T @ grads[block] for block in self._blocks(len(rows)))
-            if full_convolution:
-                np.matmul(self._im2col(dp[part], 1, h, w, worker), flipped, out=dx[part].reshape(-1, c))
-            return grad_w
-
-        parts = self._chunks(n, rows_per_image, width, dout.dtype)
-        grad_w = sum(map_chunks(gradients, parts)) if parts else np.zeros((weight_rows, f), dout.dtype)
-        self._forward_rows = None  # the work buffer may hold other rows now
-        if bias_in_product:  # the last row, the gradient of the ones' weights, is the bias's
-            grad_w, self.b.grad = grad_w[:-1], grad_w[-1].copy()
-        else:
-            self.b.grad = column_sums(dout.reshape(-1, f))
-        self.W.grad = grad_w.reshape(self.W.value.shape)
-        if not input_grad:
-            return None
-        return dx if full_convolution else self._input_gradient_col2im(dout)
-
     def _blocks(self, rows: int) -> list[slice]:
         """The rows of a chunk's product with the kernel, in small blocks for a one-channel input
         (SMALL_PRODUCT; measured slower for wider inputs, whose products are less skinny)."""
@@ -347,35 +211,25 @@ class Conv2D(Layer):
             return [slice(0, rows)]
         return blocks_of_rows(rows, self.kernel**2 + 1, self.filters)
 
-    def _input_rows(self, part: slice, out_h: int, out_w: int, worker: int) -> np.ndarray:
-        """The forward's im2col rows for the images in `part`: still in the work buffer when
-        the batch was one chunk and nothing has overwritten them since, otherwise built again."""
-        if part == slice(0, len(self._x_padded)) and self._forward_rows is not None:
-            return self._forward_rows
-        return self._im2col(self._x_padded[part], self.stride, out_h, out_w, worker, ones=self._one_channel)
+    def _chunk_budget(self) -> int:
+        """Bytes of im2col rows per chunk of the batch (CHUNK_BYTES; one channel: twice that)."""
+        return ONE_CHANNEL_CHUNK_BYTES if self._one_channel else CHUNK_BYTES
 
-    def _input_gradient_col2im(self, dout):
-        """dL/dx by adding every window's gradient back where the window was read from (col2im).
+    def _full_convolution_input_gradient(self, channels: int) -> bool:
+        """Whether dL/dx is computed as a full convolution (else by col2im), see FEW_CHANNELS."""
+        return self.stride == 1 and channels > FEW_CHANNELS
 
-        Laid out channel-first on the padded input's grid, with each output's gradient at the
-        pixel where its window starts, one kernel offset's share for all windows is the same
-        grid shifted by that offset: k*k adds of long contiguous rows, one matrix product."""
-        n, h, w, c = self.input_shape
-        k, s, p, f = self.kernel, self.stride, self.padding, self.filters
-        _, out_h, out_w, _ = dout.shape
-        grid_h, grid_w = h + 2 * p, w + 2 * p
-        grid = np.zeros((f, n, grid_h, grid_w), dout.dtype)
-        grid[:, :, : s * (out_h - 1) + 1 : s, : s * (out_w - 1) + 1 : s] = dout.transpose(3, 0, 1, 2)
-        pixels = n * grid_h * grid_w
-        kernel = self.W.value.reshape(k * k * c, f)
-        offset_grads = (kernel @ grid.reshape(f, pixels)).reshape(k, k, c, pixels)
-        dx = np.zeros((c, pixels + (k - 1) * (grid_w + 1)), dout.dtype)  # room for the last shifts
-        for i in range(k):
-            for j in range(k):
-                shift = i * grid_w + j
-                dx[:, shift : shift + pixels] += offset_grads[i, j]
-        dx = dx[:, :pixels].reshape(c, n, grid_h, grid_w)[:, :, p : p + h, p : p + w]
-        return np.ascontiguousarray(dx.transpose(1, 2, 3, 0))  # back to NHWC
+    def forward(self, x, train=False):
+        """convolve(x, W, b, stride, padding) above: fast_forward in explorer/nn/fast_conv.py."""
+        return self.fast_forward(x, train)
+
+    def backward(self, dout):
+        """The three gradients above: fast_backward in explorer/nn/fast_conv.py."""
+        return self.fast_backward(dout, input_grad=True)
+
+    def backward_weights(self, dout):
+        """The parameter gradients only (the first layer needs no input gradient)."""
+        self.fast_backward(dout, input_grad=False)
 
 
 class Pool2D(Layer):

@@ -153,7 +153,7 @@ def show_backward_code(net: Network) -> None:
     kinds = list(dict.fromkeys(type(layer) for layer in reversed(net.layers[1:])))
     for kind in kinds:
         if kind in READABLE_BACKWARD:
-            show_code(READABLE_BACKWARD[kind], fast=kind.backward)
+            show_code(READABLE_BACKWARD[kind], fast=kind.fast_backward if kind is Conv2D else kind.backward)
 
 
 def show_weight_gradient(step: BackwardStep, name: str, net: Network, x: np.ndarray) -> None:
@@ -173,7 +173,7 @@ def show_weight_gradient(step: BackwardStep, name: str, net: Network, x: np.ndar
     network_value = float(step.network_grad_weights[step.weight])
     check(relative_difference(step.worked_gradient, network_value) < AGREES,
           t("backward.check_network_weight", name=name, i=i, j=j, kernel=step.kernel, value=f"{network_value:.6g}"))  # fmt: skip
-    show_code(convolution_weight_gradient, fast=Conv2D.backward)
+    show_code(convolution_weight_gradient, fast=Conv2D.fast_backward)
     measured = finite_difference(net, x, step.label, step.kernel, step.weight)
     st.latex(r"\frac{L(w+h) - L(w-h)}{2h} = " + latex_number(measured, 6) + r", \quad h = 10^{-6}")
     check(relative_difference(step.worked_gradient, measured) < AGREES,
@@ -188,7 +188,7 @@ def show_bias_gradient(step: BackwardStep, name: str) -> None:
     show_code(bias_gradient)
     check(relative_difference(step.grad_bias, step.network_grad_bias) < AGREES,
           t("backward.check_network_bias", name=name, kernel=step.kernel, value=f"{step.network_grad_bias:.6g}"))  # fmt: skip
-    show_code(convolution_bias_gradient, fast=Conv2D.backward)
+    show_code(convolution_bias_gradient, fast=Conv2D.fast_backward)
 
 
 def show_input_gradient(step: BackwardStep, name: str, filters: int) -> None:
@@ -199,7 +199,7 @@ def show_input_gradient(step: BackwardStep, name: str, filters: int) -> None:
     largest = float(np.abs(step.grad_input_all_kernels - step.network_grad_input).max())
     scale = max(float(np.abs(step.network_grad_input).max()), 1e-300)
     check(largest / scale < AGREES, t("backward.check_network_input", name=name, filters=filters, difference=f"{largest:.1e}"))
-    show_code(convolution_input_gradient, fast=Conv2D.backward)
+    show_code(convolution_input_gradient, fast=Conv2D.fast_backward)
 
 
 def show_update(step: BackwardStep, lr: float, x: np.ndarray) -> None:

@@ -23,6 +23,7 @@ from explorer.nn.optimizers import OPTIMIZERS
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The readable forward definitions of each kind of layer, beside the fast forward the network runs.
 FORWARD_DEFINITIONS = {Conv2D: (im2col, convolve), ReLU: (relu,), Sigmoid: (sigmoid,), MaxPool2D: (max_pool,)}
+FAST_FORWARD = {Conv2D: Conv2D.fast_forward}  # where a layer's forward only hands over to its fast kernel
 SHOWN_KEY = "_code_shown"  # the qualified names this run's expanders showed (for tests and links)
 
 
@@ -68,7 +69,7 @@ def show_forward_code(net) -> None:
     max-pooling), each naming the fast forward that computed the page's maps."""
     for kind in dict.fromkeys(type(layer) for layer in net.layers):
         for definition in FORWARD_DEFINITIONS.get(kind, ()):
-            show_code(definition, fast=kind.forward)
+            show_code(definition, fast=FAST_FORWARD.get(kind, kind.forward))
 
 
 def show_optimizer_code(name: str) -> None:
