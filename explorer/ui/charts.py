@@ -6,6 +6,11 @@ import streamlit as st
 from explorer.figures.theme import fit_layout
 
 
+# Zoom, pan, reset and save are what a class uses; without the rest the toolbar is short enough
+# not to cover a chart's title on a phone.
+FEWER_BUTTONS = ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
+
+
 def chart(fig, key: str | None = None, toolbar: bool = True, **kwargs):
     """Draw `fig` with our projector template: theme=None keeps Streamlit's own chart theme off it.
 
@@ -13,5 +18,5 @@ def chart(fig, key: str | None = None, toolbar: bool = True, **kwargs):
     and apart on a phone as on a projector."""
     height = kwargs.get("height")
     fit_layout(fig, height if isinstance(height, int) else None)
-    config = {"displaylogo": False} if toolbar else {"displaylogo": False, "displayModeBar": False}
+    config = {"displaylogo": False, "modeBarButtonsToRemove": FEWER_BUTTONS} if toolbar else {"displaylogo": False, "displayModeBar": False}
     return st.plotly_chart(fig, theme=None, key=key, config=config, **kwargs)
