@@ -14,6 +14,7 @@ after on a held-out part of the class's digits).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,6 +101,36 @@ class NearestNeighbours:
         return found
 
 
+# --- the class's digits as an extra test set while a network trains ------------------------------
+
+MIN_DIGITS = 10  # fewer class digits than this make no test set worth a curve
+
+
+class ClassCurve:
+    """Accuracy on the class's digits along a training run, measured at the moments the
+    validation accuracy is (each epoch's end). The digits are fixed when the run starts, so the
+    curve compares like with like while more digits arrive."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.images = np.asarray(images, dtype=np.uint8)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.epochs: list[int] = []
+        self.values: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def measure(self, net, epoch: int) -> float:
+        value = accuracy(predict_in_batches(net, self.images), self.labels)
+        self.epochs.append(epoch)
+        self.values.append(value)
+        return value
+
+    @property
+    def last(self) -> float | None:
+        return self.values[-1] if self.values else None
+
+
 # --- fine-tuning on MNIST plus the class's digits -----------------------------------------------
 
 
@@ -113,38 +144,92 @@ class FineTuneResult:
     held_out: int  # class digits kept for the comparison
 
 
-def fine_tune(net, class_images, class_labels, ids, mnist, *, held_out_fraction: float = 0.3, epochs: int = 2,
-              learning_rate: float = 0.001, batch_size: int = 32, class_weight: int = 4, mnist_per_epoch: int = 2000,
-              mnist_test: int = 2000, seed: int = 0) -> FineTuneResult:
+class FineTuning:
+    """fine_tune, a slice at a time: `advance(seconds)` trains for about that long, so a page can
+    share the processor with other sessions (the Train page's scheduler gives the slices).
+
+        job = FineTuning(net, images, labels, ids, mnist)   # measures "before" at once
+        while not job.done:
+            job.advance(0.3)
+        job.result()                                        # FineTuneResult
+
+    The same arguments as fine_tune, and the same numbers for the same seed."""
+
+    def __init__(self, net, class_images, class_labels, ids, mnist, *, held_out_fraction: float = 0.3, epochs: int = 2,
+                 learning_rate: float = 0.001, batch_size: int = 32, class_weight: int = 4, mnist_per_epoch: int = 2000,
+                 mnist_test: int = 2000, seed: int = 0):  # fmt: skip
+        from explorer.data.class_rooms import ClassDigits
+        from explorer.nn.optimizers import Adam
+
+        digits = ClassDigits(np.asarray(ids, dtype=np.int64), np.asarray(class_labels, dtype=np.uint8),
+                             np.asarray(class_images, dtype=np.uint8), np.zeros(len(ids)))  # fmt: skip
+        self.net, self.mnist, self.epochs, self.batch_size = net, mnist, epochs, batch_size
+        self.class_weight, self.mnist_per_epoch = class_weight, mnist_per_epoch
+        self.used, self.held = digits.split(held_out_fraction, seed=seed)
+        self.rng = np.random.default_rng(seed)
+        test_pick = self.rng.choice(len(mnist.test_labels), size=min(mnist_test, len(mnist.test_labels)), replace=False)
+        self.mnist_images, self.mnist_labels = mnist.test_images[test_pick], mnist.test_labels[test_pick]
+        self.before, self.mnist_before = self.scores()
+        self.optimizer = Adam(list(net.parameters().values()), lr=learning_rate)
+        self.epoch = 0  # epochs begun
+        self.batches: list[np.ndarray] = []  # the current epoch's batches still to train
+        self.images = self.labels = None
+        self.steps_done, self.total_steps = 0, epochs * self._steps_per_epoch()
+        self._result: FineTuneResult | None = None
+
+    def _steps_per_epoch(self) -> int:
+        size = min(self.mnist_per_epoch, len(self.mnist.train_labels)) + self.class_weight * len(self.used)
+        return -(-size // self.batch_size)
+
+    def scores(self) -> tuple[float, float]:
+        """(accuracy on the held-out class digits, accuracy on the MNIST test sample) of the network now."""
+        return (accuracy(predict_in_batches(self.net, self.held.images), self.held.labels),
+                accuracy(predict_in_batches(self.net, self.mnist_images), self.mnist_labels))  # fmt: skip
+
+    def _begin_epoch(self) -> None:
+        """MNIST training digits (a new sample each epoch) mixed with the class's digits, shuffled."""
+        pick = self.rng.choice(len(self.mnist.train_labels), size=min(self.mnist_per_epoch, len(self.mnist.train_labels)), replace=False)
+        self.images = np.concatenate([self.mnist.train_images[pick], *[self.used.images] * self.class_weight])
+        self.labels = np.concatenate([self.mnist.train_labels[pick], *[self.used.labels] * self.class_weight])
+        order = self.rng.permutation(len(self.labels))
+        self.batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        self.epoch += 1
+
+    @property
+    def done(self) -> bool:
+        return self._result is not None
+
+    @property
+    def progress(self) -> float:
+        return 1.0 if self.done else self.steps_done / max(self.total_steps, 1)
+
+    def advance(self, seconds: float | None = None) -> None:
+        """Train for about `seconds` (None: to the end); after the last step, measure "after"."""
+        start = time.perf_counter()
+        while not self.done and (seconds is None or time.perf_counter() - start < seconds):
+            if not self.batches and self.epoch == self.epochs:
+                after, mnist_after = self.scores()
+                self._result = FineTuneResult(self.before, after, self.mnist_before, mnist_after, len(self.used), len(self.held))
+                break
+            if not self.batches:
+                self._begin_epoch()
+            batch = self.batches.pop(0)
+            self.net.train_step_gradients(self.net.prepare(self.images[batch]), self.labels[batch])
+            self.optimizer.step()
+            self.steps_done += 1
+
+    def result(self) -> FineTuneResult | None:
+        return self._result
+
+
+def fine_tune(net, class_images, class_labels, ids, mnist, **settings) -> FineTuneResult:
     """Train `net` (in place) a little on MNIST training digits mixed with the class's digits not
     held out (each repeated `class_weight` times, so a few dozen digits count), with Adam; report
     accuracy on the held-out class digits and on MNIST test digits, before and after.
 
-    `ids` decide the held-out part like ClassDigits.split (a digit stays on its side)."""
-    from explorer.data.class_rooms import ClassDigits
-    from explorer.nn.optimizers import Adam
-
-    digits = ClassDigits(np.asarray(ids, dtype=np.int64), np.asarray(class_labels, dtype=np.uint8),
-                         np.asarray(class_images, dtype=np.uint8), np.zeros(len(ids)))  # fmt: skip
-    used, held = digits.split(held_out_fraction, seed=seed)
-    rng = np.random.default_rng(seed)
-    test_pick = rng.choice(len(mnist.test_labels), size=min(mnist_test, len(mnist.test_labels)), replace=False)
-    mnist_images, mnist_labels = mnist.test_images[test_pick], mnist.test_labels[test_pick]
-
-    def scores():
-        return (accuracy(predict_in_batches(net, held.images), held.labels),
-                accuracy(predict_in_batches(net, mnist_images), mnist_labels))
-
-    before, mnist_before = scores()
-    optimizer = Adam(list(net.parameters().values()), lr=learning_rate)
-    for _ in range(epochs):
-        pick = rng.choice(len(mnist.train_labels), size=min(mnist_per_epoch, len(mnist.train_labels)), replace=False)
-        images = np.concatenate([mnist.train_images[pick], *[used.images] * class_weight])
-        labels = np.concatenate([mnist.train_labels[pick], *[used.labels] * class_weight])
-        order = rng.permutation(len(labels))
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            net.train_step_gradients(net.prepare(images[batch]), labels[batch])
-            optimizer.step()
-    after, mnist_after = scores()
-    return FineTuneResult(before, after, mnist_before, mnist_after, len(used), len(held))
+    `ids` decide the held-out part like ClassDigits.split (a digit stays on its side). The
+    settings are FineTuning's (held_out_fraction, epochs, learning_rate, batch_size, class_weight,
+    mnist_per_epoch, mnist_test, seed)."""
+    job = FineTuning(net, class_images, class_labels, ids, mnist, **settings)
+    job.advance()
+    return job.result()
