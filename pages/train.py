@@ -11,15 +11,21 @@ import streamlit as st
 from explorer.lab.compare import (
     AUGMENT_NAMES, MAX_CONFIGS, PRESETS, ROTATED_DEGREES, ROTATED_SIZE, downsample, final_loss, run_label, smooth,
 )  # fmt: skip
+from explorer.data.class_rooms import ClassRoomError
+from explorer.data.classdb import ClassDbUnavailable
 from explorer.figures import training as figs
 from explorer.i18n import t
+from explorer.lab.class_eval import MIN_DIGITS
 from explorer.nn.inits import INITS
 from explorer.nn.models import MODELS, build_model
 from explorer.lab.optim_paths import SURFACES, contour_grid, default_hyper, optimizer_path
 from explorer.nn.optimizers import OPTIMIZERS
+from explorer.nn.pretrained import available as shipped_models
 from explorer.nn.training import TrainConfig
+from explorer.ui import class_view
 from explorer.ui import train_state as ts
 from explorer.ui import url_state
+from explorer.ui.app_setup import page_for_link
 from explorer.ui.charts import chart
 from explorer.ui.presenter import presenting
 from explorer.ui.resources import mnist_or_none, show_missing_data
@@ -211,17 +217,24 @@ def apply_live_hyper(run, config: TrainConfig) -> None:
 def train_section(config: TrainConfig, data) -> None:
     run = ts.current_run()
     running = run is not None and run.status in ("running", "evaluating")
+    room, class_digits, missing = class_test_set()
+    url_state.bind("tr_class", True)
+    tested_on = class_digits if class_digits is not None and ss["tr_class"] else None
 
-    cols = st.columns([1, 1, 1, 1.1], vertical_alignment="center")
+    phone_friendly_buttons()
+    cols = st.container(key="tr_buttons").columns([1, 1, 1, 1.1], vertical_alignment="center")
     if run is None or run.done:
-        cols[0].button(t("train.start"), key="btn_start", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data), width="stretch")
+        cols[0].button(t("train.start"), key="btn_start", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data, tested_on),
+                       width="stretch", help=t("train.class.start_help"))  # fmt: skip
     elif run.status == "running":
-        cols[0].button(t("train.pause"), key="btn_pause", type="primary", icon=":material/pause:", on_click=ts.pause, width="stretch")
+        cols[0].button(t("train.pause"), key="btn_pause", type="primary", icon=":material/pause:", on_click=ts.pause, width="stretch",
+                       help=t("train.class.pause_help"))  # fmt: skip
     elif run.status == "evaluating":
         cols[0].button(t("train.testing"), key="btn_testing", disabled=True, width="stretch", help=t("train.testing_help"))
     else:
-        cols[0].button(t("train.resume"), key="btn_resume", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data), width="stretch")
-    cols[1].button(t("train.step"), key="btn_step", icon=":material/skip_next:", on_click=ts.step_once, args=(config, data),
+        cols[0].button(t("train.resume"), key="btn_resume", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data), width="stretch",
+                       help=t("train.class.resume_help"))  # fmt: skip
+    cols[1].button(t("train.step"), key="btn_step", icon=":material/skip_next:", on_click=ts.step_once, args=(config, data, tested_on),
                    disabled=running or (run is not None and run.done), help=t("train.step_help"), width="stretch")  # fmt: skip
     cols[2].button(t("train.reset"), key="btn_reset", icon=":material/restart_alt:", on_click=ts.reset, disabled=run is None, width="stretch",
                    help=t("train.reset_help"))  # fmt: skip
@@ -260,6 +273,7 @@ def train_section(config: TrainConfig, data) -> None:
             st.rerun(scope="app")  # set the fragments' new pace
 
     live()
+    class_digits_line(room, class_digits, missing)
 
     show_rule(config)
 
@@ -275,6 +289,7 @@ def train_section(config: TrainConfig, data) -> None:
         internals()
     if run is not None and run.status == "finished":
         after_training(run, data)
+    fine_tune_section(room, class_digits, missing, data)
 
 
 def stop_message(run) -> str:
@@ -312,10 +327,15 @@ def draw_live(run, log_y: bool) -> None:
         st.caption(t("train.loss_caption"))
     with right:
         ep = run.trainer.history.epochs if run is not None else []
+        curve = ts.class_curve(run)
         fig = figs.accuracy_figure([e.epoch for e in ep], [e.train_accuracy for e in ep], [e.val_accuracy for e in ep],
-                                   run.trainer.history.test_accuracy if run is not None else None)  # fmt: skip
+                                   run.trainer.history.test_accuracy if run is not None else None,
+                                   class_curve=None if curve is None else (curve.epochs, curve.values))  # fmt: skip
         chart(fig, key="fig_acc")
-        st.caption(t("train.accuracy_caption"))
+        caption = t("train.accuracy_caption")
+        if curve is not None:
+            caption += " " + t("train.class.curve_caption", count=f"{len(curve):,}")
+        st.caption(caption)
     metrics(run)
     if run is not None:
         if len(run.losses) > 60:
@@ -406,6 +426,11 @@ def after_training(run, data) -> None:
     st.header(t("train.after.header"))
     right = f"{int((ev.predictions == ev.labels).sum()):,}"
     st.success(t("train.after.accuracy", accuracy=f"{ev.accuracy:.2%}", right=right), icon=":material/task_alt:")
+    curve = ts.class_curve(run)
+    if curve is not None and curve.last is not None:
+        class_right = f"{round(curve.last * len(curve)):,}"
+        st.success(t("train.class.after", accuracy=f"{curve.last:.1%}", right=class_right, count=f"{len(curve):,}",
+                     mnist=f"{ev.accuracy:.1%}"), icon=":material/groups:")  # fmt: skip
     a, b = st.columns([3, 2])
     with a:
         chart(figs.confusion_figure(ev.confusion()), key="fig_confusion")
@@ -421,6 +446,128 @@ def after_training(run, data) -> None:
     d[1].download_button(t("train.after.card"), files["card"], f"{name}.json", "application/json", icon=":material/description:", key="dl_card")
     d[2].download_button(t("train.after.curves"), files["csv"], f"{name}-curves.csv", "text/csv", icon=":material/table:", key="dl_csv")
     st.caption(t("train.after.offered", page=t("pages.filters.title")))
+
+
+# --- the class's digits (a room of the Class digits page) --------------------------------------
+PHONE_BREAKPOINT = 640  # px: narrower, Streamlit stacks columns one per line
+
+
+def phone_friendly_buttons() -> None:
+    """On a phone, Streamlit would stack Start, Step, Reset and Log scale one per line and push the
+    loss chart below the fold: keep them on one row, the buttons as icons (their labels are tooltips)."""
+    st.html(f"""<style>
+    @media (max-width: {PHONE_BREAKPOINT}px) {{
+      .st-key-tr_buttons [data-testid="stHorizontalBlock"] {{ flex-wrap: nowrap; gap: 0.4rem; }}
+      .st-key-tr_buttons [data-testid="stColumn"] {{ min-width: 0; width: auto; flex: 0 0 3.2rem; }}
+      .st-key-tr_buttons [data-testid="stColumn"]:last-child {{ flex: 1 1 auto; }}
+      .st-key-tr_buttons button [data-testid="stMarkdownContainer"] {{ display: none; }}
+      .st-key-tr_buttons button {{ padding-left: 0.3rem; padding-right: 0.3rem; }}
+    }}
+    </style>""")
+
+
+def class_test_set():
+    """(room code, the room's digits or None, why they are missing: "no_room", "too_few" or a
+    sentence) for the Train page's extra test set and fine-tuning."""
+    room = ss.get(class_view.ROOM, "")
+    if not room:
+        return room, None, "no_room"
+    try:
+        digits = class_view.class_rooms().digits(room)
+    except ClassDbUnavailable as error:
+        return room, None, class_view.unavailable_text(error)
+    except ClassRoomError as error:
+        return room, None, class_view.refusal_text(error)
+    if len(digits) < MIN_DIGITS:
+        return room, None, "too_few"
+    return room, digits, None
+
+
+def class_digits_line(room: str, digits, missing: str | None) -> None:
+    """One line under the curves: use the class's digits as a test set, or how to get some."""
+    if digits is not None:
+        st.toggle(t("train.class.use", count=f"{len(digits):,}", room=room), key="tr_class", help=t("train.class.use_help"))
+        return
+    if missing not in ("no_room", "too_few"):
+        st.caption(missing)
+        return
+    hint = t("train.class.hint_no_room") if missing == "no_room" else t("train.class.hint_too_few", room=room, minimum=MIN_DIGITS)
+    st.page_link(page_for_link(class_view.PAGE_URL), label=hint, icon=":material/groups:")
+
+
+def fine_tune_models() -> list[str]:
+    return [name for name in shipped_models() if name in MODELS]
+
+
+def fine_tune_section(room: str, digits, missing: str | None, data) -> None:
+    """Fine-tune a shipped network on MNIST plus the class's digits; before and after, on the
+    held-out class digits and on MNIST test digits."""
+    models = fine_tune_models()
+    if not models:
+        return
+    url_state.bind_choice("ft_model", "lenet" if "lenet" in models else models[0], models)
+    url_state.bind("ft_open", False)
+    job = ts.fine_tune_run()
+    with st.expander(t("train.class.fine_tune.title"), icon=":material/tune:", expanded=ss["ft_open"] or job is not None):
+        st.markdown(t("train.class.fine_tune.intro", held=f"{ts.FINE_TUNE_SETTINGS['held_out_fraction']:.0%}"))
+        a, b = st.columns([2, 1], vertical_alignment="bottom")
+        model = a.selectbox(t("train.class.fine_tune.model"), models, key="ft_model", format_func=lambda m: t(f"train.model.{m}.title"))
+        busy = job is not None and not job.job.done
+        b.button(t("train.class.fine_tune.start"), key="ft_start", type="primary", icon=":material/tune:", width="stretch",
+                 disabled=digits is None or busy, on_click=ts.start_fine_tune, args=(model, room, digits, data))  # fmt: skip
+        if digits is None:
+            st.caption(t("train.class.fine_tune.needs_digits", minimum=MIN_DIGITS) if missing in ("no_room", "too_few") else missing)
+        fine_tune_progress()
+
+
+def fine_tune_progress() -> None:
+    job = ts.fine_tune_run()
+    if job is None:
+        return
+
+    @st.fragment(run_every=ts.update_interval(TICK) if not job.job.done else None)
+    def progress():
+        if not job.job.done:
+            with ts.training_turn() as seconds:
+                if seconds:
+                    job.job.advance(seconds)
+            if job.job.done:
+                st.rerun(scope="app")  # stop the timer, show the result
+            st.progress(job.job.progress, text=t("train.class.fine_tune.running", model=t(f"train.model.{job.model}.title")))
+            return
+        fine_tune_result(job)
+
+    progress()
+
+
+def fine_tune_result(job) -> None:
+    r = job.job.result()
+    before, after = t("train.class.fine_tune.before"), t("train.class.fine_tune.after")
+    class_set = t("train.class.fine_tune.class_set", count=f"{r.held_out:,}")
+    mnist_set = t("train.class.fine_tune.mnist_set", count=f"{len(job.job.mnist_labels):,}")
+    st.table([{t("train.class.fine_tune.test_set"): class_set, before: f"{r.before:.1%}", after: f"{r.after:.1%}"},
+              {t("train.class.fine_tune.test_set"): mnist_set, before: f"{r.mnist_before:.1%}", after: f"{r.mnist_after:.1%}"}],
+             hide_index=True)  # fmt: skip
+    chart(figs.fine_tune_figure([class_set, mnist_set], [r.before, r.mnist_before], [r.after, r.mnist_after]), key="fig_fine_tune")
+    st.markdown(fine_tune_sentence(job, r))
+
+
+def fine_tune_sentence(job, r) -> str:
+    """What the numbers say, in one sentence."""
+    model = t(f"train.model.{job.model}.title")
+    numbers = {"model": model, "used": f"{r.used:,}", "held": f"{r.held_out:,}", "before": f"{r.before:.1%}", "after": f"{r.after:.1%}",
+               "mnist_before": f"{r.mnist_before:.1%}", "mnist_after": f"{r.mnist_after:.1%}"}  # fmt: skip
+    if r.held_out < MIN_DIGITS:
+        return t("train.class.fine_tune.few_held", **numbers)
+    change = r.after - r.before
+    forgot = r.mnist_before - r.mnist_after > 0.02
+    if change >= 0.02:
+        kind = "better_forgot" if forgot else "better"
+    elif change <= -0.02:
+        kind = "worse"
+    else:
+        kind = "same"
+    return t(f"train.class.fine_tune.says.{kind}", **numbers)
 
 
 # --- comparison ------------------------------------------------------------------------------

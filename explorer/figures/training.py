@@ -51,7 +51,10 @@ def loss_figure(steps, losses, smoothed=None, title: str | None = None, log_y: b
     return _layout(fig, title or t("train.figures.loss_title"), legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
 
 
-def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = None, title: str | None = None) -> go.Figure:
+def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = None, title: str | None = None,
+                    class_curve: tuple[list, list] | None = None) -> go.Figure:
+    """Train and validation accuracy per epoch; `class_curve` (epochs, values) adds the accuracy on
+    the class's own digits, measured at the same moments as the validation accuracy."""
     fig = go.Figure()
     train, validation, epoch = t("train.figures.train"), t("train.figures.validation"), t("train.figures.epoch")
     epochs = list(epochs)
@@ -61,11 +64,26 @@ def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = No
         fig.add_trace(go.Scatter(x=epochs, y=[v if v is not None else math.nan for v in val], name=validation, mode="lines+markers", line=dict(color=PALETTE[1], dash="dash"), marker=dict(symbol="square"), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{validation}</extra>"))
     if test_accuracy is not None:
         fig.add_hline(y=test_accuracy, line=dict(color=PALETTE[2], width=2, dash="dot"), annotation_text=t("train.figures.test_line", value=f"{test_accuracy:.2%}"), annotation_position="bottom right")
+    if class_curve is not None:
+        name = t("train.class.figures.class_digits")
+        fig.add_trace(go.Scatter(x=list(class_curve[0]), y=list(class_curve[1]), name=name, mode="lines+markers", line=dict(color=PALETTE[3], width=3),
+                                 marker=dict(symbol="diamond", size=9), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{name}</extra>"))  # fmt: skip
     if not epochs:
         _empty_note(fig, t("train.figures.after_first_epoch"))
     fig.update_xaxes(title=epoch, tickmode="linear", dtick=max(1, math.ceil(len(epochs) / 10)) if epochs else 1, rangemode="tozero")
     fig.update_yaxes(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.02])
     return _layout(fig, title or t("train.figures.accuracy_title"), legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+
+
+def fine_tune_figure(test_sets: list[str], before: list[float], after: list[float], title: str | None = None) -> go.Figure:
+    """Accuracy before and after fine-tuning, one pair of bars per test set."""
+    fig = go.Figure()
+    for name, values, colour_index in ((t("train.class.fine_tune.before"), before, 4), (t("train.class.fine_tune.after"), after, 0)):
+        fig.add_trace(go.Bar(x=test_sets, y=list(values), name=name, marker_color=PALETTE[colour_index], text=[f"{v:.1%}" for v in values],
+                             textposition="outside", hovertemplate=f"%{{x}}: %{{y:.1%}}<extra>{name}</extra>"))  # fmt: skip
+    fig.update_yaxes(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.12])
+    return _layout(fig, title or t("train.class.figures.fine_tune_title"), height=320, barmode="group",
+                   legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
 
 
 def comparison_loss_figure(curves: list[dict], title: str | None = None, log_y: bool = False, height: int | None = None) -> go.Figure:

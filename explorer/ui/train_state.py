@@ -17,7 +17,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.i18n import t
 from explorer.nn.checkpoints import model_card, weights_bytes
+from explorer.lab.class_eval import ClassCurve, FineTuning
 from explorer.lab.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
+from explorer.nn.pretrained import load_pretrained
 from explorer.ui.scheduler import scheduler
 from explorer.ui.resources import SESSION_MODEL_KEY
 
@@ -26,6 +28,9 @@ COMPARE_KEY = "train_comparison"
 RECORDS_KEY = "train_records"
 NOTICE_KEY = "train_notice"
 RUN_IDS_KEY = "train_run_ids"  # ids of every run and comparison this session started
+FINE_TUNE_KEY = "train_fine_tune"
+# Small on purpose: a fine-tuning of lenet is a few seconds of work, shared with everyone's training.
+FINE_TUNE_SETTINGS = {"epochs": 2, "mnist_per_epoch": 1000, "mnist_test": 1000, "held_out_fraction": 0.3}
 
 
 def session_id() -> str:
@@ -74,14 +79,42 @@ def current_run() -> LiveRun | None:
     return st.session_state.get(RUN_KEY)
 
 
-def start(config, data) -> None:
+def new_run(config, data, class_digits=None) -> LiveRun:
+    run = st.session_state[RUN_KEY] = LiveRun(config, data)
+    run_ids().add(run.id)
+    run.class_curve = follow_class_digits(run, class_digits) if class_digits is not None else None
+    return run
+
+
+def follow_class_digits(run: LiveRun, digits) -> ClassCurve:
+    """Measure the run on the class's digits whenever it measures its validation accuracy.
+
+    The trainer measures that in end_epoch, which may come in the middle of a time slice; wrapping
+    this one trainer's end_epoch measures the class's digits at that same moment, on the same net."""
+    curve = ClassCurve(digits.images, digits.labels)
+    trainer = run.trainer
+    end_epoch = trainer.end_epoch
+
+    def end_epoch_and_measure_class():
+        record = end_epoch()
+        with np.errstate(all="ignore"):
+            curve.measure(trainer.net, record.epoch)
+        return record
+
+    trainer.end_epoch = end_epoch_and_measure_class
+    return curve
+
+
+def class_curve(run) -> ClassCurve | None:
+    return getattr(run, "class_curve", None)
+
+
+def start(config, data, class_digits=None) -> None:
     run = current_run()
     if run is None or run.done:
         if run is not None:
             keep(run)
-        run = LiveRun(config, data)
-        st.session_state[RUN_KEY] = run
-        run_ids().add(run.id)
+        run = new_run(config, data, class_digits)
     if run.status in ("ready", "paused"):
         run.status = "running"
 
@@ -93,11 +126,10 @@ def pause() -> None:
         run.release()
 
 
-def step_once(config, data) -> None:
+def step_once(config, data, class_digits=None) -> None:
     run = current_run()
     if run is None:
-        run = st.session_state[RUN_KEY] = LiveRun(config, data)
-        run_ids().add(run.id)
+        run = new_run(config, data, class_digits)
     if run.status in ("ready", "paused", "running"):
         run.status = "paused"
         run.advance(steps=1)
@@ -175,6 +207,28 @@ def plotted_loss(run_losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def _smoothing(n: int) -> float:
     return 0.6 if n < 30 else 0.9 if n < 500 else 0.98
+
+
+# --- fine-tuning a shipped network on the class's digits ------------------------------------
+class FineTuneRun:
+    """A shipped network being fine-tuned on MNIST plus a room's digits (FineTuning does the work)."""
+
+    def __init__(self, model: str, room: str, digits, data):
+        net, _ = load_pretrained(model)
+        self.model, self.room, self.digit_count = model, room, len(digits)
+        self.job = FineTuning(net, digits.images, digits.labels, digits.ids, data, **FINE_TUNE_SETTINGS)
+
+
+def fine_tune_run() -> FineTuneRun | None:
+    return st.session_state.get(FINE_TUNE_KEY)
+
+
+def start_fine_tune(model: str, room: str, digits, data) -> None:
+    st.session_state[FINE_TUNE_KEY] = FineTuneRun(model, room, digits, data)
+
+
+def forget_fine_tune() -> None:
+    st.session_state.pop(FINE_TUNE_KEY, None)
 
 
 # --- comparison ------------------------------------------------------------------------------
