@@ -305,9 +305,9 @@ def layer_summary(layer) -> str:
 
 
 def layer_line(layer) -> str:
-    config = ", ".join(f"{t(f'filters.config.{k}')} {v}" for k, v in layer.config.items())
+    config = t("filters.config_separator").join(f"{t(f'filters.config.{k}')} {v}" for k, v in layer.config.items())
     params = t("filters.layer_params", count=f"{layer.params:,}") if layer.params else t("filters.no_params")
-    return t("filters.layer_line", name=layer.name, type=layer.type, config=f" ({config})" if config else "",
+    return t("filters.layer_line", name=layer.name, type=layer.type, config=t("filters.config_list", items=config) if config else "",
              shape=layer.shape_text, params=params, summary=layer_summary(layer))  # fmt: skip
 
 

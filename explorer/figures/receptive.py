@@ -72,8 +72,8 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 510) -> go.Fi
     direct inputs (units of the layer in between) are drawn as dots at their centres, and the
     field of the first of them as a dashed square. Clicking a pixel picks that output unit."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06,
-                        subplot_titles=[f"{design_label(single)}:<br>{_side(single.window)}",
-                                        f"{design_label(stack)}:<br>{_side(stack.window)}"])  # two lines: fits a phone
+                        subplot_titles=[t("receptive.fig.design_title", design=design_label(fp), detail=_side(fp.window))
+                                        for fp in (single, stack)])  # two lines: fits a phone
     for index, (fp, colour) in enumerate(((single, SINGLE_COLOUR), (stack, STACK_COLOUR)), start=1):
         fig.add_trace(_digit_trace(image, opacity=0.85), row=1, col=index)
         shapes = [_rect(fp.window, colour, width=5, fill=_rgba(colour, 0.18))]
@@ -128,7 +128,8 @@ def footprint_figure(single, stack, height: int = 430) -> go.Figure:
     """Mean |gradient| of the chosen unit (over random inputs), zoomed around the field, with
     the analytic window drawn on top. Pixels with exactly zero gradient stay white."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=[
-        f"{design_label(fp)}:<br>{t('receptive.fig.agrees') if fp.agrees else t('receptive.fig.differs')}" for fp in (single, stack)])
+        t("receptive.fig.design_title", design=design_label(fp), detail=t("receptive.fig.agrees") if fp.agrees else t("receptive.fig.differs"))
+        for fp in (single, stack)])
     for index, (fp, colour) in enumerate(((single, SINGLE_COLOUR), (stack, STACK_COLOUR)), start=1):
         r0, r1, c0, c1 = _crop(fp.window)
         grad = fp.gradient[r0:r1, c0:c1]
