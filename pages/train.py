@@ -488,6 +488,8 @@ def class_digits_line(room: str, digits, missing: str | None) -> None:
     if digits is not None:
         st.toggle(t("train.class.use", count=f"{len(digits):,}", room=room), key="tr_class", help=t("train.class.use_help"))
         return
+    if presenting():  # a lesson on the projector: no detours
+        return
     if missing not in ("no_room", "too_few"):
         st.caption(missing)
         return
@@ -503,7 +505,7 @@ def fine_tune_section(room: str, digits, missing: str | None, data) -> None:
     """Fine-tune a shipped network on MNIST plus the class's digits; before and after, on the
     held-out class digits and on MNIST test digits."""
     models = fine_tune_models()
-    if not models:
+    if not models or (presenting() and digits is None):
         return
     url_state.bind_choice("ft_model", "lenet" if "lenet" in models else models[0], models)
     url_state.bind("ft_open", False)

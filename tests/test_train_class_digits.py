@@ -210,6 +210,18 @@ def test_fine_tuning_changes_the_held_out_accuracy_as_class_eval_says(mnist):
     assert at.query_params["ft_model"] == "nielsen"
 
 
+def test_fine_tuning_a_slice_at_a_time_gives_the_same_numbers_as_at_once(mnist):
+    images, labels, ids = framed(mnist.test_images[:60]), mnist.test_labels[:60], np.arange(1, 61)
+    job = class_eval.FineTuning(load_pretrained("nielsen")[0], images, labels, ids, mnist, **train_state.FINE_TUNE_SETTINGS)
+    progress = [job.progress]
+    while not job.done:
+        job.advance(0.01)
+        progress.append(job.progress)
+    assert progress[0] == 0 and progress[-1] == 1 and progress == sorted(progress) and len(progress) > 3
+    at_once = class_eval.fine_tune(load_pretrained("nielsen")[0], images, labels, ids, mnist, **train_state.FINE_TUNE_SETTINGS)
+    assert job.result() == at_once
+
+
 def test_the_fine_tune_model_comes_from_the_link(mnist):
     code = room_with(mnist.test_images[:12], mnist.test_labels[:12])
     at = open_train(room=code, ft_model="keras-mlp")

@@ -148,8 +148,8 @@ class FineTuning:
     """fine_tune, a slice at a time: `advance(seconds)` trains for about that long, so a page can
     share the processor with other sessions (the Train page's scheduler gives the slices).
 
-        job = FineTuning(net, images, labels, ids, mnist)   # measures "before" at once
-        while not job.done:
+        job = FineTuning(net, images, labels, ids, mnist)
+        while not job.done:                                 # the first slice measures "before"
             job.advance(0.3)
         job.result()                                        # FineTuneResult
 
@@ -169,7 +169,7 @@ class FineTuning:
         self.rng = np.random.default_rng(seed)
         test_pick = self.rng.choice(len(mnist.test_labels), size=min(mnist_test, len(mnist.test_labels)), replace=False)
         self.mnist_images, self.mnist_labels = mnist.test_images[test_pick], mnist.test_labels[test_pick]
-        self.before, self.mnist_before = self.scores()
+        self.before = self.mnist_before = None  # measured in the first slice of advance()
         self.optimizer = Adam(list(net.parameters().values()), lr=learning_rate)
         self.epoch = 0  # epochs begun
         self.batches: list[np.ndarray] = []  # the current epoch's batches still to train
@@ -206,6 +206,8 @@ class FineTuning:
     def advance(self, seconds: float | None = None) -> None:
         """Train for about `seconds` (None: to the end); after the last step, measure "after"."""
         start = time.perf_counter()
+        if self.before is None:
+            self.before, self.mnist_before = self.scores()
         while not self.done and (seconds is None or time.perf_counter() - start < seconds):
             if not self.batches and self.epoch == self.epochs:
                 after, mnist_after = self.scores()
