@@ -44,6 +44,8 @@ def test_comparison_and_calculator_in_chinese(lang):
         at = open_page(lang)
         assert [tab.label for tab in at.tabs][:4] == [i18n.t(f"receptive.tab.{tab}") for tab in
                                                        ("compare", "calculator", "erf", "head-to-head")]  # fmt: skip
+        columns = [str(column) for table in at.dataframe for column in table.value.columns]  # not seen by english_in
+        assert i18n.t("receptive.column.receptive_field") in columns and "receptive field r" not in columns
 
         # One 3x3 conv against one stacked 3x3 on a 1-channel input: the claim fails, a singular stack.
         at.slider(key="rf_n").set_value(1)
