@@ -232,9 +232,9 @@ def test_set_digit() -> tuple[np.ndarray | None, int | None, str]:
                                   key="filters_nth"))  # fmt: skip
         index = int(members[nth])
     else:
-        if st.button(t("filters.new_random"), icon=":material/casino:") or "filters_random_index" not in st.session_state:
-            st.session_state["filters_random_index"] = int(np.random.default_rng().integers(count))
-        index = st.session_state["filters_random_index"]
+        index = url_state.bind_number("filters_random_index", -1, -1, count - 1)  # -1: none drawn yet
+        if st.button(t("filters.new_random"), icon=":material/casino:") or index < 0:
+            index = st.session_state["filters_random_index"] = int(np.random.default_rng().integers(count))
     label = int(data.test_labels[index])
     st.caption(t("filters.test_digit_caption", index=index, label=label))
     return np.asarray(data.test_images[index]), label, t("filters.test_digit_text", index=index)
@@ -332,9 +332,11 @@ def conv_stage(net: Network, stage, map_limits, filter_limits, key: str) -> None
     c1, c2 = st.columns(2)
     in_ch = 0
     if c_in > 1:
-        in_ch = int(c1.number_input(t("filters.inch_label", last=c_in - 1), 0, c_in - 1, 0, key=f"{key}_inch",
+        url_state.bind_number(f"{key}_inch", 0, 0, c_in - 1)
+        in_ch = int(c1.number_input(t("filters.inch_label", last=c_in - 1), 0, c_in - 1, key=f"{key}_inch",
                                     help=t("filters.inch_help")))  # fmt: skip
-    channel = int(c2.number_input(t("filters.closeup_label", last=filters - 1), 0, filters - 1, 0, key=f"{key}_channel"))
+    url_state.bind_number(f"{key}_channel", 0, 0, filters - 1)
+    channel = int(c2.number_input(t("filters.closeup_label", last=filters - 1), 0, filters - 1, key=f"{key}_channel"))
     tile_grid(lambda channels, last: filters_figure(layer.W.value, in_ch, filter_limits[conv.index], highlight=channel,
                                                     channels=channels, colorbar=last, tile_px=tile_px()),
               filters, t("filters.filters_title_slice", count=filters, k=k, channel=in_ch) if c_in > 1
@@ -483,7 +485,9 @@ def one_convolution(net: Network, view, x: np.ndarray, map_limits: dict, digit_k
         channel = s1.slider(t("filters.channel_slider"), 0, filters - 1, key="filters_channel") if filters > 1 else 0
         row = s2.slider(t("filters.row_slider"), 0, out_h - 1, key="filters_row")
         col = s3.slider(t("filters.col_slider"), 0, out_w - 1, key="filters_col")
-        in_ch = int(st.slider(t("filters.inch_slider"), 0, c_in - 1, 0, key=f"filters_{conv_name}_inch")) if c_in > 1 else 0
+        if c_in > 1:
+            url_state.bind_number(f"filters_{conv_name}_inch", 0, 0, c_in - 1)
+        in_ch = int(st.slider(t("filters.inch_slider"), 0, c_in - 1, key=f"filters_{conv_name}_inch")) if c_in > 1 else 0
     step = convolution_at(net, index, x, row, col, channel)
     feature = view.layers[index].output[:, :, channel]
     chart(position_figure(step, in_ch, feature, float(map_limits[index][channel])), key="filters_position_chart",

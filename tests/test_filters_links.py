@@ -131,3 +131,18 @@ def test_a_malformed_digit_in_the_link_gets_a_quiet_note(no_mnist, text):
     assert "digit in the link was ignored" in texts(at)
     assert any("drawing is empty" in info.value for info in at.info)
     assert "digit" not in at.query_params
+
+
+def test_a_link_restores_the_random_test_digit(mnist_dir):
+    at = app_with({"filters_source": "test", "filters_pick": "random", "filters_random_index": "42"})
+    assert at.session_state["filters_random_index"] == 42
+    assert any("#42" in caption.value for caption in at.caption)
+
+
+@pytest.mark.skipif("lenet" not in SHIPPED, reason="needs the shipped lenet")
+def test_a_link_restores_the_stage_controls_and_the_one_convolution_input_channel(mnist_dir):
+    at = app_with({"filters_source": "test", "filters_model": "lenet", "m_lenet_t_conv2_inch": "2",
+                   "m_lenet_t_conv2_channel": "5", "filters_conv": "conv2", "filters_conv2_inch": "4"})  # fmt: skip
+    assert at.number_input(key="m_lenet_t_conv2_inch").value == 2
+    assert at.number_input(key="m_lenet_t_conv2_channel").value == 5
+    assert at.slider(key="filters_conv2_inch").value == 4
