@@ -66,7 +66,7 @@ def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = No
         fig.add_hline(y=test_accuracy, line=dict(color=PALETTE[2], width=2, dash="dot"), annotation_text=t("train.figures.test_line", value=f"{test_accuracy:.2%}"), annotation_position="bottom right")
     if class_curve is not None:
         name = t("train.class.figures.class_digits")
-        fig.add_trace(go.Scatter(x=list(class_curve[0]), y=list(class_curve[1]), name=name, mode="lines+markers", line=dict(color=PALETTE[3], width=3),
+        fig.add_trace(go.Scatter(x=list(class_curve[0]), y=list(class_curve[1]), name=name, mode="lines+markers", line=dict(color=PALETTE[5], width=3),
                                  marker=dict(symbol="diamond", size=9), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{name}</extra>"))  # fmt: skip
     if not epochs:
         _empty_note(fig, t("train.figures.after_first_epoch"))
