@@ -45,9 +45,10 @@ def boxes(page) -> dict:
 
 
 def rows(found: dict) -> int:
-    """How many rows the controls take (controls whose tops are within 8 px share a row)."""
-    tops = sorted(found[key]["top"] for key in CONTROLS)
-    return 1 + sum(1 for a, b in zip(tops, tops[1:]) if b - a > 8)
+    """How many rows the controls take (controls whose vertical centres are within 12 px share a row:
+    the toggle is lower than a button, centred on it)."""
+    centres = sorted((found[key]["top"] + found[key]["bottom"]) / 2 for key in CONTROLS)
+    return 1 + sum(1 for a, b in zip(centres, centres[1:]) if b - a > 12)
 
 
 def test_on_a_phone_start_and_the_loss_chart_are_on_the_first_screen(new_page, viewports, wait_for_app, app_server, screenshot,
