@@ -56,6 +56,10 @@ BOX_SIZE = 20  # MNIST digits fit a 20x20 box inside the 28x28 frame
 FRAME_CENTRE = 14.0  # MNIST puts the centre of mass at pixel (14, 14)
 DECODE_MAX_SIDE = 1024  # larger uploads are decoded already reduced to at most this
 WORK_MAX_SIDE = 512  # and then reduced to this: a digit needs no more pixels to become 20x20
+# To 20x20 with Lanczos: anti-aliased like MNIST's own reduction, and sharper than a box or a
+# bilinear filter (benchmarks/photos.py measured it; its slight ringing is clipped away).
+SHRINK_FILTER = Image.Resampling.LANCZOS
+RING = 0.03  # Lanczos's faint ripples beside a stroke (a few percent) are cleared to black
 THUMB_SIDE = 140  # side of the (square) step images shown in the app
 LINK_LEVELS = 16  # grey levels of a digit carried in a link (4 bits per pixel)
 MAX_LINK_CHARS = 600
@@ -743,11 +747,11 @@ def _scale(working: np.ndarray, fit_20: bool, notes: list[Step], background: flo
         size = (MNIST_SIZE, MNIST_SIZE)
         notes.append(Step("fit_off"))
     ink = working if background == 0.0 else 1.0 - working
-    # Shrinking averages each output pixel's area (a box filter), as MNIST's own anti-aliased
-    # reduction did: strokes keep their weight and the background stays exactly black.
-    # Enlarging a tiny crop interpolates instead.
+    # Shrinking filters out the detail finer than the new pixels (SHRINK_FILTER), so strokes keep
+    # their weight; enlarging a tiny crop interpolates instead.
     shrinking = size[0] <= height and size[1] <= width
-    box = _resize(ink, size, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
+    box = _resize(ink, size, SHRINK_FILTER if shrinking else Image.Resampling.BILINEAR)
+    box[box < RING] = 0.0  # Lanczos rings: a faint halo around strokes, where MNIST is black
     # A thin stroke shrunk below a pixel is faint; MNIST ink always reaches full white.
     box = box / box.max() if box.max() > 0 else box
     return box if background == 0.0 else 1.0 - box
