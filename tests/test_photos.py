@@ -227,3 +227,18 @@ def test_peak_memory_of_the_largest_uploads_in_the_whole_process(kind, repo_root
     report = json.loads(probe.stdout)
     assert report["ink"] == 255
     assert report["grew_kib"] * 1024 < MEMORY_LIMIT, f"{report['grew_kib'] / 1024:.0f} MiB"
+
+
+def test_the_app_shows_the_notes_and_titles_in_the_readers_language(mnist):
+    from explorer.ui.digit_input import step_notes, step_text
+    from tests.english_check import english_runs
+
+    result = preprocess_digit(open_upload(render_photo(mnist.test_images[5], "ruled", seed=1)))
+    assert "lines_removed" in [note.code for note in result.notes]
+    english = step_notes(result)
+    assert english == " ".join(result.notes)  # the English notes are the Steps' own text
+    for lang in ("zh-Hans", "zh-Hant"):
+        with i18n.language(lang):
+            texts = [step_notes(result), *(step_text(title) for title, _ in result.steps)]
+        assert all(english_runs(text) == [] for text in texts), (lang, texts)
+        assert texts[0] != english
