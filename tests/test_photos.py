@@ -242,3 +242,13 @@ def test_the_app_shows_the_notes_and_titles_in_the_readers_language(mnist):
             texts = [step_notes(result), *(step_text(title) for title, _ in result.steps)]
         assert all(english_runs(text) == [] for text in texts), (lang, texts)
         assert texts[0] != english
+
+
+def test_a_step_survives_pickle_and_copy():
+    import copy
+    import pickle
+
+    step = Step("crop_done", height=30, width=12)
+    for again in (pickle.loads(pickle.dumps(step)), copy.deepcopy(step)):
+        assert type(again) is Step and again == step == "Cropped to the ink's bounding box (30x12 px)."
+        assert (again.code, again.params) == ("crop_done", {"height": 30, "width": 12})

@@ -101,6 +101,9 @@ class Step(str):
     def key(self) -> str:
         return f"photo.{self.code}"
 
+    def __getnewargs_ex__(self):  # pickle and copy make a Step again from its code and parameters
+        return (self.code,), self.params
+
 
 class ImageError(ValueError):
     """A problem with the user's image: `str(error)` is one English sentence; `.code` and `.params`
