@@ -252,3 +252,24 @@ def test_a_step_survives_pickle_and_copy():
     for again in (pickle.loads(pickle.dumps(step)), copy.deepcopy(step)):
         assert type(again) is Step and again == step == "Cropped to the ink's bounding box (30x12 px)."
         assert (again.code, again.params) == ("crop_done", {"height": 30, "width": 12})
+
+
+def test_formats_decoded_whole_must_fit_a_decode_budget():
+    """WebP (like GIF, BMP and interlaced PNG) cannot be decoded reduced: past the budget it is
+    refused from its header, before any pixel is decoded."""
+    from PIL import features
+
+    if not features.check("webp"):
+        pytest.skip("Pillow built without WebP")
+    buffer = io.BytesIO()
+    Image.new("RGBA", (5000, 5000), (0, 0, 0, 0)).save(buffer, format="WEBP", lossless=True)
+    assert 5000 * 5000 * 4 > preprocess.MAX_FULL_DECODE_BYTES and len(buffer.getvalue()) < preprocess.MAX_UPLOAD_BYTES
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImageError) as caught:
+            open_upload(buffer.getvalue())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.code == "error.too_large_to_decode"
+    assert peak < 10 * 1024 * 1024
