@@ -395,14 +395,16 @@ async def first_renders(base_url: str, report: dict) -> None:
             await session.close()
 
 
-async def classroom(base_url: str, pids: list[int], args, report: dict, deadline: float) -> dict:
-    async def sample_memory():
-        while True:
-            for pid in pids:
-                report["rss"].setdefault(pid, []).append(memory_kb(pid))
-            await asyncio.sleep(0.5)
+async def sample_memory(pids: list[int], report: dict) -> None:
+    """Every half second, each server process's memory, until cancelled."""
+    while True:
+        for pid in pids:
+            report["rss"].setdefault(pid, []).append(memory_kb(pid))
+        await asyncio.sleep(0.5)
 
-    sampler = asyncio.create_task(sample_memory())
+
+async def classroom(base_url: str, pids: list[int], args, report: dict, deadline: float) -> dict:
+    sampler = asyncio.create_task(sample_memory(pids, report))
     sessions = [Session(i, base_url) for i in range(args.sessions)]
     report["sessions"] = sessions
     trainers, visitors = sessions[: args.trainers], sessions[args.trainers :]
@@ -540,13 +542,7 @@ async def projector(session: Session, room: str, stop: asyncio.Event, report: di
 
 
 async def class_digits(base_url: str, pids: list[int], args, room: str, report: dict) -> dict:
-    async def sample_memory():
-        while True:
-            for pid in pids:
-                report["rss"].setdefault(pid, []).append(memory_kb(pid))
-            await asyncio.sleep(0.5)
-
-    sampler = asyncio.create_task(sample_memory())
+    sampler = asyncio.create_task(sample_memory(pids, report))
     wall = Session(-1, base_url)
     students = [Session(i, base_url) for i in range(args.sessions)]
     report["sessions"] = [wall, *students]
