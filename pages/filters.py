@@ -36,12 +36,15 @@ from explorer.figures.filters import (
     units_figure,
 )
 from explorer.nn.models import MODELS, build_model
+from explorer.nn.losses import softmax
 from explorer.nn.network import Network
 from explorer.data.preprocess import ImageError, PreprocessOptions, open_upload, preprocess_digit
 from explorer.ui import url_state
 from explorer.ui.charts import chart
 from explorer.ui.digit_input import DIGIT_PARAM, canvas, digit_from_link, put_digit_in_link
 from explorer.ui.overview_view import show_overview
+from explorer.ui.backward_step_view import backward_step_section
+from explorer.ui.code_view import show_code, show_forward_code
 from explorer.ui.presenter import presenting
 from explorer.ui.resources import (
     CNN_MODELS,
@@ -574,6 +577,7 @@ verdict = t("filters.verdict", net=net_text, digit=digit_text, predicted=view.pr
 if true_label is not None:
     verdict += t("filters.verdict_correct") if true_label == view.predicted else t("filters.verdict_wrong", label=true_label)
 st.markdown(verdict)
+show_code(softmax)
 if not trained:
     st.info(t("filters.random_info"), icon=":material/casino:")
 
@@ -582,12 +586,17 @@ show_overview(net, view)
 st.header(t("filters.header_layers"))
 st.caption(t("filters.colour_caption", mode=t(f"filters.colour_mode.{colour_mode}")))
 layer_by_layer(net, view, colour_mode, true_label, model_key)
+show_forward_code(net)
 
 st.header(t("filters.header_conv"))
 st.markdown(t("filters.conv_intro"))
 one_convolution(net, view, x, layer_colour_limits(view, colour_mode), (model_key, hashlib.sha1(digit.tobytes()).hexdigest()))
+show_code(convolution_at)
 
 st.header(t("filters.header_saliency"))
 gradient, target = saliency(net, x, view.predicted)
 chart(saliency_figure(digit, gradient, target), key="saliency")
 st.caption(t("filters.saliency_caption", digit=target))
+show_code(saliency)
+
+backward_step_section(net)

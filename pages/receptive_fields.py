@@ -13,6 +13,7 @@ from explorer.figures import receptive as figs
 from explorer.i18n import t
 from explorer.ui import url_state
 from explorer.ui.charts import chart
+from explorer.ui.code_view import show_code
 from explorer.ui.presenter import presenting
 from explorer.figures.common import heatmap_grid
 from explorer.lab.receptive import FORMULAS, compare_single_vs_stack, conv_params, input_window, receptive_fields
@@ -275,6 +276,7 @@ with tab_calc:
         st.markdown(t("receptive.calc.closed_form_intro"))
         st.latex(FORMULAS["closed_form"])
         st.latex(rm.closed_form_latex(specs))
+        show_code(receptive_fields)
         c1, c2 = st.columns(2)
         with c1:
             chart(figs.calculator_figure(rows))

@@ -27,6 +27,7 @@ from explorer.ui import train_state as ts
 from explorer.ui import url_state
 from explorer.ui.app_setup import page_for_link
 from explorer.ui.charts import chart
+from explorer.ui.code_view import show_init_code, show_optimizer_code
 from explorer.ui.presenter import presenting
 from explorer.ui.resources import mnist_or_none, show_missing_data
 
@@ -377,6 +378,7 @@ def show_rule(config: TrainConfig) -> None:
     opt = OPTIMIZERS[config.optimizer]
     st.latex(opt.LATEX)
     st.caption(t("train.rule_caption", name=opt.__name__, lr=f"{config.lr:g}", about=t(f"train.optimizer.{config.optimizer}")))
+    show_optimizer_code(config.optimizer)
 
 
 def stream(run) -> None:
@@ -402,6 +404,7 @@ def inside(run) -> None:
     st.subheader(t("train.inside.header"))
     chart(figs.activation_histograms(mon.current, mon.initial), key="fig_hist")
     st.caption(t("train.inside.histograms"))
+    show_init_code()
     b, c, d = st.columns(3)
     with b:
         chart(figs.dead_relu_figure(mon.steps, mon.dead, title=t("train.inside.dead_title")), key="fig_dead")
@@ -806,6 +809,7 @@ def paths_section() -> None:
         if len(p) - 1 < steps:
             end += t("train.paths.diverged")
         st.markdown(t("train.paths.result", name=OPT_NAMES[opt], end=end, why=t(f"train.paths.why.{name}.{opt}")))
+        show_optimizer_code(opt)
 
 
 # --- a run cannot live in a URL ----------------------------------------------------------------
