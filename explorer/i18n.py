@@ -95,12 +95,29 @@ def placeholders(text: str) -> set[str]:
 # ---------------------------------------------------------------------------
 
 
+# s2twp's wording that the glossary (explorer/locales/glossary.md, column "OpenCC writes") corrects
+# everywhere: the deep-learning terms Taiwanese textbooks use. Longer terms first.
+TERM_FIXES = {
+    "最佳化器": "優化器", "全連線層": "全連接層", "啟用函式": "激活函數", "啟用值": "激活值", "啟用層": "激活層",
+    "損失函式": "損失函數", "批歸一化": "批次正規化", "批大小": "批次大小", "演示模式": "簡報模式",
+    "引數": "參數", "畫素": "像素", "映象": "鏡像",
+}  # fmt: skip
+
+
 def traditional(simplified: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
-    """zh-Hant from zh-Hans with OpenCC's s2twp (Taiwan usage: 網路, 程式, 資料), then the overrides."""
+    """zh-Hant from zh-Hans with OpenCC's s2twp (Taiwan usage: 網路, 程式, 資料), the glossary's
+    term fixes, then the reviewed overrides (whole sentences)."""
     import opencc  # a development tool only; the app reads the generated zh-Hant.toml
 
     converter = opencc.OpenCC("s2twp")
-    return {key: overrides.get(key) or converter.convert(text) for key, text in simplified.items()}
+
+    def convert(text: str) -> str:
+        text = converter.convert(text)
+        for wrong, right in TERM_FIXES.items():
+            text = text.replace(wrong, right)
+        return text
+
+    return {key: overrides.get(key) or convert(text) for key, text in simplified.items()}
 
 
 def toml_text(flat: dict[str, str], header: str = "") -> str:
