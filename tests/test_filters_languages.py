@@ -12,12 +12,12 @@ from streamlit.testing.v1 import AppTest
 from explorer import i18n
 from explorer.lab.dissect import COLOUR_MODES
 from explorer.nn.pretrained import available
-from explorer.ui.app_setup import REPO_ROOT
 from explorer.ui.resources import CNN_MODELS
+from tests import app_pages
+from tests.app_pages import in_language
 from tests.english_check import english_in
 from tests.test_filters_page import digit_png, step_captions
 
-HOME = str(REPO_ROOT / "explorer" / "Home.py")
 PAGE = "../pages/filters.py"
 TIMEOUT = 180
 CHINESE = ("zh-Hans", "zh-Hant")
@@ -25,19 +25,7 @@ OFFERED = [name for name in CNN_MODELS if name in available()] or list(CNN_MODEL
 
 
 def open_page(lang: str) -> AppTest:
-    """The page in `lang`. Call it inside `with i18n.language(lang)`: AppTest formats a choice widget's
-    value in the test's own thread, with the page's format_func, so the test must speak the page's language."""
-    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def in_language(lang: str, key: str, **params) -> str:
-    with i18n.language(lang):
-        return i18n.t(key, **params)
+    return app_pages.open_page(PAGE, lang, TIMEOUT)
 
 
 def assert_all_translated(at: AppTest, lang: str) -> None:

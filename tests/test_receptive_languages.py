@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 from explorer import i18n
 from explorer.lab import receptive_measure as rm
 from explorer.ui.app_setup import REPO_ROOT
+from tests import app_pages
 from tests.english_check import english_in
 
-HOME = str(REPO_ROOT / "explorer" / "Home.py")
 PAGE = "../pages/receptive_fields.py"
 TIMEOUT = 180
 CHINESE = ("zh-Hans", "zh-Hant")
@@ -24,10 +24,7 @@ ERF_MODELS = [name for name in rm.preset_names() if name != "tf-cnn-bn"]  # as t
 
 
 def open_page(lang: str) -> AppTest:
-    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page(PAGE).run()
+    at = app_pages.open_page(PAGE, lang, TIMEOUT)
     assert_all_translated(at, lang)
     return at
 

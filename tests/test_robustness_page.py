@@ -4,7 +4,6 @@ pages show no English sentence, and the figures it shows are the lab's."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -13,6 +12,8 @@ from explorer import i18n
 from explorer.lab import calibration as cal
 from explorer.lab import robustness as rb
 from explorer.ui.app_setup import REPO_ROOT
+from tests import app_pages
+from tests.app_pages import in_language
 from tests.english_check import english_in
 
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
@@ -23,20 +24,7 @@ VIEWS = ("curves", "digit", "confidence")
 
 
 def open_page(lang: str, **state) -> AppTest:
-    """The page in `lang`, with the session already holding `state` (as a link or a click would leave it)."""
-    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def in_language(lang: str, key: str, **params) -> str:
-    with i18n.language(lang):
-        return i18n.t(key, **params)
+    return app_pages.open_page(PAGE, lang, TIMEOUT, **state)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import i18n
 from explorer.ui.app_setup import REPO_ROOT
+from tests import app_pages
 from tests.english_check import english_in
 
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
@@ -34,12 +35,7 @@ def lang(request, mnist_dir, monkeypatch):
 
 
 def open_page(lang: str) -> AppTest:
-    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return app_pages.open_page(PAGE, lang, TIMEOUT)
 
 
 def follow_link(at: AppTest, **params) -> AppTest:

@@ -1,0 +1,30 @@
+"""Open a page of the app under AppTest as a student would: Home first (the entrypoint reads the
+language and binds the app-wide parameters), then the page."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from explorer import i18n
+from explorer.ui.app_setup import REPO_ROOT
+
+HOME = str(REPO_ROOT / "explorer" / "Home.py")
+
+
+def open_page(page: str, lang: str, timeout: float = 180, **state) -> AppTest:
+    """`page` as st.switch_page names it ("../pages/train.py"), in `lang`, the session already
+    holding `state` (as a link or a click would leave it). Call it inside `with i18n.language(lang)`
+    when the test reads choice widgets: AppTest formats their values in the test's own thread."""
+    at = AppTest.from_file(HOME, default_timeout=timeout)
+    at.query_params["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def in_language(lang: str, key: str, **params) -> str:
+    with i18n.language(lang):
+        return i18n.t(key, **params)
