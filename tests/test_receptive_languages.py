@@ -13,7 +13,6 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import i18n
 from explorer.lab import receptive_measure as rm
-from explorer.ui.app_setup import REPO_ROOT
 from tests import app_pages
 from tests.english_check import english_in
 
