@@ -151,7 +151,7 @@ def check_layer(layer, x: np.ndarray, train: bool = True, seed: int = 0, expect_
 def window_argmax(x: np.ndarray, size: int, stride: int) -> np.ndarray:
     """For NHWC x: the flat (row-major) index of the first maximum of every pooling window."""
     windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(1, 2))[:, ::stride, ::stride]
-    n, h, w = x.shape[0], (x.shape[1] - size) // stride + 1, (x.shape[2] - size) // stride + 1
+    h, w = (x.shape[1] - size) // stride + 1, (x.shape[2] - size) // stride + 1
     windows = windows[:, :h, :w]
     return windows.reshape(windows.shape[:4] + (size * size,)).argmax(axis=-1)
 
