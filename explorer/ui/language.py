@@ -11,6 +11,7 @@ from explorer.i18n import LANGUAGES
 from explorer.ui import url_state
 
 KEY = "lang"
+SHOWN = "_lang_shown"  # the language the last run was drawn in
 
 
 def _session_language() -> str | None:
@@ -27,6 +28,9 @@ def use_session_language() -> None:
     url_state.bind(KEY, i18n.DEFAULT, options=list(LANGUAGES))  # English is the default a link leaves out
     if first_visit and KEY not in st.query_params:
         st.session_state[KEY] = i18n.match_locale(st.context.locale)
+    if st.session_state.get(SHOWN, st.session_state[KEY]) != st.session_state[KEY]:
+        url_state.resend_values()  # the choices on screen are relabelled in the new language
+    st.session_state[SHOWN] = st.session_state[KEY]
 
 
 def language_switch() -> None:

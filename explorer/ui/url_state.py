@@ -126,6 +126,15 @@ def bind_choice(key: str, default: Any, options: Sequence) -> None:
         st.session_state[key] = default
 
 
+def resend_values() -> None:
+    """Send every bound widget's value to the browser again. After a language change a choice
+    widget would otherwise keep showing its chosen option's label in the old language."""
+    ss = st.session_state
+    for key in list(ss.get(_APPLIED, {})):
+        if key in ss:
+            ss[key] = ss[key]
+
+
 def claim(*names: str) -> None:
     """A page reads these parameters itself (they are not widgets): don't report them as unknown."""
     st.session_state.setdefault(_CLAIMED, set()).update(names)
