@@ -207,16 +207,21 @@ def _cards() -> None:
         row = zip(st.columns(per_row, gap="medium"), PAGES[start:start + per_row], _pages[start:start + per_row])
         for col, info, page in row:
             with col.container(border=True):
-                st.image(_thumbnail(info.url_path, current_language()), width="stretch")
+                st.image(_thumbnail(info.url_path, current_language()), width="stretch", output_format="PNG")
                 st.page_link(page, label=info.title, icon=info.icon)
                 st.caption(info.description)
 
 
-@st.cache_data(show_spinner=False)
-def _thumbnail(url_path: str, lang: str):  # noqa: ARG001 - the language keys the cache: its words are drawn in
+@st.cache_resource(show_spinner=False)
+def _thumbnail(url_path: str, lang: str) -> bytes:  # noqa: ARG001 - the language keys the cache: its words are drawn in
+    """The card's picture as PNG bytes, drawn and encoded once per process (not at every rerun)."""
+    import io
+
     from explorer.ui.app_setup import page_thumbnail
 
-    return page_thumbnail(url_path)
+    buffer = io.BytesIO()
+    page_thumbnail(url_path).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _results_table() -> None:
