@@ -35,7 +35,7 @@ def test_small_run_updates_live_pauses_and_resumes(app_server, page, wait_for_ap
     page.locator("[data-testid='stMain'] h1").filter(has_text="Train").wait_for()
     # DeepConvNet: 20 epochs on 10,000 images take minutes even on a fast machine, so the run is
     # still going when the test pauses it (a small MLP can finish before Pause is clicked).
-    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    page.locator(".st-key-tr_model [data-testid='stSelectbox']").click()  # (the sidebar's first selectbox is the language)
     page.get_by_role("option", name=re.compile("Deep ConvNet")).click()
     wait_for_app(page, timeout_ms=90_000)
 
