@@ -109,6 +109,10 @@ def counted(monkeypatch, module, name: str) -> list:
         return original(*args, **kwargs)
 
     monkeypatch.setattr(module, name, wrapper)
+    import explorer.ui.backward_step_view as view  # it imported the name itself, maybe before this patch
+
+    if getattr(view, name, None) is original:
+        monkeypatch.setattr(view, name, wrapper)
     return calls
 
 
