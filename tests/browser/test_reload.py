@@ -53,9 +53,15 @@ def choose_other_option(page, key: str, option: int = 1) -> None:
     """A selectbox: open it and pick its `option`-th entry other than the one shown now."""
     field = _widget(page, key).locator("input[role='combobox']")
     shown = field.input_value()
-    field.click()
     options = page.locator("[role='option']")
-    options.first.wait_for()
+    for attempt in range(3):  # a rerun that ends just after the click closes the list again
+        field.click()
+        try:
+            options.first.wait_for(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - open it again
+            if attempt == 2:
+                raise
     texts = [text.strip() for text in options.all_inner_texts()]
     others = [i for i, text in enumerate(texts) if text != shown]
     options.nth(others[min(option, len(others)) - 1]).click()
