@@ -4,7 +4,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.data.augment import AUGMENTATIONS, augment, flip, parse_augment, rotate, rotate_by, rotated_sample, shift
+from explorer.data.augment import (
+    AUGMENTATIONS,
+    REAL_WORLD,
+    augment,
+    elastic,
+    flip,
+    noise,
+    parse_augment,
+    rotate,
+    rotate_by,
+    rotated_sample,
+    scale,
+    shift,
+    thickness,
+)
 
 
 def centre_of_mass(image):
@@ -204,3 +218,73 @@ def test_rotated_sample_turns_each_digit_by_the_angle_either_way():
         assert len(origin) == 1 and labels[origin[0][0]] == label  # each is one digit turned 20°, its label kept
         sides.add(origin[0][1])
     assert sides == {"left", "right"}
+
+
+# --- the real-world recipe: scale, thickness, elastic, noise -------------------------------------
+
+
+@pytest.fixture
+def mnist_sample():
+    """200 digit-like shapes: rings ("0") and bars ("1") of different sizes, white on black."""
+    rng = np.random.default_rng(5)
+    shapes = []
+    for _ in range(100):
+        outer = rng.uniform(6, 10)
+        shapes.append(disc(outer) - disc(outer - 2.5, value=200))
+        bar = np.zeros((28, 28), np.uint8)
+        left = int(rng.integers(10, 16))
+        bar[int(rng.integers(3, 7)) : int(rng.integers(21, 25)), left : left + 3] = 230
+        shapes.append(bar)
+    return np.stack(shapes)
+
+
+def ink_radius(images):
+    """The radius of a disc with each image's ink mass at full intensity."""
+    return np.sqrt(images.reshape(len(images), -1).astype(np.float64).sum(axis=1) / 200 / np.pi)
+
+
+def test_scale_resizes_each_digit_about_the_centre_within_the_range():
+    images = np.repeat(disc(6)[None], 300, axis=0)
+    out = scale(images, np.random.default_rng(0), max_change=0.2)
+    ratios = ink_radius(out) / ink_radius(images)
+    assert 0.77 < ratios.min() < 0.85 and 1.15 < ratios.max() < 1.23  # the whole range is drawn
+    centres = np.array([centre_of_mass(image) for image in out])
+    assert np.abs(centres - 13.5).max() < 0.2
+
+
+def test_thickness_makes_some_strokes_thinner_and_some_thicker():
+    bar = np.zeros((28, 28), np.uint8)
+    bar[4:24, 12:16] = 255
+    images = np.repeat(bar[None], 200, axis=0)
+    out = thickness(images, np.random.default_rng(0))
+    widths = out[:, 14, :].astype(np.float64).sum(axis=1) / 255  # the bar's width in pixels at row 14
+    assert widths.min() < 3.0 and widths.max() > 5.5  # up to ~1 px thinner and up to a pixel thicker on each side
+    assert np.all((widths > 2.5) & (widths < 6.01))
+    assert np.all(out[:, :, :10] == 0) and np.all(out[:, :, 18:] == 0)  # nothing appears far from the stroke
+
+
+def test_elastic_bends_about_half_of_the_digits_and_keeps_them_recognisable(mnist_sample):
+    images = mnist_sample
+    out = elastic(images, np.random.default_rng(1))
+    changed = np.any(out != images, axis=(1, 2))
+    assert 0.35 < changed.mean() < 0.65
+    moved = out[changed].reshape(changed.sum(), -1).astype(np.float64)
+    original = images[changed].reshape(changed.sum(), -1).astype(np.float64)
+    correlation = [np.corrcoef(a, b)[0, 1] for a, b in zip(moved, original)]
+    assert 0.5 < min(correlation) and np.median(correlation) > 0.8  # bent, not scrambled
+    assert np.abs(moved.sum(axis=1) / original.sum(axis=1) - 1).max() < 0.3  # ink is moved, not made
+
+
+def test_noise_touches_about_half_of_the_digits_with_bounded_strength():
+    images = np.full((400, 28, 28), 128, np.uint8)
+    out = noise(images, np.random.default_rng(2), max_sigma=0.3)
+    residual_std = (out.astype(np.float64) - 128).reshape(400, -1).std(axis=1)
+    assert 0.4 < np.mean(residual_std > 0) < 0.6
+    assert residual_std.max() < 0.3 * 255 * 1.1 and residual_std.max() > 0.2 * 255
+
+
+def test_the_real_world_recipe_parses_and_keeps_images_uint8(mnist_sample):
+    out = augment(mnist_sample, parse_augment(REAL_WORLD), np.random.default_rng(0))
+    assert out.dtype == np.uint8 and out.shape == mnist_sample.shape
+    assert np.any(out != mnist_sample)
+    assert parse_augment(REAL_WORLD) == ["shift", "rotate", "scale", "thickness", "elastic", "noise"]

@@ -15,7 +15,12 @@ AUGMENTATIONS = {
     "shift1": "Move each digit up to 1 pixel in each direction (the TensorFlow article's shifts).",
     "rotate": "Rotate each digit by up to 10 degrees.",
     "flip": "Mirror half of the digits left-right (harmful for digits: try it and see).",
+    "scale": "Shrink or enlarge each digit by up to 20% about the centre.",
+    "thickness": "Make each digit's strokes up to a pixel thinner or thicker (pens and pencils differ).",
+    "elastic": "Bend half of the digits with a smooth random distortion, as a hand wobbles.",
+    "noise": "Add Gaussian noise to half of the digits (sensor noise, paper texture).",
 }
+REAL_WORLD = "shift+rotate+scale+thickness+elastic+noise"  # the recipe of the network for students' digits
 
 
 def shift(images: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
@@ -48,20 +53,77 @@ def rotate_by(images: np.ndarray, degrees) -> np.ndarray:
     return _bilinear(images, src_y, src_x).round().astype(np.uint8)
 
 
-def _bilinear(images, src_y, src_x):
+def scale(images: np.ndarray, rng: np.random.Generator, max_change: float = 0.2) -> np.ndarray:
+    """Resize every image's content by its own random factor in [1 - max_change, 1 + max_change]."""
     n, h, w = images.shape
-    padded = np.pad(images.astype(np.float32), ((0, 0), (1, 1), (1, 1)))  # zero outside
-    src_y = np.clip(src_y + 1, 0, h)  # +1 for the padding; stays inside the padded image
-    src_x = np.clip(src_x + 1, 0, w)
-    y0, x0 = np.floor(src_y).astype(int), np.floor(src_x).astype(int)
+    factors = rng.uniform(1 - max_change, 1 + max_change, n)[:, None, None]
+    centre_y, centre_x = (h - 1) / 2, (w - 1) / 2
+    y, x = np.mgrid[0:h, 0:w]
+    src_y = (y - centre_y) / factors + centre_y
+    src_x = (x - centre_x) / factors + centre_x
+    return _bilinear(images, src_y, src_x).round().astype(np.uint8)
+
+
+def thickness(images: np.ndarray, rng: np.random.Generator, thinnest: float = -0.7, thickest: float = 1.0) -> np.ndarray:
+    """Blend each image towards its grey dilation (thicker) or erosion (thinner) by a random amount.
+
+    One unit is one step of the plus-shaped neighbourhood: about a pixel on each side of a stroke."""
+    x = images.astype(np.float32)
+    amount = rng.uniform(thinnest, thickest, len(images))[:, None, None].astype(np.float32)
+    target = np.where(amount > 0, _plus_neighbourhood(x, np.maximum), _plus_neighbourhood(x, np.minimum))
+    return (x + np.abs(amount) * (target - x)).round().astype(np.uint8)
+
+
+def _plus_neighbourhood(images, reduce):
+    fill = 0 if reduce is np.maximum else 255
+    p = np.pad(images, ((0, 0), (1, 1), (1, 1)), constant_values=fill)
+    return reduce.reduce([p[:, 1:-1, 1:-1], p[:, :-2, 1:-1], p[:, 2:, 1:-1], p[:, 1:-1, :-2], p[:, 1:-1, 2:]])
+
+
+def elastic(images: np.ndarray, rng: np.random.Generator, alpha: float = 8.0, sigma: float = 4.0) -> np.ndarray:
+    """Simard et al.'s elastic distortion on a random half of the images: every pixel moves by a
+    random displacement field smoothed with a Gaussian of `sigma` px, then scaled by `alpha`."""
+    n, h, w = images.shape
+    chosen = np.flatnonzero(rng.random(n) < 0.5)
+    smooth = _gaussian_matrix(h, sigma)  # smooth @ field @ smooth.T blurs rows and columns
+    dy, dx = (smooth @ rng.uniform(-1, 1, (2, len(chosen), h, w)) @ smooth.T) * alpha
+    y, x = np.mgrid[0:h, 0:w]
+    out = images.copy()
+    out[chosen] = _bilinear(images[chosen], y + dy, x + dx).round().astype(np.uint8)
+    return out
+
+
+def _gaussian_matrix(size: int, sigma: float) -> np.ndarray:
+    """M with M @ v the Gaussian blur of v (rows normalised: a constant field stays constant)."""
+    offsets = np.arange(size)[:, None] - np.arange(size)[None, :]
+    weights = np.exp(-0.5 * (offsets / sigma) ** 2)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def noise(images: np.ndarray, rng: np.random.Generator, max_sigma: float = 0.3) -> np.ndarray:
+    """Gaussian noise on a random half of the images, each with its own strength up to
+    `max_sigma` of the 0..255 range."""
+    n = len(images)
+    sigma = np.where(rng.random(n) < 0.5, rng.uniform(0, max_sigma, n), 0.0)[:, None, None] * 255
+    noisy = images.astype(np.float32) + (sigma * rng.standard_normal(images.shape)).astype(np.float32)
+    return np.clip(noisy.round(), 0, 255).astype(np.uint8)
+
+
+def _bilinear(images, src_y, src_x):
+    """Sample image i at the fractional positions (src_y[i], src_x[i]); outside the image is 0."""
+    n, h, w = images.shape
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1))).reshape(n, -1)  # a zero border
+    src_y = np.broadcast_to(np.clip(src_y + 1, 0, h), (n, h, w)).astype(np.float32)  # +1: the border
+    src_x = np.broadcast_to(np.clip(src_x + 1, 0, w), (n, h, w)).astype(np.float32)
+    y0, x0 = np.floor(src_y), np.floor(src_x)
     fy, fx = src_y - y0, src_x - x0
-    b = np.arange(n)[:, None, None]
+    corner = (y0.astype(np.int32) * (w + 2) + x0.astype(np.int32)).reshape(n, -1)
 
-    def at(yy, xx):
-        return padded[b, np.minimum(yy, h + 1), np.minimum(xx, w + 1)]
+    def at(dy, dx):  # the pixel dy rows and dx columns from each top-left corner
+        return np.take_along_axis(padded, corner + (dy * (w + 2) + dx), axis=1).reshape(n, h, w)
 
-    top = at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx
-    bottom = at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx
+    top = at(0, 0) * (1 - fx) + at(0, 1) * fx
+    bottom = at(1, 0) * (1 - fx) + at(1, 1) * fx
     return top * (1 - fy) + bottom * fy
 
 
@@ -92,7 +154,16 @@ def parse_augment(spec: str) -> list[str]:
 
 
 def augment(images: np.ndarray, names: list[str], rng: np.random.Generator) -> np.ndarray:
-    transforms = {"shift": shift, "shift1": partial(shift, max_shift=1), "rotate": rotate, "flip": flip}
+    transforms = {
+        "shift": shift,
+        "shift1": partial(shift, max_shift=1),
+        "rotate": rotate,
+        "flip": flip,
+        "scale": scale,
+        "thickness": thickness,
+        "elastic": elastic,
+        "noise": noise,
+    }
     for name in names:
         images = transforms[name](images, rng)
     return images
