@@ -363,6 +363,29 @@ def test_a_locked_database_is_explained_and_nothing_is_stored(class_db, pen, mon
     assert len(rooms().digits(room.code)) == 0
 
 
+def test_a_read_only_database_is_explained_and_nothing_changes(class_db, monkeypatch):
+    """A database the server may read but not write (a read-only mount, the wrong owner). These
+    tests run as root, whom file modes do not stop, so the file's writability is what the module
+    asks the OS (os.access) and here the OS says no (tests/test_classdb.py checks a real
+    read-only file as another user)."""
+    room = new_room()
+    checkpoint = sqlite3.connect(class_db)
+    checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file, as after a restart
+    checkpoint.close()
+    before = class_db.read_bytes()
+    real_access = os.access
+    denied = {str(class_db), str(class_db.parent)}
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if mode & os.W_OK and str(path) in denied
+                        else real_access(path, mode, **kw))  # fmt: skip
+    st.cache_resource.clear()
+    at = open_page(room=room.code)
+    assert t("class_digits.db_reason.read_only", path=str(class_db)) in at.error[0].value
+    assert "class_submit" not in [button.key for button in at.button]  # nothing to submit into
+    home = AppTest.from_file(HOME, default_timeout=TIMEOUT).run()
+    assert not home.exception
+    assert class_db.read_bytes() == before
+
+
 # --- languages -----------------------------------------------------------------------------------
 
 
