@@ -39,7 +39,7 @@ BATCHES = [1, 8, 10, 16, 32, 64, 100, 128, 256, 512]
 TRAIN_SIZES = [1000, 2000, 5000, 10000, 20000, 30000, 55000]
 EPS = [1e-8, 1e-7, 1e-6, 1e-4, 1e-2]
 MODES = ["train", "compare", "paths"]  # views: their names are train.mode.<id>
-AUGMENTS = list(AUGMENT_NAMES)  # none, shift, shift+rotate, shift+flip
+AUGMENTS = list(AUGMENT_NAMES)  # none, shift, shift+rotate, shift+scale, shift+flip, the real-world recipe
 CUSTOM = "custom"
 OPT_NAMES = {name: cls.__name__ for name, cls in OPTIMIZERS.items()}
 HYPER_KEYS = ("momentum", "beta1", "beta2", "rho", "eps")
@@ -623,7 +623,7 @@ def custom_plan(config: TrainConfig) -> dict:
         st.warning(t("train.compare.too_many", count=len(configs), limit=MAX_CONFIGS))
         configs = configs[:MAX_CONFIGS]
     st.caption(t("train.compare.custom_caption"))
-    return {"configs": configs, "labels": None, "rotated_test": "shift+rotate" in augments, "preset": None}
+    return {"configs": configs, "labels": None, "rotated_test": any("rotate" in augment for augment in augments), "preset": None}
 
 
 def custom_config(config: TrainConfig, optimizer: str, init: str, augment: str) -> TrainConfig:

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from explorer.data.augment import rotated_sample
+from explorer.data.augment import REAL_WORLD, rotated_sample
 from explorer.nn.layers import ReLU
 from explorer.nn.metrics import confusion_matrix
 from explorer.nn.optimizers import OPTIMIZERS
@@ -378,7 +378,8 @@ class LiveRun:
 # --- labels and records ----------------------------------------------------------------------
 INIT_NAMES = {"zeros": "zeros", "std0.01": "std 0.01", "std1": "std 1", "xavier": "Xavier", "he": "He"}
 AUGMENT_NAMES = {"none": "no augmentation", "shift": "shifts", "shift+rotate": "shifts + rotations",
-                 "shift+flip": "shifts + flips"}  # fmt: skip
+                 "shift+scale": "shifts + scaling", "shift+flip": "shifts + flips",
+                 REAL_WORLD: "the real-world recipe (shifts, rotations, scaling, thickness, elastic, noise)"}  # fmt: skip
 
 
 def english_part(kind: str, value) -> str:
