@@ -29,12 +29,14 @@ from explorer.ui.app_setup import (  # noqa: E402
     PAGES,
     home_page,
     make_st_pages,
+    use_app_style,
 )
 
 url_state.begin_run()
 use_session_language()  # before any text is read
 bind_room()  # a class room joined on any page stays in every page's link
 st.set_page_config(page_title=t("app.title"), page_icon=APP_ICON, layout="wide")
+use_app_style()
 use_presenter_style()
 use_theme()
 
@@ -170,7 +172,11 @@ def _hero() -> None:
     from explorer.ui.resources import mnist_or_none
 
     st.html(_HERO_CSS)
-    st.header(t("home.hero"), anchor="hero")
+    if presenting() and current_lesson() is not None:
+        # On a projector the lesson card titles the demo; the canvas needs the height at 1280x720.
+        st.html("<style>.st-key-home_verdict { min-height: 4.2rem; }</style>")
+    else:
+        st.header(t("home.hero"), anchor="hero")
     left, right = st.columns([0.9, 1.6], gap="large")
     with left:
         url_state.bind("home_source", "draw", options=list(HERO_SOURCES))

@@ -1,6 +1,6 @@
 """The app in Chinese, in Chromium: every page in zh-Hans at 1280x720 with nothing cut off (a
 screenshot of each in docs/screenshots/zh-Hans-<page>.png), a lesson link with lang=zh-Hant opening
-the lesson in Traditional characters, and the sidebar's language switch keeping the page's state
+the lesson in Traditional characters, every lesson link at both sizes in one script or the other, and the sidebar's language switch keeping the page's state
 after the rerun and after a reload."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from explorer import i18n
 from explorer.i18n import t
 from explorer.ui.app_setup import PAGES, REPO_ROOT
 from explorer.ui.lessons import LESSONS, lesson_by_id, lesson_link
-from tests.browser.drawing import SLOW
+from tests.browser.drawing import SLOW, canvas_locator
 from tests.browser.test_layout import _CHARTS_DRAWN_JS, chart_problems, truncated_texts
 from tests.browser.test_reload import CHANGES, _view, change_settings
 from tests.test_languages import SIMPLIFIED_ONLY
@@ -93,26 +93,37 @@ def test_a_lesson_link_with_zh_hant_opens_the_lesson_in_traditional(app_server, 
     assert exception_texts(page) == [] and page.js_errors == []
 
 
-@pytest.mark.parametrize("viewport", ["1280x720", "390x844"])
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_each_lesson_link_in_zh_hans_fits_a_projector_and_a_phone(app_server, new_page, viewports, wait_for_app,
-                                                                  exception_texts, mnist_dir, lesson, viewport):
+# Each lesson at both sizes, one in each script: which one alternates, so every lesson and every
+# size is seen in zh-Hans and in zh-Hant without playing the whole grid twice.
+LESSON_CASES = [(lesson, viewport, ("zh-Hans", "zh-Hant")[(number + size) % 2])
+                for number, lesson in enumerate(LESSONS) for size, viewport in enumerate(["1280x720", "390x844"])]  # fmt: skip
+
+
+@pytest.mark.parametrize("lesson, viewport, lang", LESSON_CASES,
+                         ids=[f"{lesson.id}-{viewport}-{lang}" for lesson, viewport, lang in LESSON_CASES])  # fmt: skip
+def test_each_lesson_link_in_chinese_fits_a_projector_and_a_phone(app_server, new_page, viewports, wait_for_app,
+                                                                  exception_texts, mnist_dir, lesson, viewport, lang):
     """The projector and phone checks of the lesson links, in Chinese: the card on the first screen,
-    nothing cut off."""
+    nothing cut off, and on a projector the drawing lesson's canvas on the first screen too."""
     page = new_page(**viewports[viewport])
-    page.goto(f"{app_server}/{lesson_link(lesson, lang='zh-Hans')}")
+    page.goto(f"{app_server}/{lesson_link(lesson, lang=lang)}")
     wait_for_app(page, SLOW)
     page.wait_for_function(_CHARTS_DRAWN_JS, polling=250, timeout=SLOW)
     card = page.locator(".st-key-lesson_card")
     card.wait_for(timeout=SLOW)
-    with i18n.language("zh-Hans"):
+    with i18n.language(lang):
         assert lesson.title in card.inner_text()
     box = card.bounding_box()
     assert box is not None and 0 <= box["y"] < page.viewport_size["height"] / 2, f"the card is not on the first screen: {box}"
+    if lesson.id == "draw" and viewport == "1280x720":
+        canvas = canvas_locator(page)
+        canvas.wait_for(timeout=SLOW)
+        box = canvas.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= page.viewport_size["height"], f"the canvas is cut: {box}"
     assert exception_texts(page) == []
     page.wait_for_timeout(500)  # plotly places titles and legends after its first draw
     problems = truncated_texts(page) + chart_problems(page)
-    assert not problems, f"{lesson.id} at {viewport}: {len(problems)} layout problem(s):\n  " + "\n  ".join(problems)
+    assert not problems, f"{lesson.id} at {viewport} in {lang}: {len(problems)} layout problem(s):\n  " + "\n  ".join(problems)
 
 
 @pytest.mark.parametrize("path", ["lessons", "receptive_fields", "train"])

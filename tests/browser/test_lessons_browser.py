@@ -110,9 +110,10 @@ def number(text: str) -> float:
 
 
 def play_draw(page, wait_for_app) -> None:
-    """Home: a drawn 7 is read as a 7, and the answer is on screen while the canvas is."""
+    """Home: the canvas is on the first screen, a drawn 7 is read as a 7, and the answer is on
+    screen while the canvas is."""
     canvas = canvas_locator(page)
-    canvas.scroll_into_view_if_needed()
+    assert_in_view(page, canvas, "the canvas")  # the teacher draws without scrolling first
     draw_seven(page, canvas)
     verdict = page.locator(".st-key-home_verdict").get_by_text(re.compile(r"It's an? \d"))
     verdict.wait_for(timeout=SLOW)
