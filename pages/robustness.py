@@ -113,7 +113,7 @@ def curves_view() -> None:
     with left:
         kind = _kind_picker()
     with right:
-        chosen = st.multiselect(t("robustness.models_label"), models, key="rb_models")
+        chosen = st.pills(t("robustness.models_label"), models, selection_mode="multi", key="rb_models")  # chips wrap: every name readable
     st.caption(t(f"robustness.explain.{kind}"))
     images, labels = _sample()
     examples = images[[np.flatnonzero(labels == digit)[0] for digit in (2, 7)]]

@@ -379,7 +379,7 @@ class LiveRun:
 INIT_NAMES = {"zeros": "zeros", "std0.01": "std 0.01", "std1": "std 1", "xavier": "Xavier", "he": "He"}
 AUGMENT_NAMES = {"none": "no augmentation", "shift": "shifts", "shift+rotate": "shifts + rotations",
                  "shift+scale": "shifts + scaling", "shift+flip": "shifts + flips",
-                 REAL_WORLD: "the real-world recipe (shifts, rotations, scaling, thickness, elastic, noise)"}  # fmt: skip
+                 REAL_WORLD: "real-world recipe"}  # fmt: skip
 
 
 def english_part(kind: str, value) -> str:
