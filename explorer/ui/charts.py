@@ -11,11 +11,14 @@ from explorer.figures.theme import fit_layout
 FEWER_BUTTONS = ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
 
 
-def chart(fig, key: str | None = None, toolbar: bool = True, **kwargs):
+def chart(fig, key: str | None = None, toolbar: bool = True, min_width: int | None = None, **kwargs):
     """Draw `fig` with our projector template: theme=None keeps Streamlit's own chart theme off it.
 
     The title and the legend are fitted first (explorer.figures.theme.fit_layout), so they stay readable
-    and apart on a phone as on a projector."""
+    and apart on a phone as on a projector. A chart with a `key` and a `min_width` (px) never
+    shrinks below it: on a narrower screen it scrolls sideways, its details still readable."""
+    if key and min_width:
+        st.html(f"<style>.st-key-{key} {{ overflow-x: auto; }} .st-key-{key} > div {{ min-width: {min_width}px; }}</style>")
     height = kwargs.get("height")
     fit_layout(fig, height if isinstance(height, int) else None)
     config = {"displaylogo": False, "modeBarButtonsToRemove": FEWER_BUTTONS} if toolbar else {"displaylogo": False, "displayModeBar": False}

@@ -16,6 +16,8 @@ from explorer.ui import url_state
 from explorer.ui.charts import chart
 
 COLUMN, CHANNEL = "ov_column", "ov_channel"  # the selected map, in the URL
+MIN_COLUMN_PX = 40  # narrower, and a column's maps and its layer name are too small to read
+MIN_PANEL_PX = 150  # a panel of the selected map's row: its title ("reads conv2, map 12") needs the width
 
 
 def show_overview(net: Network, view: Dissection) -> None:
@@ -23,7 +25,8 @@ def show_overview(net: Network, view: Dissection) -> None:
     columns = overview_columns(view)
     column = url_state.bind_number(COLUMN, 1, 0, len(columns) - 1)
     channel = url_state.bind_number(CHANNEL, 0, 0, len(columns[column]["maps"]) - 1)
-    chart(network_overview(view, (column, channel)), key="ov_chart", on_select=_clicked, selection_mode="points", toolbar=False)
+    chart(network_overview(view, (column, channel)), key="ov_chart", on_select=_clicked, selection_mode="points",
+          toolbar=False, min_width=MIN_COLUMN_PX * (len(columns) + 1))  # a phone scrolls it rather than shrink it  # fmt: skip
     st.caption(t("overview.caption"))
     _selected_map(net, columns, column, channel)
     first_conv = conv_indices(net)[0]
@@ -52,7 +55,7 @@ def _selected_map(net: Network, columns: list[dict], column: int, channel: int) 
     if before is not None:
         panels = [(t("overview.reads", layer=before["name"], channel=source + 1), before["maps"][source], _limit(before["maps"][source]))
                   for source in sources] + panels  # fmt: skip
-    chart(panels_figure(panels, height=260), key="ov_selected", toolbar=False)
+    chart(panels_figure(panels, height=260), key="ov_selected", toolbar=False, min_width=MIN_PANEL_PX * len(panels))
     st.caption(t(f"overview.explain.{_kind(chosen['kind'])}"))
 
 
