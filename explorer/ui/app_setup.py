@@ -104,6 +104,7 @@ _BLUE, _VERMILLION, _GREEN, _GREY, _INK = "#0072B2", "#D55E00", "#009E73", "#BBB
 CJK_FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Debian, Ubuntu: fonts-noto-cjk
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",  # Fedora, Arch
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian's small one: packages.txt, deploy/Dockerfile
     "/System/Library/Fonts/PingFang.ttc",  # macOS
     "C:/Windows/Fonts/msyh.ttc",  # Windows: Microsoft YaHei
 )
