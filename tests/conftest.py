@@ -71,6 +71,14 @@ def mnist_dir(require) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    """The full MNIST, loaded once for the whole run (uint8 arrays, as the app holds them)."""
+    from explorer.data.mnist import load_directory
+
+    return load_directory(mnist_dir)
+
+
 # --- a real `streamlit run` server -----------------------------------------------------------
 
 

@@ -87,16 +87,6 @@ def test_galleries_pick_the_least_sure_and_the_surest_mistakes():
 # --- on the shipped models ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    from explorer.data.mnist import DataError, load_mnist
-
-    try:
-        return load_mnist(download=False)
-    except DataError:
-        pytest.skip("MNIST is not available (set MNIST_DIR)")
-
-
 def test_validation_split_is_the_trainers(mnist):
     from explorer.nn.training import TrainConfig, Trainer
 

@@ -17,7 +17,6 @@ from PIL import Image, ImageDraw
 
 from explorer import i18n
 from explorer.data import preprocess
-from explorer.data.mnist import load_directory
 from explorer.data.photos import KINDS, photo_set, render_photo
 from explorer.data.preprocess import ImageError, Step, open_upload, preprocess_digit
 from explorer.nn.pretrained import load_pretrained
@@ -26,11 +25,6 @@ PHOTOS_PER_KIND = 40
 # lenet (fast) on PHOTOS_PER_KIND photos of each kind; heavy shadows are the hardest kind.
 TARGET = {kind: 0.95 for kind in KINDS} | {"shadow": 0.9}
 MEMORY_LIMIT = 100 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    return load_directory(mnist_dir)
 
 
 @pytest.fixture(scope="module")

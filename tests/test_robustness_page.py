@@ -27,16 +27,6 @@ def open_page(lang: str, **state) -> AppTest:
     return app_pages.open_page(PAGE, lang, TIMEOUT, **state)
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    from explorer.data.mnist import DataError, load_mnist
-
-    try:
-        return load_mnist(download=False)
-    except DataError:
-        pytest.skip("MNIST is not available (set MNIST_DIR)")
-
-
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("view", VIEWS)
 def test_every_view_in_every_language(mnist, lang, view):

@@ -15,7 +15,6 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from explorer.data.class_rooms import open_class_rooms
-from explorer.data.mnist import load_mnist
 from explorer.i18n import language, t
 from explorer.lab import class_eval
 from explorer.nn.pretrained import load_pretrained
@@ -38,11 +37,6 @@ def class_db(tmp_path, monkeypatch, mnist_dir):
     st.cache_resource.clear()
     yield
     st.cache_resource.clear()
-
-
-@pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    return load_mnist(mnist_dir)
 
 
 def room_with(images: np.ndarray, labels: np.ndarray) -> str:
