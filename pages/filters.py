@@ -42,6 +42,7 @@ from explorer.data.preprocess import ImageError, PreprocessOptions, open_upload,
 from explorer.ui import url_state
 from explorer.ui.charts import chart
 from explorer.ui.digit_input import DIGIT_PARAM, canvas, digit_from_link, put_digit_in_link
+from explorer.ui.figure_cache import shared
 from explorer.ui.overview_view import show_overview
 from explorer.ui.backward_step_view import backward_step_section
 from explorer.ui.code_view import show_code, show_forward_code
@@ -54,6 +55,12 @@ from explorer.ui.resources import (
     session_trained_model,
     show_missing_data,
 )
+
+# One view (model, digit, language) looks the same to every student: its figures are built once per
+# server process and shared (explorer/ui/figure_cache.py).
+digit_figure, probability_bars, saliency_figure = shared(digit_figure), shared(probability_bars), shared(saliency_figure)
+filters_figure, feature_maps_figure = shared(filters_figure), shared(feature_maps_figure)
+panels_figure, units_figure = shared(panels_figure), shared(units_figure)
 
 # Choices are ids (they are in the URL); their labels are in the catalog under filters.<choice>.<id>.
 SOURCES = ("test", "draw", "upload")

@@ -9,6 +9,8 @@ kernel; every number checked against the network's own backward pass and a finit
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import streamlit as st
 
@@ -74,15 +76,24 @@ def relative_difference(a: float, b: float) -> float:
 
 def least_sure_image(net: Network, data) -> int:
     """Among the first training images, the one whose true class the network gives the lowest
-    probability: a step there has something to change (kept per network in the session)."""
-    cache = st.session_state.setdefault("_backward_default_image", {})
-    key = (id(net), net.model_name)
-    if key not in cache:
-        probabilities = net.predict_proba(np.asarray(data.train_images[:SCANNED_IMAGES]))
-        true_class = probabilities[np.arange(SCANNED_IMAGES), np.asarray(data.train_labels[:SCANNED_IMAGES])]
-        cache.clear()
-        cache[key] = int(true_class.argmin())
-    return cache[key]
+    probability: a step there has something to change. The same for every session showing the
+    same weights, so found once per process."""
+    return _least_sure_image(net.model_name, _weights_digest(net), net, data)
+
+
+def _weights_digest(net: Network) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for name, value in sorted(net.state().items()):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    return digest.hexdigest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _least_sure_image(model_name: str, weights: str, _net: Network, _data) -> int:  # noqa: ARG001 - name and weights key the cache
+    probabilities = _net.predict_proba(np.asarray(_data.train_images[:SCANNED_IMAGES]))
+    true_class = probabilities[np.arange(SCANNED_IMAGES), np.asarray(_data.train_labels[:SCANNED_IMAGES])]
+    return int(true_class.argmin())
 
 
 def session_copy(net: Network, token: tuple) -> dict:

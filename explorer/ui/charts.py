@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.figures.theme import fit_layout
+from explorer.ui.figure_cache import is_shared
 
 
 # Zoom, pan, reset and save are what a class uses; without the rest the toolbar is short enough
@@ -20,6 +21,7 @@ def chart(fig, key: str | None = None, toolbar: bool = True, min_width: int | No
     if key and min_width:
         st.html(f"<style>.st-key-{key} {{ overflow-x: auto; }} .st-key-{key} > div {{ min-width: {min_width}px; }}</style>")
     height = kwargs.get("height")
-    fit_layout(fig, height if isinstance(height, int) else None)
+    if not is_shared(fig):  # a shared figure was fitted once, before any session could send it
+        fit_layout(fig, height if isinstance(height, int) else None)
     config = {"displaylogo": False, "modeBarButtonsToRemove": FEWER_BUTTONS} if toolbar else {"displaylogo": False, "displayModeBar": False}
     return st.plotly_chart(fig, theme=None, key=key, config=config, **kwargs)

@@ -14,6 +14,7 @@ from explorer.lab.dissect import Dissection, conv_indices
 from explorer.nn.network import Network
 from explorer.ui import url_state
 from explorer.ui.charts import chart
+from explorer.ui.figure_cache import shared
 
 COLUMN, CHANNEL = "ov_column", "ov_channel"  # the selected map, in the URL
 MIN_COLUMN_PX = 40  # narrower, and a column's maps and its layer name are too small to read
@@ -55,7 +56,7 @@ def _selected_map(net: Network, columns: list[dict], column: int, channel: int) 
     if before is not None:
         panels = [(t("overview.reads", layer=before["name"], channel=source + 1), before["maps"][source], _limit(before["maps"][source]))
                   for source in sources] + panels  # fmt: skip
-    chart(panels_figure(panels, height=260), key="ov_selected", toolbar=False, min_width=MIN_PANEL_PX * len(panels))
+    chart(shared(panels_figure)(panels, height=260), key="ov_selected", toolbar=False, min_width=MIN_PANEL_PX * len(panels))
     st.caption(t(f"overview.explain.{_kind(chosen['kind'])}"))
 
 
@@ -75,7 +76,7 @@ def show_kernel_animation(net: Network, view: Dissection, channel: int) -> None:
         return
     st.subheader(t("overview.anim_title"), anchor="kernel-animation")
     output = next(item for item in view.layers if item.index == first).output[:, :, channel]
-    figure = kernel_animation(view.input[:, :, 0], layer.W.value[:, :, 0, channel], float(layer.b.value[channel]), output,
+    figure = shared(kernel_animation)(view.input[:, :, 0], layer.W.value[:, :, 0, channel], float(layer.b.value[channel]), output,
                               stride=layer.stride, padding=layer.padding)  # fmt: skip
     chart(figure, key="ov_animation", toolbar=False)
     st.caption(t("overview.anim_caption", kernel=layer.kernel, channel=channel + 1))

@@ -1,0 +1,74 @@
+"""Figures every student sees alike, built once per server process and shared by all sessions.
+
+Building a plotly figure validates every property it is given: the Filters page's figures for one
+digit (a kernel animation of 300 frames, dozens of tile grids) take seconds to build, but a tenth
+of that to send. Thirty students opening the same view (the same model, the same test digit, the
+same language) would each pay the seconds. `shared(builder)` returns the builder's figure from a
+process-wide cache when the arguments (arrays by their content) and the language are the same.
+
+A shared figure is fitted to the page (explorer.figures.theme.fit_layout) before anyone sees it
+and never changed afterwards: chart() leaves it as it is, so sessions can send it at the same time.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Callable
+
+import numpy as np
+
+from explorer import i18n
+from explorer.figures.theme import fit_layout
+
+MAX_FIGURES = 256  # a whole Filters view of the deepest model is about 70 figures; most are small heatmaps
+SHARED = "_explorer_shared"  # set on a figure that lives in the cache: never change it again
+
+_figures: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+def _key(value):
+    """A hashable stand-in for an argument: arrays by shape, type and a digest of their bytes."""
+    if isinstance(value, np.ndarray):
+        digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16).hexdigest()
+        return ("array", value.shape, value.dtype.str, digest)
+    if isinstance(value, (list, tuple)):
+        return tuple(_key(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((name, _key(item)) for name, item in value.items()))
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    hash(value)  # anything else must be hashable: a TypeError here is a programming error
+    return value
+
+
+def shared(build: Callable) -> Callable:
+    """`build` (a function returning a plotly figure) with its figures shared across sessions."""
+
+    @functools.wraps(build)
+    def cached(*args, **kwargs):
+        key = (build.__module__, build.__qualname__, i18n.current(), _key(args), _key(kwargs))
+        with _lock:
+            if key in _figures:
+                _figures.move_to_end(key)
+                return _figures[key]
+        figure = fit_layout(build(*args, **kwargs))  # outside the lock: others go on meanwhile
+        object.__setattr__(figure, SHARED, True)
+        with _lock:
+            figure = _figures.setdefault(key, figure)  # two sessions built it at once: keep the first
+            while len(_figures) > MAX_FIGURES:
+                _figures.popitem(last=False)
+        return figure
+
+    return cached
+
+
+def is_shared(figure) -> bool:
+    return getattr(figure, SHARED, False)
+
+
+def clear() -> None:
+    with _lock:
+        _figures.clear()
