@@ -113,7 +113,7 @@ def curves_view() -> None:
     with left:
         kind = _kind_picker()
     with right:
-        chosen = st.pills(t("robustness.models_label"), models, selection_mode="multi", key="rb_models")  # chips wrap: every name readable
+        chosen = st.pills(t("robustness.models_label"), models, selection_mode="multi", key="rb_models", wrap=True)  # every name readable
     st.caption(t(f"robustness.explain.{kind}"))
     images, labels = _sample()
     examples = images[[np.flatnonzero(labels == digit)[0] for digit in (2, 7)]]

@@ -614,10 +614,13 @@ def custom_plan(config: TrainConfig) -> dict:
     url_state.bind("cmp_inits", [config.init], options=list(INITS))
     url_state.bind("cmp_augments", [config.augment], options=AUGMENTS)
     a, b, c = st.columns(3)
-    opts = a.multiselect(t("train.compare.optimizers"), list(OPTIMIZERS), format_func=OPT_NAMES.get, key="cmp_opts", persist_state="session",
-                         help=t("train.compare.optimizers_help"))  # fmt: skip
-    inits = b.multiselect(t("train.compare.inits"), list(INITS), format_func=init_name, key="cmp_inits", persist_state="session")
-    augments = c.multiselect(t("train.compare.augments"), AUGMENTS, format_func=augment_name, key="cmp_augments", persist_state="session")
+    # Pills, not multiselects: every choice stays readable in a narrow column, in any language.
+    opts = a.pills(t("train.compare.optimizers"), list(OPTIMIZERS), selection_mode="multi", format_func=OPT_NAMES.get, key="cmp_opts",
+                   persist_state="session", wrap=True, help=t("train.compare.optimizers_help"))  # fmt: skip
+    inits = b.pills(t("train.compare.inits"), list(INITS), selection_mode="multi", format_func=init_name, key="cmp_inits",
+                    persist_state="session", wrap=True)  # fmt: skip
+    augments = c.pills(t("train.compare.augments"), AUGMENTS, selection_mode="multi", format_func=augment_name, key="cmp_augments",
+                       persist_state="session", wrap=True)  # fmt: skip
     configs = [custom_config(config, o, i, g) for o in opts for i in inits for g in augments]
     if len(configs) > MAX_CONFIGS:
         st.warning(t("train.compare.too_many", count=len(configs), limit=MAX_CONFIGS))
@@ -790,7 +793,8 @@ def paths_section() -> None:
         name = st.radio(t("train.paths.function"), list(SURFACES), format_func=lambda s: t(f"train.paths.surface.{s}"), key="path_surface",
                         persist_state="session")  # fmt: skip
         s = SURFACES[name]
-        chosen = st.multiselect(t("train.compare.optimizers"), list(OPTIMIZERS), format_func=OPT_NAMES.get, key="path_opts", persist_state="session")
+        chosen = st.pills(t("train.compare.optimizers"), list(OPTIMIZERS), selection_mode="multi", format_func=OPT_NAMES.get,
+                          key="path_opts", persist_state="session", wrap=True)  # fmt: skip
         url_state.bind(f"path_steps_{name}", s.steps, valid=lambda v: 1 <= v <= 300)
         steps = st.slider(t("train.paths.steps"), 1, 300, key=f"path_steps_{name}")
         paths = {}

@@ -264,7 +264,7 @@ def test_the_optimizer_paths_show_each_optimizers_rule(monkeypatch):
         at = page("train", tr_mode="paths").run()
         assert not at.exception, at.exception
         codes = [code.value for code in at.code]
-        chosen = at.multiselect(key="path_opts").value
+        chosen = at.pills(key="path_opts").value
         assert chosen
         for name in chosen:
             assert updates[name], f"{name}'s path did not run its update"

@@ -135,8 +135,8 @@ def test_a_comparison_its_results_and_the_run_list(lang):
     claim = i18n.t("train.presets.optimizers.claim")
     assert any(claim in m.value for m in at.markdown)
     at.selectbox(key="cmp_preset").set_value("custom").run()
-    at.multiselect(key="cmp_opts").set_value(["sgd", "adam"]).run()
-    at.multiselect(key="cmp_inits").set_value(["xavier", "he"]).run()
+    at.pills(key="cmp_opts").set_value(["sgd", "adam"]).run()
+    at.pills(key="cmp_inits").set_value(["xavier", "he"]).run()
     at.button(key="cmp_start").click().run()
     for _ in range(60):
         if at.session_state["train_comparison"].done:

@@ -150,7 +150,7 @@ def test_compare_two_optimizers_from_identical_weights(at):
     small(at, model="nielsen", batch=10, epochs=1)
     at.segmented_control(key="tr_mode").set_value("compare").run()
     at.selectbox(key="cmp_preset").set_value("custom").run()
-    at.multiselect(key="cmp_opts").set_value(["sgd", "adam"]).run()
+    at.pills(key="cmp_opts").set_value(["sgd", "adam"]).run()
     at.button(key="cmp_start").click().run()
     cmp = at.session_state["train_comparison"]
     assert [r.config.optimizer for r in cmp.runs] == ["sgd", "adam"]
@@ -251,15 +251,16 @@ def test_rmsprop_at_learning_rate_1000_is_stopped_with_a_message(at):
     assert any("too large" in e.value for e in at.error)
 
 
-def test_augmentation_offers_rotations_and_flips(at):
-    assert at.selectbox(key="tr_augment").options == ["no augmentation", "shifts", "shifts + rotations", "shifts + flips"]
+def test_augmentation_offers_rotations_scaling_flips_and_the_real_world_recipe(at):
+    assert at.selectbox(key="tr_augment").options == ["no augmentation", "shifts", "shifts + rotations", "shifts + scaling",
+                                                      "shifts + flips", "real-world recipe"]  # fmt: skip
     small(at, model="nielsen")
     at.selectbox(key="tr_augment").set_value("shift+flip").run()
     at.button(key="btn_step").click().run()
     assert run(at).config.augment == "shift+flip"
     at.segmented_control(key="tr_mode").set_value("compare").run()
     at.selectbox(key="cmp_preset").set_value("custom").run()
-    assert at.multiselect(key="cmp_augments").options == at.selectbox(key="tr_augment").options
+    assert at.pills(key="cmp_augments").options == at.selectbox(key="tr_augment").options
 
 
 def test_optimizer_path_text_depends_on_the_surface(at):

@@ -58,16 +58,6 @@ PAGES: tuple[PageInfo, ...] = (
 HOME_URL_PATH = "home"  # Home is the default page, served at "/": this names it for st.page_link
 
 
-# Every page: a row of pills (st.pills) wraps onto more lines instead of scrolling sideways, so on a
-# projector or a phone every choice stays readable without a hidden scroll bar.
-_APP_CSS = "<style>.stButtonGroup [role='toolbar'] { flex-wrap: wrap; row-gap: 0.4rem; }</style>"
-
-
-def use_app_style() -> None:
-    """Called once per run by the entrypoint: the style every page shares."""
-    st.html(_APP_CSS)
-
-
 def _home_placeholder() -> None:
     """Stands in for the Home page's function in links (a link needs only the page's URL path)."""
 
