@@ -7,6 +7,7 @@ import pytest
 from explorer.data.augment import (
     AUGMENTATIONS,
     REAL_WORLD,
+    affine,
     augment,
     elastic,
     flip,
@@ -258,9 +259,24 @@ def test_thickness_makes_some_strokes_thinner_and_some_thicker():
     images = np.repeat(bar[None], 200, axis=0)
     out = thickness(images, np.random.default_rng(0))
     widths = out[:, 14, :].astype(np.float64).sum(axis=1) / 255  # the bar's width in pixels at row 14
-    assert widths.min() < 3.0 and widths.max() > 5.5  # up to ~1 px thinner and up to a pixel thicker on each side
-    assert np.all((widths > 2.5) & (widths < 6.01))
+    # A 4-pixel bar: down to 1 pixel (1.5 steps of erosion on each side), up to 6 (one step of dilation)
+    assert widths.min() < 1.5 and widths.max() > 5.5
+    assert np.all((widths > 0.95) & (widths < 6.01))
     assert np.all(out[:, :, :10] == 0) and np.all(out[:, :, 18:] == 0)  # nothing appears far from the stroke
+
+
+def test_affine_turns_and_resizes_in_one_resampling():
+    bar = np.zeros((28, 28), np.uint8)
+    bar[4:24, 13:15] = 255  # upright
+    out = affine(np.repeat(bar[None], 300, axis=0), np.random.default_rng(4), max_degrees=20, max_change=0.2)
+    angles, lengths = [], []
+    for image in out:
+        rows, cols = np.nonzero(image > 128)
+        slope = np.polyfit(rows, cols, 1)[0]  # columns moved per row: tan of the turn
+        angles.append(np.degrees(np.arctan(slope)))
+        lengths.append((rows.max() - rows.min() + 1) / np.cos(np.radians(angles[-1])))
+    assert 15 < max(np.abs(angles)) <= 21 and min(angles) < -10 < 10 < max(angles)
+    assert min(lengths) < 18 and max(lengths) > 22  # 20 pixels long, resized by up to 20% either way
 
 
 def test_elastic_bends_about_half_of_the_digits_and_keeps_them_recognisable(mnist_sample):
@@ -287,4 +303,4 @@ def test_the_real_world_recipe_parses_and_keeps_images_uint8(mnist_sample):
     out = augment(mnist_sample, parse_augment(REAL_WORLD), np.random.default_rng(0))
     assert out.dtype == np.uint8 and out.shape == mnist_sample.shape
     assert np.any(out != mnist_sample)
-    assert parse_augment(REAL_WORLD) == ["shift", "rotate", "scale", "thickness", "elastic", "noise"]
+    assert parse_augment(REAL_WORLD) == ["shift", "affine", "thickness", "elastic", "noise"]

@@ -76,7 +76,7 @@ def test_opening_view(lang):
     assert i18n.t("train.figures.loss_title") in chart_titles(at)
     assert at.segmented_control(key="tr_mode").options == [i18n.t(f"train.mode.{mode}") for mode in ("train", "compare", "paths")]
     assert at.selectbox(key="tr_augment").options == [i18n.t(f"train.augment.{a}") for a in ("none", "shift", "shift_rotate", "shift_scale", "shift_flip",
-                                                                                      "shift_rotate_scale_thickness_elastic_noise")]
+                                                                                      "shift_affine_thickness_elastic_noise")]
 
 
 def test_a_run_after_a_few_steps_and_a_changed_setting(lang):

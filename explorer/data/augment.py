@@ -16,11 +16,12 @@ AUGMENTATIONS = {
     "rotate": "Rotate each digit by up to 10 degrees.",
     "flip": "Mirror half of the digits left-right (harmful for digits: try it and see).",
     "scale": "Shrink or enlarge each digit by up to 20% about the centre.",
-    "thickness": "Make each digit's strokes up to a pixel thinner or thicker (pens and pencils differ).",
+    "affine": "Turn each digit by up to 20 degrees and resize it by up to 20%, in one resampling (two would blur it twice).",
+    "thickness": "Make each digit's strokes up to 1.5 pixels thinner or a pixel thicker (pens and pencils differ).",
     "elastic": "Bend half of the digits with a smooth random distortion, as a hand wobbles.",
     "noise": "Add Gaussian noise to half of the digits (sensor noise, paper texture).",
 }
-REAL_WORLD = "shift+rotate+scale+thickness+elastic+noise"  # the recipe of the network for students' digits
+REAL_WORLD = "shift+affine+thickness+elastic+noise"  # the recipe of the network for students' digits
 
 
 def shift(images: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
@@ -55,23 +56,36 @@ def rotate_by(images: np.ndarray, degrees) -> np.ndarray:
 
 def scale(images: np.ndarray, rng: np.random.Generator, max_change: float = 0.2) -> np.ndarray:
     """Resize every image's content by its own random factor in [1 - max_change, 1 + max_change]."""
+    return affine(images, rng, max_degrees=0, max_change=max_change)
+
+
+def affine(images: np.ndarray, rng: np.random.Generator, max_degrees: float = 20, max_change: float = 0.2) -> np.ndarray:
+    """Turn every image by its own random angle and resize it by its own factor, about its centre."""
     n, h, w = images.shape
+    angles = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))[:, None, None]
     factors = rng.uniform(1 - max_change, 1 + max_change, n)[:, None, None]
+    cos, sin = np.cos(angles) / factors, np.sin(angles) / factors
     centre_y, centre_x = (h - 1) / 2, (w - 1) / 2
     y, x = np.mgrid[0:h, 0:w]
-    src_y = (y - centre_y) / factors + centre_y
-    src_x = (x - centre_x) / factors + centre_x
+    y, x = y - centre_y, x - centre_x
+    # Where each output pixel comes from: turn its coordinates backwards and undo the resizing.
+    src_y = cos * y - sin * x + centre_y
+    src_x = sin * y + cos * x + centre_x
     return _bilinear(images, src_y, src_x).round().astype(np.uint8)
 
 
-def thickness(images: np.ndarray, rng: np.random.Generator, thinnest: float = -0.7, thickest: float = 1.0) -> np.ndarray:
+def thickness(images: np.ndarray, rng: np.random.Generator, thinnest: float = -1.5, thickest: float = 1.0) -> np.ndarray:
     """Blend each image towards its grey dilation (thicker) or erosion (thinner) by a random amount.
 
     One unit is one step of the plus-shaped neighbourhood: about a pixel on each side of a stroke."""
     x = images.astype(np.float32)
     amount = rng.uniform(thinnest, thickest, len(images))[:, None, None].astype(np.float32)
-    target = np.where(amount > 0, _plus_neighbourhood(x, np.maximum), _plus_neighbourhood(x, np.minimum))
-    return (x + np.abs(amount) * (target - x)).round().astype(np.uint8)
+    thicker, thinner = _plus_neighbourhood(x, np.maximum), _plus_neighbourhood(x, np.minimum)
+    thinnest_step = _plus_neighbourhood(thinner, np.minimum)  # a second erosion, for amounts below -1
+    target = np.where(amount > 0, thicker, np.where(amount < -1, thinnest_step, thinner))
+    start = np.where(amount < -1, thinner, x)  # beyond one step, blend from the first erosion onwards
+    part = np.where(amount < -1, -amount - 1, np.abs(amount))
+    return (start + part * (target - start)).round().astype(np.uint8)
 
 
 def _plus_neighbourhood(images, reduce):
@@ -160,6 +174,7 @@ def augment(images: np.ndarray, names: list[str], rng: np.random.Generator) -> n
         "rotate": rotate,
         "flip": flip,
         "scale": scale,
+        "affine": affine,
         "thickness": thickness,
         "elastic": elastic,
         "noise": noise,
