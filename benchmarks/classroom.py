@@ -16,6 +16,9 @@ images its pages show, which it fetches too. Behind HAProxy (deploy/), the heade
 the replica that answered: a session whose websocket or image lands on another replica than its
 page is an error.
 
+00. cold start (without --url): on the server started a moment before, all `--sessions` sessions
+   arrive in the same second, on Home and the other pages in turn; each one's first run is timed
+   and any exception shown counts as an error;
 0. first render: on the idle server, warmed by a session on Home (on each replica), two new
    sessions per page (Home, Train, Filters, Receptive fields), one after the other, connect and
    run the page once: the time from connecting to the end of that first run, for the page's first
@@ -365,7 +368,7 @@ def summary(values: list[float]) -> str:
 def new_report() -> dict:
     return {"errors": [], "training": 0, "training_now": 0, "rss": {}, "open_seconds": [], "baseline": [],
             "during": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": [],
-            "first_render": [], "images": 0, "live_updates": []}  # fmt: skip
+            "first_render": [], "images": 0, "live_updates": [], "cold_start": []}  # fmt: skip
 
 
 async def first_renders(base_url: str, report: dict) -> None:
@@ -397,6 +400,28 @@ async def first_renders(base_url: str, report: dict) -> None:
                 await session.close()
 
 
+async def cold_start(base_url: str, count: int, report: dict) -> None:
+    """`count` sessions arriving in the same second on the server started a moment before, on Home
+    and the other pages in turn (a class following a link): the time from connecting to the end of
+    each one's first run, and any exception a page shows."""
+    paths = list(FIRST_RENDER_PAGES)
+    sessions = [Session(-200 - number, base_url) for number in range(count)]
+
+    async def arrive(session: Session, path: str) -> None:
+        try:
+            await session.load_page(path)
+            started = time.perf_counter()
+            await session.connect()
+            await session.rerun(page_name=path)
+            report["cold_start"].append(time.perf_counter() - started)
+            report["errors"].extend(f"cold start, /{path}: exception in the page: {e}" for e in session.exceptions)
+        finally:
+            await session.close()
+
+    outcome = await asyncio.gather(*(arrive(s, paths[i % len(paths)]) for i, s in enumerate(sessions)), return_exceptions=True)
+    report["errors"].extend(f"cold start: {type(e).__name__}: {e}" for e in outcome if isinstance(e, Exception))
+
+
 async def sample_memory(pids: list[int], report: dict) -> None:
     """Every half second, each server process's memory, until cancelled."""
     while True:
@@ -420,6 +445,10 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
             report["images"] += images
 
     try:
+        # 00. on a server started a moment before, the whole class arrives in the same second
+        if args.cold_start:
+            await cold_start(base_url, args.sessions, report)
+
         # 0. each page's first render, on the idle server
         await first_renders(base_url, report)
 
@@ -643,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--class-db", type=Path, help="with --class-digits and --url: the server's CLASS_DB file, "
                         "to count the digits stored")  # fmt: skip
     args = parser.parse_args(argv)
+    args.cold_start = not args.url  # only a server started here is fresh
     if args.all_train:
         args.trainers = args.sessions
     if args.class_digits:
@@ -715,6 +745,9 @@ def main(argv: list[str] | None = None) -> int:
 def print_report(report: dict, args) -> None:
     renders = ", ".join(f"{title} {seconds:.2f} s" + (f" ({replica})" if replica else "")
                         for title, seconds, replica in report["first_render"])  # fmt: skip
+    if report["cold_start"]:
+        print(f"cold start, {len(report['cold_start'])} sessions arriving together on the fresh server "
+              f"(connect to end of first run): {summary(report['cold_start'])}")  # fmt: skip
     print(f"first render on the idle server warmed by Home (connect to end of first run): {renders or 'not measured'}")
     print(f"sessions: {args.sessions} websocket clients ({args.trainers} training on the Train page)")
     spread = Counter(s.replica for s in report["sessions"] if s.replica)
