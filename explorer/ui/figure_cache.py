@@ -67,8 +67,3 @@ def shared(build: Callable) -> Callable:
 
 def is_shared(figure) -> bool:
     return getattr(figure, SHARED, False)
-
-
-def clear() -> None:
-    with _lock:
-        _figures.clear()

@@ -1,0 +1,47 @@
+"""Figures shared across sessions (explorer/ui/figure_cache.py): the same arguments (arrays by
+content) in the same language give the very same figure, built once; anything else builds anew."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import i18n
+from explorer.ui import figure_cache
+from explorer.ui.figure_cache import is_shared, shared
+
+calls: list[tuple] = []
+
+
+def heatmap(values: np.ndarray, title: str) -> go.Figure:
+    calls.append((values.tobytes(), title))
+    return go.Figure(go.Heatmap(z=values), layout=dict(title=title))
+
+
+def test_equal_arrays_share_one_figure_built_once():
+    calls.clear()
+    build = shared(heatmap)
+    first = build(np.arange(4.0).reshape(2, 2), "maps")
+    again = build(np.arange(4.0).reshape(2, 2).copy(), "maps")  # another array, the same content
+    assert again is first and len(calls) == 1
+    assert is_shared(first) and not is_shared(heatmap(np.zeros((2, 2)), "maps"))
+
+
+def test_other_content_other_arguments_or_another_language_build_anew():
+    calls.clear()
+    build = shared(heatmap)
+    base = build(np.ones((2, 2)), "t")
+    assert build(np.ones((2, 2)) * 2, "t") is not base
+    assert build(np.ones((2, 3)), "t") is not base
+    assert build(np.ones((2, 2), np.float32), "t") is not base  # same numbers, another dtype
+    assert build(np.ones((2, 2)), "u") is not base
+    with i18n.language("zh-Hans"):
+        assert build(np.ones((2, 2)), "t") is not base
+    assert len(calls) == 6
+
+
+def test_the_cache_keeps_the_most_recent_figures(monkeypatch):
+    monkeypatch.setattr(figure_cache, "MAX_FIGURES", 3)
+    build = shared(heatmap)
+    figures = [build(np.full((1, 1), value), "n") for value in range(5)]
+    assert build(np.full((1, 1), 4), "n") is figures[4]
+    assert build(np.full((1, 1), 0), "n") is not figures[0]  # the oldest went
