@@ -23,7 +23,8 @@ header[data-testid="stHeader"] { background: transparent; pointer-events: none; 
 header[data-testid="stHeader"] button { pointer-events: auto; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; padding-bottom: 2rem; }
 [data-testid="stMain"] h1 { font-size: 2.1rem; padding-top: 0.2rem; }
-@media (max-width: 640px) { html { font-size: 17px; } }  /* a phone opening a lesson link: no projector */
+/* A phone opening a lesson link: no projector; the sidebar's open button needs its own line. */
+@media (max-width: 640px) { html { font-size: 17px; } [data-testid="stMainBlockContainer"] { padding-top: 3.2rem; } }
 </style>
 """
 
