@@ -20,6 +20,12 @@ train --model lenet --epochs 12 --lr-decay 0.8 --keep-best --out pretrained/lene
 # rotations, and a decaying learning rate (seed 3 had the better validation accuracy of two).
 train --model deepconvnet --epochs 20 --keep-best --out pretrained/deepconvnet-article.npz
 train --model deepconvnet --epochs 40 --lr-decay 0.92 --augment shift+rotate --seed 3 --keep-best --out pretrained/deepconvnet.npz
+# Deep ConvNet trained for the real world (students' own digits): the real-world recipe of
+# explorer/data/augment.py (shifts; turns up to 20 degrees and resizing by up to 20% in one
+# resampling; strokes up to 1.5 steps thinner or one thicker; elastic bending and noise on half).
+train --model deepconvnet --epochs 30 --lr-decay 0.9 --augment shift+affine+thickness+elastic+noise --seed 3 --keep-best --out pretrained/deepconvnet-realworld.npz
 # TensorFlow CNN with batch norm, dropout and the article's one-pixel shifts; smaller batches,
 # more epochs (seed 1 had the better validation accuracy of two).
 train --model tf-cnn-bn --epochs 60 --lr 0.002 --lr-decay 0.93 --batch-size 50 --augment shift1 --seed 1 --keep-best --out pretrained/tf-cnn-bn.npz
+# Every card gets its temperature (confidence calibrated on the validation split).
+python -m explorer.cli.calibrate
