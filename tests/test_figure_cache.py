@@ -45,3 +45,28 @@ def test_the_cache_keeps_the_most_recent_figures(monkeypatch):
     figures = [build(np.full((1, 1), value), "n") for value in range(5)]
     assert build(np.full((1, 1), 4), "n") is figures[4]
     assert build(np.full((1, 1), 0), "n") is not figures[0]  # the oldest went
+
+
+def test_sessions_asking_at_once_wait_for_one_build():
+    import threading
+    import time
+
+    builds = []
+
+    def slow(values: np.ndarray) -> go.Figure:
+        builds.append(1)
+        time.sleep(0.2)
+        return go.Figure(go.Heatmap(z=values))
+
+    build = shared(slow)
+    results = [None] * 8
+
+    def ask(number: int) -> None:
+        results[number] = build(np.eye(3))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1 and all(result is results[0] for result in results)

@@ -26,7 +26,8 @@ MAX_FIGURES = 256  # a whole Filters view of the deepest model is about 70 figur
 SHARED = "_explorer_shared"  # set on a figure that lives in the cache: never change it again
 
 _figures: OrderedDict = OrderedDict()
-_lock = threading.Lock()
+_building: dict = {}  # key -> the lock its first builder holds
+_lock = threading.Lock()  # guards both dicts
 
 
 def _key(value):
@@ -54,12 +55,23 @@ def shared(build: Callable) -> Callable:
             if key in _figures:
                 _figures.move_to_end(key)
                 return _figures[key]
-        figure = fit_layout(build(*args, **kwargs))  # outside the lock: others go on meanwhile
-        object.__setattr__(figure, SHARED, True)
-        with _lock:
-            figure = _figures.setdefault(key, figure)  # two sessions built it at once: keep the first
-            while len(_figures) > MAX_FIGURES:
-                _figures.popitem(last=False)
+            building = _building.setdefault(key, threading.Lock())
+        # One session builds a figure; the others asking for it meanwhile (a class arriving on a
+        # fresh server) wait for that one instead of each building it again.
+        with building:
+            with _lock:
+                if key in _figures:
+                    return _figures[key]
+            try:
+                figure = fit_layout(build(*args, **kwargs))
+                object.__setattr__(figure, SHARED, True)
+                with _lock:
+                    _figures[key] = figure
+                    while len(_figures) > MAX_FIGURES:
+                        _figures.popitem(last=False)
+            finally:
+                with _lock:
+                    _building.pop(key, None)
         return figure
 
     return cached
