@@ -353,8 +353,12 @@ def conv_stage(net: Network, stage, map_limits, filter_limits, key: str) -> None
               else t("filters.filters_title", count=filters, k=k), f"{key}_filters")  # fmt: skip
     st.caption(t("filters.filters_caption_slice", k=k) if c_in > 1 else t("filters.filters_caption", k=k))
     map_layers = [item for item in stage.layers if item.is_map]
-    tabs = st.tabs([f"{item.name}: {map_caption(item, stage)} ({item.shape_text})" for item in map_layers])
+    # Only the open tab's maps are drawn (a tab switch reruns the page): a third of the figures.
+    tabs = st.tabs([f"{item.name}: {map_caption(item, stage)} ({item.shape_text})" for item in map_layers],
+                   key=f"{key}_map_tabs", on_change="rerun")  # fmt: skip
     for tab, item in zip(tabs, map_layers):
+        if not tab.open:
+            continue
         with tab:
             tile_grid(lambda channels, last, item=item: feature_maps_figure(item.output, map_limits[item.index], "", channel,
                                                                            channels, colorbar=last, tile_px=tile_px()),
