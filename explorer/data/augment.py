@@ -42,16 +42,9 @@ def rotate(images: np.ndarray, rng: np.random.Generator, max_degrees: float = 10
 
 def rotate_by(images: np.ndarray, degrees) -> np.ndarray:
     """Rotate image i by degrees[i] (a scalar: all by the same angle) about its centre."""
-    n, h, w = images.shape
+    n = len(images)
     angles = np.deg2rad(np.broadcast_to(np.asarray(degrees, dtype=np.float64), (n,)))
-    cos, sin = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
-    centre_y, centre_x = (h - 1) / 2, (w - 1) / 2
-    y, x = np.mgrid[0:h, 0:w]
-    y, x = y - centre_y, x - centre_x
-    # Where each output pixel comes from: rotate its coordinates backwards.
-    src_y = cos * y - sin * x + centre_y
-    src_x = sin * y + cos * x + centre_x
-    return _bilinear(images, src_y, src_x).round().astype(np.uint8)
+    return _turn_and_resize(images, angles, np.ones(n))
 
 
 def scale(images: np.ndarray, rng: np.random.Generator, max_change: float = 0.2) -> np.ndarray:
@@ -61,10 +54,17 @@ def scale(images: np.ndarray, rng: np.random.Generator, max_change: float = 0.2)
 
 def affine(images: np.ndarray, rng: np.random.Generator, max_degrees: float = 20, max_change: float = 0.2) -> np.ndarray:
     """Turn every image by its own random angle and resize it by its own factor, about its centre."""
+    n = len(images)
+    angles = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))
+    factors = rng.uniform(1 - max_change, 1 + max_change, n)
+    return _turn_and_resize(images, angles, factors)
+
+
+def _turn_and_resize(images: np.ndarray, angles: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Image i turned by angles[i] (radians) and resized by factors[i], about its centre."""
     n, h, w = images.shape
-    angles = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))[:, None, None]
-    factors = rng.uniform(1 - max_change, 1 + max_change, n)[:, None, None]
-    cos, sin = np.cos(angles) / factors, np.sin(angles) / factors
+    cos = (np.cos(angles) / factors)[:, None, None]
+    sin = (np.sin(angles) / factors)[:, None, None]
     centre_y, centre_x = (h - 1) / 2, (w - 1) / 2
     y, x = np.mgrid[0:h, 0:w]
     y, x = y - centre_y, x - centre_x
