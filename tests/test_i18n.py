@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from explorer import i18n
-from explorer.i18n import LANGUAGES, keys_in_code, match_locale, problems, t
+from explorer.cli.catalogs import keys_in_code, problems, traditional
+from explorer.i18n import LANGUAGES, match_locale, t
 from tests.english_check import english_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def test_zh_hant_is_generated_from_zh_hans():
     overrides = REPO_ROOT / "explorer" / "locales" / "zh-Hant.overrides.toml"
     import tomllib
 
-    expected = i18n.traditional(i18n.catalog("zh-Hans"), dict(i18n._flatten(tomllib.loads(overrides.read_text()))))
+    expected = traditional(i18n.catalog("zh-Hans"), dict(i18n._flatten(tomllib.loads(overrides.read_text()))))
     assert i18n.catalog("zh-Hant") == expected, "run `python -m explorer.i18n hant` after changing zh-Hans.toml"
 
 
