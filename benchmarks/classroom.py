@@ -388,37 +388,32 @@ async def first_renders(base_url: str, report: dict) -> None:
             await warm.close()
     for url_path, title in FIRST_RENDER_PAGES.items():
         for visit in ("first visit", "next student"):  # the second finds what the first left in the caches
-            session = Session(-100, base_url)
-            try:
-                await session.load_page(url_path)
-                started = time.perf_counter()
-                await session.connect()
-                await session.rerun(page_name=url_path)
-                report["first_render"].append((f"{title} ({visit})", time.perf_counter() - started, session.replica))
-                report["errors"].extend(f"first render of {title}: exception in the page: {e}" for e in session.exceptions)
-            finally:
-                await session.close()
+            seconds, replica = await first_run(Session(-100, base_url), url_path, f"first render of {title}", report)
+            report["first_render"].append((f"{title} ({visit})", seconds, replica))
+
+
+async def first_run(session: Session, url_path: str, what: str, report: dict) -> tuple[float, str]:
+    """A new session loads the page, connects and runs it once: (seconds from connecting to the end
+    of that run, its replica); an exception the page shows is an error of `what`."""
+    try:
+        await session.load_page(url_path)
+        started = time.perf_counter()
+        await session.connect()
+        await session.rerun(page_name=url_path)
+        report["errors"].extend(f"{what}: exception in the page: {e}" for e in session.exceptions)
+        return time.perf_counter() - started, session.replica
+    finally:
+        await session.close()
 
 
 async def cold_start(base_url: str, count: int, report: dict) -> None:
     """`count` sessions arriving in the same second on the server started a moment before, on Home
     and the other pages in turn (a class following a link): the time from connecting to the end of
     each one's first run, and any exception a page shows."""
-    paths = list(FIRST_RENDER_PAGES)
-    sessions = [Session(-200 - number, base_url) for number in range(count)]
-
-    async def arrive(session: Session, path: str) -> None:
-        try:
-            await session.load_page(path)
-            started = time.perf_counter()
-            await session.connect()
-            await session.rerun(page_name=path)
-            report["cold_start"].append(time.perf_counter() - started)
-            report["errors"].extend(f"cold start, /{path}: exception in the page: {e}" for e in session.exceptions)
-        finally:
-            await session.close()
-
-    outcome = await asyncio.gather(*(arrive(s, paths[i % len(paths)]) for i, s in enumerate(sessions)), return_exceptions=True)
+    paths = [list(FIRST_RENDER_PAGES)[number % len(FIRST_RENDER_PAGES)] for number in range(count)]
+    outcome = await asyncio.gather(*(first_run(Session(-200 - number, base_url), path, f"cold start, /{path}", report)
+                                     for number, path in enumerate(paths)), return_exceptions=True)  # fmt: skip
+    report["cold_start"] += [result[0] for result in outcome if not isinstance(result, BaseException)]
     report["errors"].extend(f"cold start: {type(e).__name__}: {e}" for e in outcome if isinstance(e, Exception))
 
 

@@ -9,8 +9,6 @@ kernel; every number checked against the network's own backward pass and a finit
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import streamlit as st
 
@@ -44,6 +42,7 @@ from explorer.nn.network import Network
 from explorer.nn.optimizers import SGD
 from explorer.ui import url_state
 from explorer.ui.charts import chart
+from explorer.ui.figure_cache import content_key
 from explorer.ui.code_view import show_code
 from explorer.ui.resources import mnist_or_none, show_missing_data
 
@@ -78,19 +77,11 @@ def least_sure_image(net: Network, data) -> int:
     """Among the first training images, the one whose true class the network gives the lowest
     probability: a step there has something to change. The same for every session showing the
     same weights, so found once per process."""
-    return _least_sure_image(net.model_name, _weights_digest(net), net, data)
-
-
-def _weights_digest(net: Network) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for name, value in sorted(net.state().items()):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(value).tobytes())
-    return digest.hexdigest()
+    return _least_sure_image(content_key(net.state()), net, data)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _least_sure_image(model_name: str, weights: str, _net: Network, _data) -> int:  # noqa: ARG001 - name and weights key the cache
+def _least_sure_image(weights: tuple, _net: Network, _data) -> int:  # noqa: ARG001 - the weights key the cache
     probabilities = _net.predict_proba(np.asarray(_data.train_images[:SCANNED_IMAGES]))
     true_class = probabilities[np.arange(SCANNED_IMAGES), np.asarray(_data.train_labels[:SCANNED_IMAGES])]
     return int(true_class.argmin())

@@ -30,15 +30,16 @@ _building: dict = {}  # key -> the lock its first builder holds
 _lock = threading.Lock()  # guards both dicts
 
 
-def _key(value):
-    """A hashable stand-in for an argument: arrays by shape, type and a digest of their bytes."""
+def content_key(value):
+    """A hashable stand-in for a value (arrays by shape, type and a digest of their bytes; lists,
+    tuples and dicts item by item), equal for equal contents."""
     if isinstance(value, np.ndarray):
         digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16).hexdigest()
         return ("array", value.shape, value.dtype.str, digest)
     if isinstance(value, (list, tuple)):
-        return tuple(_key(item) for item in value)
+        return tuple(content_key(item) for item in value)
     if isinstance(value, dict):
-        return tuple(sorted((name, _key(item)) for name, item in value.items()))
+        return tuple(sorted((name, content_key(item)) for name, item in value.items()))
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
     hash(value)  # anything else must be hashable: a TypeError here is a programming error
@@ -50,7 +51,7 @@ def shared(build: Callable) -> Callable:
 
     @functools.wraps(build)
     def cached(*args, **kwargs):
-        key = (build.__module__, build.__qualname__, i18n.current(), _key(args), _key(kwargs))
+        key = (build.__module__, build.__qualname__, i18n.current(), content_key(args), content_key(kwargs))
         with _lock:
             if key in _figures:
                 _figures.move_to_end(key)
