@@ -11,6 +11,7 @@ import streamlit as st
 from explorer.lab.compare import (
     AUGMENT_NAMES, MAX_CONFIGS, PRESETS, ROTATED_DEGREES, ROTATED_SIZE, downsample, final_loss, run_label, smooth,
 )  # fmt: skip
+from explorer.data.augment import turns_digits
 from explorer.data.class_rooms import ClassRoomError
 from explorer.data.classdb import ClassDbUnavailable
 from explorer.figures import training as figs
@@ -626,7 +627,7 @@ def custom_plan(config: TrainConfig) -> dict:
         st.warning(t("train.compare.too_many", count=len(configs), limit=MAX_CONFIGS))
         configs = configs[:MAX_CONFIGS]
     st.caption(t("train.compare.custom_caption"))
-    return {"configs": configs, "labels": None, "rotated_test": any("rotate" in augment for augment in augments), "preset": None}
+    return {"configs": configs, "labels": None, "rotated_test": any(map(turns_digits, augments)), "preset": None}
 
 
 def custom_config(config: TrainConfig, optimizer: str, init: str, augment: str) -> TrainConfig:

@@ -19,6 +19,7 @@ from explorer.data.augment import (
     scale,
     shift,
     thickness,
+    turns_digits,
 )
 
 
@@ -304,3 +305,9 @@ def test_the_real_world_recipe_parses_and_keeps_images_uint8(mnist_sample):
     assert out.dtype == np.uint8 and out.shape == mnist_sample.shape
     assert np.any(out != mnist_sample)
     assert parse_augment(REAL_WORLD) == ["shift", "affine", "thickness", "elastic", "noise"]
+
+
+@pytest.mark.parametrize("spec, turns", [("none", False), ("shift", False), ("shift+flip", False), ("shift+scale", False),
+                                         ("shift+rotate", True), (REAL_WORLD, True)])  # fmt: skip
+def test_which_recipes_turn_the_digits(spec, turns):
+    assert turns_digits(spec) is turns

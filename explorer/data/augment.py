@@ -167,6 +167,11 @@ def parse_augment(spec: str) -> list[str]:
     return names
 
 
+def turns_digits(spec: str) -> bool:
+    """Whether the augmentations `spec` names turn the digits (so a rotated test set shows their effect)."""
+    return bool({"rotate", "affine"} & set(parse_augment(spec)))
+
+
 def augment(images: np.ndarray, names: list[str], rng: np.random.Generator) -> np.ndarray:
     transforms = {
         "shift": shift,
