@@ -29,12 +29,14 @@ from explorer.ui.app_setup import (  # noqa: E402
     PAGES,
     home_page,
     make_st_pages,
+    use_app_style,
 )
 
 url_state.begin_run()
 use_session_language()  # before any text is read
 bind_room()  # a class room joined on any page stays in every page's link
 st.set_page_config(page_title=t("app.title"), page_icon=APP_ICON, layout="wide")
+use_app_style()
 use_presenter_style()
 use_theme()
 

@@ -58,6 +58,16 @@ PAGES: tuple[PageInfo, ...] = (
 HOME_URL_PATH = "home"  # Home is the default page, served at "/": this names it for st.page_link
 
 
+# On a phone a chart's toolbar floats over its title (plotly shows it always on touch screens):
+# there it goes; pinch and drag still zoom and pan.
+_APP_CSS = "<style>@media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none; } }</style>"
+
+
+def use_app_style() -> None:
+    """Called once per run by the entrypoint: the style every page shares."""
+    st.html(_APP_CSS)
+
+
 def _home_placeholder() -> None:
     """Stands in for the Home page's function in links (a link needs only the page's URL path)."""
 
