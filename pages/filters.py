@@ -61,6 +61,7 @@ from explorer.ui.resources import (
 digit_figure, probability_bars, saliency_figure = shared(digit_figure), shared(probability_bars), shared(saliency_figure)
 filters_figure, feature_maps_figure = shared(filters_figure), shared(feature_maps_figure)
 panels_figure, units_figure = shared(panels_figure), shared(units_figure)
+position_figure, convolution_figure = shared(position_figure), shared(convolution_figure)
 
 # Choices are ids (they are in the URL); their labels are in the catalog under filters.<choice>.<id>.
 SOURCES = ("test", "draw", "upload")

@@ -14,6 +14,7 @@ from explorer.i18n import t
 from explorer.ui import url_state
 from explorer.ui.charts import chart
 from explorer.ui.code_view import show_code
+from explorer.ui.figure_cache import shared
 from explorer.ui.presenter import presenting
 from explorer.figures.common import heatmap_grid
 from explorer.lab.receptive import FORMULAS, compare_single_vs_stack, conv_params, input_window, receptive_fields
@@ -179,7 +180,7 @@ with tab_compare:
             st.latex(tex["biases"])  # on its own line: side by side they overflow a phone
             st.latex(tex["params"])
             st.latex(tex["macs"])
-    chart(figs.cost_figure(cmp))
+    chart(shared(figs.cost_figure)(cmp))
     st.caption(t("receptive.compare.cost_caption"))
 
     # --- overlay ---------------------------------------------------------------------
@@ -216,13 +217,13 @@ with tab_compare:
     r0, r1, c0, c1 = window
     st.markdown(t("receptive.compare.window_line", row=row, col=col, r0=r0, r1=r1 - 1, c0=c0, c1=c1 - 1,
                   height=r1 - r0, width=c1 - c0))  # fmt: skip
-    chart(figs.overlay_figure(digit, fp_single, fp_stack), key="rf_overlay_chart", on_select=_clicked,
+    chart(shared(figs.overlay_figure)(digit, fp_single, fp_stack), key="rf_overlay_chart", on_select=_clicked,
           selection_mode="points")
     st.caption(t("receptive.compare.overlay_caption", digit=digit_caption, count=len(fp_stack.intermediate), big=big))
 
     # --- measured ---------------------------------------------------------------------
     st.subheader(t("receptive.compare.measured_header"))
-    chart(figs.footprint_figure(fp_single, fp_stack))
+    chart(shared(figs.footprint_figure)(fp_single, fp_stack))
     both = fp_single.agrees and fp_stack.agrees
     verdict = t("receptive.compare.measured_agrees") if both else t("receptive.compare.measured_differs")
     (st.success if both else st.warning)(verdict, icon=":material/science:")
@@ -279,12 +280,12 @@ with tab_calc:
         show_code(receptive_fields)
         c1, c2 = st.columns(2)
         with c1:
-            chart(figs.calculator_figure(rows))
+            chart(shared(figs.calculator_figure)(rows))
             st.caption(t("receptive.calc.chart_caption"))
         with c2:
             if int(input_size) == 28:
                 windows = [input_window(specs[: i + 1], r.output_size // 2, r.output_size // 2, 28) for i, r in enumerate(rows)]
-                chart(figs.nested_fields_figure(digit, rows, windows))
+                chart(shared(figs.nested_fields_figure)(digit, rows, windows))
                 st.caption(t("receptive.calc.nested_caption"))
             else:
                 st.info(t("receptive.calc.nested_28_only"))
@@ -326,7 +327,7 @@ with tab_erf:
     else:
         st.info(t("receptive.erf.no_weights", model=model, shipped=t("receptive.erf.list_separator").join(shipped) or t("receptive.erf.none_shipped")),
                 icon=":material/hourglass_top:")  # fmt: skip
-    chart(figs.erf_figure(fields))
+    chart(shared(figs.erf_figure)(fields))
     st.caption(t("receptive.erf.caption", layer=layer_name, source=source))
     first = fields[0]
     rows_in, cols_in = first.inside_sides
@@ -338,7 +339,7 @@ with tab_erf:
         st.markdown(t("receptive.erf.mass_line", weights=figs.weights_name(f.weights), mass=f"{f.central_mass:.0%}",
                       area=f"{f.central_area:.0%}", field=field_text, std=f"{f.effective_std:.1f}",
                       uniform=f"{f.uniform_std:.1f}", rows=rows_in, cols=cols_in, side=f.effective_side))  # fmt: skip
-    chart(figs.erf_profile_figure(fields))
+    chart(shared(figs.erf_profile_figure)(fields))
     st.caption(t("receptive.erf.profile_caption"))
 
 # ---------------------------------------------------------------------------

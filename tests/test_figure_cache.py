@@ -70,3 +70,26 @@ def test_sessions_asking_at_once_wait_for_one_build():
     for thread in threads:
         thread.join()
     assert len(builds) == 1 and all(result is results[0] for result in results)
+
+
+def test_dataclasses_are_keyed_by_their_fields():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Step:
+        window: np.ndarray
+        total: float
+
+    key = figure_cache.content_key
+    assert key(Step(np.eye(2), 1.0)) == key(Step(np.eye(2).copy(), 1.0))
+    assert key(Step(np.eye(2), 1.0)) != key(Step(np.eye(2) * 2, 1.0))
+    assert key(Step(np.eye(2), 1.0)) != key(Step(np.eye(2), 2.0))
+
+
+def test_a_shared_figure_gives_its_dict_made_once_as_the_figure_is():
+    figure = shared(heatmap)(np.arange(6.0).reshape(2, 3), "dict")
+    spec = figure.to_dict()
+    assert figure.to_dict() is spec  # no new deep copy for the next session
+    fresh = go.Figure(figure).to_dict()  # what an unshared copy of the figure would send
+    assert spec["layout"]["title"] == fresh["layout"]["title"] and spec["data"][0]["type"] == "heatmap"
+    assert spec["data"][0]["z"] == fresh["data"][0]["z"]

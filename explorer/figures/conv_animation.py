@@ -65,13 +65,16 @@ def kernel_animation(image: np.ndarray, kernel: np.ndarray, bias: float, output:
     limit = float(np.abs(output).max()) or 1.0
     fig.add_trace(go.Heatmap(z=output, colorscale=DIVERGING, zmin=-limit, zmax=limit, showscale=False,
                              hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>"), 1, 3)  # fmt: skip
+    titles = [title.to_plotly_json() for title in fig.layout.annotations]
+    # Frames as plain dicts: plotly checks them once, when they join the figure (go.Frame objects
+    # would be checked twice, at creation and again on joining: twice the build time).
     fig.frames = [
-        go.Frame(
+        dict(
             name=str(number),
-            data=[go.Heatmap(z=window, text=_window_text(window))],
+            data=[dict(type="heatmap", z=window, text=_window_text(window))],
             traces=[1],
             layout=dict(shapes=_shapes(row, col, k, stride, padding, out_h, out_w),
-                        annotations=list(fig.layout.annotations) + [_sum_note(window, kernel, bias, output[row, col])]),
+                        annotations=titles + [_sum_note(window, kernel, bias, output[row, col])]),
         )
         for number, (row, col) in enumerate(visits)
         for window in [window_at(image, row, col, k, stride, padding)]

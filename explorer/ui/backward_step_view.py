@@ -42,7 +42,7 @@ from explorer.nn.network import Network
 from explorer.nn.optimizers import SGD
 from explorer.ui import url_state
 from explorer.ui.charts import chart
-from explorer.ui.figure_cache import content_key
+from explorer.ui.figure_cache import content_key, shared
 from explorer.ui.code_view import show_code
 from explorer.ui.resources import mnist_or_none, show_missing_data
 
@@ -160,7 +160,7 @@ def show_backward_code(net: Network) -> None:
 
 def show_weight_gradient(step: BackwardStep, name: str, net: Network, x: np.ndarray) -> None:
     st.subheader(t("backward.weights_title"))
-    chart(kernel_gradient_figure(step), key="backward_kernel_figure")
+    chart(shared(kernel_gradient_figure)(step), key="backward_kernel_figure")
     st.markdown(t("backward.weights_intro"))
     i, j = step.weight
     st.latex(r"\frac{\partial L}{\partial W_{" + f"{i},{j}" + r"}} = \sum_{r,c} x_{r+" + str(i) + r",\,c+" + str(j) + r"}\;\delta_{r,c}")
@@ -228,7 +228,7 @@ def show_losses(losses: list[float]) -> None:
     st.metric(t("backward.loss_now", steps=len(losses) - 1), f"{losses[-1]:.6g}", delta=f"{losses[-1] - losses[-2]:.3g}", delta_color="inverse")
     if losses[-1] > losses[-2]:
         st.warning(t("backward.went_up"), icon=":material/trending_up:")
-    chart(loss_steps_figure(losses), key="backward_losses")
+    chart(shared(loss_steps_figure)(losses), key="backward_losses")
 
 
 def backward_step_section(net: Network) -> None:
@@ -254,7 +254,7 @@ def backward_step_section(net: Network) -> None:
     st.caption(t("backward.image_caption", index=index, label=label, name=name, kernel=kernel))
     show_loss(step, copy)
     st.subheader(t("backward.from_above_title"))
-    chart(gradient_maps_figure(step), key="backward_maps")
+    chart(shared(gradient_maps_figure)(step), key="backward_maps")
     st.caption(t("backward.from_above_caption", name=name, kernel=kernel))
     show_backward_code(copy)
     show_weight_gradient(step, name, copy, x)

@@ -26,7 +26,7 @@ def show_overview(net: Network, view: Dissection) -> None:
     columns = overview_columns(view)
     column = url_state.bind_number(COLUMN, 1, 0, len(columns) - 1)
     channel = url_state.bind_number(CHANNEL, 0, 0, len(columns[column]["maps"]) - 1)
-    chart(network_overview(view, (column, channel)), key="ov_chart", on_select=_clicked, selection_mode="points",
+    chart(shared(network_overview)(view, (column, channel)), key="ov_chart", on_select=_clicked, selection_mode="points",
           toolbar=False, min_width=MIN_COLUMN_PX * (len(columns) + 1))  # a phone scrolls it rather than shrink it  # fmt: skip
     st.caption(t("overview.caption"))
     _selected_map(net, columns, column, channel)
