@@ -30,6 +30,7 @@ THIRD_PARTY = (
     "plotly.io",
     "plotly.subplots",
     "plotly.tools",
+    "orjson",  # plotly serialises with it when it is installed
     "streamlit_drawable_canvas",
 )
 
