@@ -658,6 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interaction-every", type=float, default=2.0, help="seconds between a visitor's reruns")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="hard limit for the whole run")
     parser.add_argument("--url", help="a running server or proxy, e.g. http://127.0.0.1:8600 (else start one)")
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="start this many app processes behind HAProxy (deploy/replicas.py), fresh, and run on them")
     parser.add_argument("--pids", type=int, nargs="*", default=[],
                         help="with --url: server processes on this machine whose memory to sample")  # fmt: skip
     parser.add_argument("--class-digits", action="store_true",
@@ -667,6 +669,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--class-db", type=Path, help="with --class-digits and --url: the server's CLASS_DB file, "
                         "to count the digits stored")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.url and args.replicas:
+        parser.error("--url or --replicas, not both")
     args.cold_start = not args.url  # only a server started here is fresh
     if args.all_train:
         args.trainers = args.sessions
@@ -692,9 +696,17 @@ def main(argv: list[str] | None = None) -> int:
 
         room = open_class_rooms(class_db).create_room().code
         print(f"class database {class_db}, room {room}", flush=True)
+    deployment = None
     if args.url:
         base_url, pids = args.url.rstrip("/"), args.pids
         print(f"server: {base_url} (running already)", flush=True)
+    elif args.replicas:
+        sys.path.insert(0, str(REPO_ROOT))
+        from deploy.replicas import start
+
+        deployment = start(args.replicas, free_port())
+        base_url, pids = deployment.url, [replica.pid for replica in deployment.replicas]
+        print(f"{args.replicas} replicas behind HAProxy at {base_url} (pids {pids}), started now", flush=True)
     else:
         port = free_port()
         log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"classroom-streamlit-{port}.log"
@@ -717,6 +729,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for pid in pids:
             report["rss"].setdefault(pid, []).append(memory_kb(pid))
+        if deployment is not None:
+            deployment.stop()
         if server is not None:
             server.terminate()
             try:
