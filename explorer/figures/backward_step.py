@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.figures.theme import DIVERGING, PALETTE, TEMPLATE_NAME
+from explorer.figures.theme import DIVERGING, PALETTE
 from explorer.i18n import t
 from explorer.lab.backward_step import BackwardStep
 
@@ -43,7 +43,7 @@ def gradient_maps_figure(step: BackwardStep) -> go.Figure:
         fig.add_trace(go.Heatmap(z=values, zmin=-limit, zmax=limit, zmid=0, colorscale=DIVERGING, showscale=False,
                                  hovertemplate=_hover(title.replace("<br>", " "))), row=1, col=index + 1)  # fmt: skip
     _square_axes(fig, 3)
-    fig.update_layout(template=TEMPLATE_NAME, height=330, margin=dict(l=10, r=10, t=90, b=10))
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=90, b=10))
     fig.update_annotations(font_size=16)
     return fig
 
@@ -66,7 +66,7 @@ def kernel_gradient_figure(step: BackwardStep) -> go.Figure:
     for col in (1, 2):
         fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, line=dict(color=HIGHLIGHT, width=4), row=1, col=col)
     _square_axes(fig, 2)
-    fig.update_layout(template=TEMPLATE_NAME, height=320, margin=dict(l=10, r=10, t=90, b=10))
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=90, b=10))
     fig.update_annotations(font_size=16)
     return fig
 
@@ -75,7 +75,7 @@ def loss_steps_figure(losses: list[float]) -> go.Figure:
     """The loss on the image before any step (step 0) and after each step taken."""
     fig = go.Figure(go.Scatter(x=list(range(len(losses))), y=losses, mode="lines+markers", line=dict(color=PALETTE[0], width=3),
                                marker=dict(size=10), hovertemplate=t("backward.fig.loss_hover") + "<extra></extra>"))  # fmt: skip
-    fig.update_layout(template=TEMPLATE_NAME, height=280, margin=dict(l=10, r=10, t=50, b=10), title=t("backward.fig.loss_title"),
+    fig.update_layout(height=280, margin=dict(l=10, r=10, t=50, b=10), title=t("backward.fig.loss_title"),
                       xaxis=dict(title=t("backward.fig.steps_axis"), dtick=1), yaxis=dict(title=t("backward.fig.loss_axis")))  # fmt: skip
     return fig
 

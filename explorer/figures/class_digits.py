@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.figures.theme import PALETTE, TEMPLATE_NAME
+from explorer.figures.theme import PALETTE
 from explorer.i18n import t
 
 GAP_GREY = 90  # the pixel value between digits in a strip: the digits' black edges stay visible
@@ -17,7 +17,7 @@ def counts_figure(counts: np.ndarray) -> go.Figure:
     counts = np.asarray(counts, dtype=int)
     fig = go.Figure(go.Bar(x=list(range(10)), y=counts, marker_color=PALETTE[0], text=[str(c) for c in counts],
                            textposition="outside", hovertemplate="%{x}: %{y}<extra></extra>"))  # fmt: skip
-    fig.update_layout(template=TEMPLATE_NAME, title=t("class_digits.fig.counts_title"), height=300, showlegend=False,
+    fig.update_layout(title=t("class_digits.fig.counts_title"), height=300, showlegend=False,
                       xaxis=dict(tickmode="linear", title=t("class_digits.fig.digit")),
                       yaxis=dict(title=t("class_digits.fig.count"), range=[0, max(1, int(counts.max())) * 1.2]))  # fmt: skip
     return fig
@@ -33,7 +33,7 @@ def accuracy_figure(names: list[str], mnist_accuracy: list[float], class_accurac
 
     fig = go.Figure([bars(mnist_accuracy, t("class_digits.fig.mnist_test"), PALETTE[0]),
                      bars(class_accuracy, t("class_digits.fig.class_set"), PALETTE[1])])  # fmt: skip
-    fig.update_layout(template=TEMPLATE_NAME, title=t("class_digits.fig.accuracy_title"), barmode="group",
+    fig.update_layout(title=t("class_digits.fig.accuracy_title"), barmode="group",
                       height=120 + 56 * len(names), xaxis=dict(range=[0, 1.3], tickformat=".0%", tickvals=[0, 0.5, 1]),
                       yaxis=dict(autorange="reversed"), legend=dict(orientation="h"))  # fmt: skip
     return fig
@@ -45,7 +45,7 @@ def confusion_figure(matrix: np.ndarray, model: str) -> go.Figure:
     text = [[str(v) if v else "" for v in row] for row in matrix]
     fig = go.Figure(go.Heatmap(z=matrix, x=list(range(10)), y=list(range(10)), text=text, texttemplate="%{text}",
                                colorscale="Blues", showscale=False, hovertemplate="%{y} → %{x}: %{z}<extra></extra>"))  # fmt: skip
-    fig.update_layout(template=TEMPLATE_NAME, title=t("class_digits.fig.confusion_title", model=model), height=460,
+    fig.update_layout(title=t("class_digits.fig.confusion_title", model=model), height=460,
                       xaxis=dict(tickmode="linear", title=t("class_digits.fig.read_as"), side="bottom"),
                       yaxis=dict(tickmode="linear", title=t("class_digits.fig.meant"), autorange="reversed",
                                  scaleanchor="x"))  # fmt: skip

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.figures.theme import DIVERGING, PALETTE, TEMPLATE_NAME
+from explorer.figures.theme import DIVERGING, PALETTE
 from explorer.i18n import t
 
 DIGIT_SCALE = [[0, "black"], [1, "white"]]
@@ -16,7 +16,7 @@ def digit_figure(image: np.ndarray, title: str = "", size: int = 220) -> go.Figu
     fig = go.Figure(go.Heatmap(z=image, colorscale=DIGIT_SCALE, showscale=False, hovertemplate=t("shared.chart.pixel_hover") + "<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, ticks="", showgrid=False, zeroline=False)
     fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)
-    fig.update_layout(template=TEMPLATE_NAME, title=title, width=size, height=size + (40 if title else 0), margin=dict(l=5, r=5, t=40 if title else 5, b=5))
+    fig.update_layout(title=title, width=size, height=size + (40 if title else 0), margin=dict(l=5, r=5, t=40 if title else 5, b=5))
     return fig
 
 
@@ -39,7 +39,7 @@ def probability_bars(probabilities: np.ndarray, true_label: int | None = None, t
     )
     if true_label is not None:
         fig.add_annotation(x=true_label, y=-0.12, yref="y", text=t("shared.chart.true"), showarrow=False, font=dict(color=PALETTE[2]))
-    fig.update_layout(template=TEMPLATE_NAME, title=title if title is not None else t("shared.chart.what_it_thinks"), yaxis=dict(range=[-0.18 if true_label is not None else 0, 1.15], tickformat=".0%", title=t("shared.chart.probability")), xaxis=dict(tickmode="linear", title=t("shared.chart.digit")), height=320, showlegend=False)
+    fig.update_layout(title=title if title is not None else t("shared.chart.what_it_thinks"), yaxis=dict(range=[-0.18 if true_label is not None else 0, 1.15], tickformat=".0%", title=t("shared.chart.probability")), xaxis=dict(tickmode="linear", title=t("shared.chart.digit")), height=320, showlegend=False)
     return fig
 
 
@@ -68,7 +68,7 @@ def heatmap_grid(maps: np.ndarray, titles: list[str] | None = None, diverging: b
         )  # fmt: skip
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
-    fig.update_layout(template=TEMPLATE_NAME, height=max(160, rows * height_per_row + 40), margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=max(160, rows * height_per_row + 40), margin=dict(l=10, r=10, t=40, b=10))
     fig.update_annotations(font_size=14)
     return fig
 

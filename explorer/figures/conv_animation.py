@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.figures.filters import GREYS, HIGHLIGHT
-from explorer.figures.theme import DIVERGING, TEMPLATE_NAME
+from explorer.figures.theme import DIVERGING
 from explorer.i18n import t
 
 MAX_FRAMES = 300  # beyond this the window moves two (or more) pixels a frame
@@ -84,7 +84,7 @@ def kernel_animation(image: np.ndarray, kernel: np.ndarray, bias: float, output:
     for axis in ("yaxis", "yaxis2", "yaxis3"):
         fig.layout[axis].update(autorange="reversed", scaleanchor=axis.replace("yaxis", "x"), visible=False)
     fig.update_xaxes(visible=False)
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=8, r=8, t=60, b=70),
+    fig.update_layout(height=height, margin=dict(l=8, r=8, t=60, b=70),
                       updatemenus=[_buttons()])  # fmt: skip
     return fig
 

@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from explorer.i18n import t
 from explorer.lab.dissect import ConvolutionStep
-from explorer.figures.theme import DIVERGING, PALETTE, TEMPLATE_NAME
+from explorer.figures.theme import DIVERGING, PALETTE
 
 GAP = 1  # blank pixels between tiles
 MAX_TILE_LABELS = 64
@@ -129,7 +129,7 @@ def map_grid_figure(
     fig.update_xaxes(visible=False, constrain="domain", constraintoward="left")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", constraintoward="top")
     fig.update_layout(
-        template=TEMPLATE_NAME, title=dict(text=title, font=dict(size=18)) if title else None, height=max(height, 190),
+        title=dict(text=title, font=dict(size=18)) if title else None, height=max(height, 190),
         width=max(width, 320), margin=dict(l=10, r=10, t=(50 if title else 10) + label_px, b=10 + bar_px), annotations=annotations,
     )  # fmt: skip
     return fig
@@ -182,7 +182,7 @@ def panels_figure(panels: list[tuple[str, np.ndarray, float]], title: str = "", 
     for index in range(len(panels)):
         fig.update_yaxes(scaleanchor=f"x{index + 1 if index else ''}", row=1, col=index + 1)
     extra_lines = max(name.count("<br>") for name, _, _ in panels) if panels else 0  # two-line panel titles
-    fig.update_layout(template=TEMPLATE_NAME, title=title or None, height=height,
+    fig.update_layout(title=title or None, height=height,
                       margin=dict(l=10, r=10, t=(70 if title else 40) + 20 * extra_lines, b=10))  # fmt: skip
     fig.update_annotations(font_size=16)
     return fig
@@ -212,7 +212,7 @@ def convolution_figure(step: ConvolutionStep, in_channel: int) -> go.Figure:
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     for index in range(3):
         fig.update_yaxes(scaleanchor=f"x{index + 1 if index else ''}", row=1, col=index + 1)
-    fig.update_layout(template=TEMPLATE_NAME, height=340, margin=dict(l=10, r=10, t=70, b=10))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=70, b=10))
     fig.update_annotations(font_size=16)
     return fig
 
@@ -248,7 +248,7 @@ def position_figure(step: ConvolutionStep, in_channel: int, feature_map: np.ndar
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-    fig.update_layout(template=TEMPLATE_NAME, height=380, margin=dict(l=10, r=10, t=70, b=10), clickmode="event+select", dragmode=False)
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=70, b=10), clickmode="event+select", dragmode=False)
     fig.update_annotations(font_size=16)
     return fig
 
@@ -268,7 +268,7 @@ def saliency_figure(digit: np.ndarray, gradient: np.ndarray, target: int) -> go.
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-    fig.update_layout(template=TEMPLATE_NAME, height=420, margin=dict(l=10, r=10, t=70, b=10))
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=70, b=10))
     fig.update_annotations(font_size=16)
     return fig
 
@@ -279,7 +279,7 @@ def units_figure(values: np.ndarray, title: str) -> go.Figure:
     colours = np.where(values >= 0, "#B2182B", "#2166AC")
     fig = go.Figure(go.Bar(x=np.arange(len(values)), y=values, marker_color=colours, marker_line_width=0,
                            hovertemplate=t("filters.fig.unit_hover") + "<extra></extra>"))  # fmt: skip
-    fig.update_layout(template=TEMPLATE_NAME, title=dict(text=title, font=dict(size=18)), height=260, bargap=0.1,
+    fig.update_layout(title=dict(text=title, font=dict(size=18)), height=260, bargap=0.1,
                       xaxis=dict(title=t("filters.fig.unit_axis"), showgrid=False), yaxis=dict(title=t("filters.fig.value")),
                       margin=dict(l=60, r=20, t=50, b=50))  # fmt: skip
     return fig

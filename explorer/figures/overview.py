@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.figures.filters import mosaic
-from explorer.figures.theme import DIVERGING, PALETTE, TEMPLATE_NAME
+from explorer.figures.theme import DIVERGING, PALETTE
 from explorer.i18n import t
 from explorer.lab.dissect import Dissection
 
@@ -87,7 +87,7 @@ def network_overview(view: Dissection, selected: tuple[int, int] | None = None, 
     lowest = -MAPS_PER_COLUMN * (THUMB + GAP_Y)
     fig.update_xaxes(visible=False, range=[-2, (len(columns) + 1) * COLUMN_STEP + 4])
     fig.update_yaxes(visible=False, range=[lowest - 2, THUMB * (2.4 if tilted else 1.2)])
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=4, r=4, t=8, b=4), showlegend=False,
+    fig.update_layout(height=height, margin=dict(l=4, r=4, t=8, b=4), showlegend=False,
                       clickmode="event+select", dragmode=False)  # fmt: skip
     return fig
 

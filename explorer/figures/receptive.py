@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.figures.common import DIGIT_SCALE
-from explorer.figures.theme import PALETTE, SEQUENTIAL, TEMPLATE_NAME
+from explorer.figures.theme import PALETTE, SEQUENTIAL
 from explorer.i18n import t
 
 SINGLE_COLOUR = PALETTE[0]  # blue: the one big convolution
@@ -102,7 +102,7 @@ def overlay_figure(image: np.ndarray, single, stack, height: int = 510) -> go.Fi
             hovertemplate=t("receptive.fig.click_hover") + "<extra></extra>",
         ), row=1, col=index)
     _image_axes(fig, 28, 1, 2)
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10),
                       legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"),
                       clickmode="event+select", dragmode=False)
     return fig
@@ -147,7 +147,7 @@ def footprint_figure(single, stack, height: int = 430) -> go.Figure:
                          showgrid=False, zeroline=False, constrain="domain", row=1, col=index)
     fig.layout.yaxis.scaleanchor = "x"
     fig.layout.yaxis2.scaleanchor = "x2"
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=80, b=90), plot_bgcolor="white")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=80, b=90), plot_bgcolor="white")
     return fig
 
 
@@ -170,7 +170,7 @@ def cost_figure(comparison, height: int = 420) -> go.Figure:
     fig.add_trace(go.Bar(x=labels, y=[single.nonlinearities, stack.nonlinearities], marker_color=colours,
                          text=[single.nonlinearities, stack.nonlinearities], textposition="outside",
                          hovertemplate=t("receptive.fig.relus_hover") + "<extra></extra>", showlegend=False), row=1, col=3)
-    fig.update_layout(template=TEMPLATE_NAME, barmode="stack", height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10))
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10))
     fig.update_xaxes(showticklabels=False, ticks="")
     for col, top in ((1, max(single.params, stack.params)), (2, max(single.macs, stack.macs)),
                      (3, max(single.nonlinearities, stack.nonlinearities))):
@@ -202,7 +202,7 @@ def calculator_figure(rows, height: int = 380) -> go.Figure:
     top = max(max(r.receptive_field for r in rows), max(r.output_size for r in rows))
     fig.add_trace(go.Scatter(x=names, y=[top * 1.22] * len(rows), mode="text", text=[t("receptive.fig.jump", jump=r.jump) for r in rows],
                              textfont=dict(size=16, color=PALETTE[6]), showlegend=False, hoverinfo="skip"))
-    fig.update_layout(template=TEMPLATE_NAME, barmode="group", height=height, yaxis=dict(range=[0, top * 1.32], title=t("receptive.fig.pixels_units")),
+    fig.update_layout(barmode="group", height=height, yaxis=dict(range=[0, top * 1.32], title=t("receptive.fig.pixels_units")),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
                       margin=dict(l=10, r=10, t=50, b=10))
     return fig
@@ -218,7 +218,7 @@ def nested_fields_figure(image: np.ndarray, rows, windows: list[tuple[int, int, 
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=4),
                                  name=f"{row.layer.name}: r = {row.receptive_field}"))
     _image_axes(fig)
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center", font=dict(size=15)))
     return fig
 
@@ -237,7 +237,7 @@ def erf_figure(fields, height: int = 470) -> go.Figure:
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=STACK_COLOUR, width=4), name=t("receptive.fig.theoretical")))
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=CENTRAL_COLOUR, width=3, dash="dash"),
                              name=t("receptive.fig.central")))
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=TOP_WITH_LEGEND, b=10),
                       legend=dict(orientation="h", y=-0.02, yanchor="top", x=0.5, xanchor="center"))
     return fig
 
@@ -256,7 +256,7 @@ def erf_profile_figure(fields, height: int = 330) -> go.Figure:
         r0, r1 = fields[0].window[:2]
         fig.add_trace(go.Scatter(x=[r0 - 0.5, r0 - 0.5, r1 - 0.5, r1 - 0.5], y=[0, 1, 1, 0], mode="lines",
                                  line=dict(color=STACK_COLOUR, width=3, dash="dot"), name=t("receptive.fig.theoretical")))
-    fig.update_layout(template=TEMPLATE_NAME, height=height, xaxis_title=t("receptive.fig.input_row"),
+    fig.update_layout(height=height, xaxis_title=t("receptive.fig.input_row"),
                       yaxis=dict(title=t("receptive.fig.mass_axis"), range=[0, 1.08]),
                       margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     return fig
@@ -278,7 +278,7 @@ def head_to_head_figure(results, height: int = 380) -> go.Figure:
                              showlegend=False, hovertemplate="%{x}: %{text}<extra></extra>"), row=1, col=col)
         fig.update_yaxes(range=[0, max(max(ys), 1e-9) * 1.25], row=1, col=col)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.12], row=1, col=3)
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10))
     fig.update_annotations(font_size=18)
     return fig
 
@@ -292,7 +292,7 @@ def loss_curves_figure(results, height: int = 320) -> go.Figure:
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid") if len(losses) >= window else losses
         fig.add_trace(go.Scatter(x=np.arange(window, window + len(smooth)), y=smooth, mode="lines",
                                  name=result.model, line=dict(color=colour)))
-    fig.update_layout(template=TEMPLATE_NAME, height=height, xaxis_title=t("receptive.fig.step_axis"),
+    fig.update_layout(height=height, xaxis_title=t("receptive.fig.step_axis"),
                       yaxis_title=t("receptive.fig.loss_axis"), margin=dict(l=10, r=10, t=20, b=10),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     return fig

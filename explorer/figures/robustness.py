@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.figures.common import DIGIT_SCALE
-from explorer.figures.theme import PALETTE, TEMPLATE_NAME
+from explorer.figures.theme import PALETTE
 from explorer.i18n import t
 from explorer.lab.calibration import Reliability
 from explorer.lab.robustness import PERTURBATIONS, Curve
@@ -46,7 +46,7 @@ def curves_figure(curves: dict[str, Curve], perturbation: str, show_confidence: 
                 hovertemplate=t("robustness.figure.confidence_hover", model=model) + ": %{y:.1%}<extra>%{x}</extra>",
             ))  # fmt: skip
     fig.update_layout(
-        template=TEMPLATE_NAME, height=460, title=t("robustness.figure.curves_title", what=t(f"robustness.kind.{perturbation}")),
+        height=460, title=t("robustness.figure.curves_title", what=t(f"robustness.kind.{perturbation}")),
         xaxis=dict(title=t(f"robustness.unit.{perturbation}"), type="category"),
         yaxis=dict(title=t("robustness.figure.accuracy_axis"), range=[0, 1.03], tickformat=".0%"),
     )  # fmt: skip
@@ -65,7 +65,7 @@ def strip(images: np.ndarray, captions: list[str], height: int = 150) -> go.Figu
     centres = [index * (side + GAP) + (side - 1) / 2 for index in range(count)]
     fig.update_xaxes(tickmode="array", tickvals=centres, ticktext=captions, showgrid=False, zeroline=False, ticks="", showline=False)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False, ticks="", showline=False)
-    fig.update_layout(template=TEMPLATE_NAME, height=height, margin=dict(l=5, r=5, t=5, b=40))
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=5, b=40))
     return fig
 
 
@@ -85,7 +85,7 @@ def gallery(images: np.ndarray, captions: list[str], columns: int = 8) -> go.Fig
     fig.add_trace(go.Heatmap(z=canvas, colorscale=DIGIT_SCALE, zmin=0, zmax=255, showscale=False, hoverinfo="skip"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
-    fig.update_layout(template=TEMPLATE_NAME, height=70 + rows * 95, margin=dict(l=5, r=5, t=5, b=5))
+    fig.update_layout(height=70 + rows * 95, margin=dict(l=5, r=5, t=5, b=5))
     return fig
 
 
@@ -100,7 +100,7 @@ def probability_bars(probabilities: np.ndarray, true_label: int | None = None) -
         hovertemplate=t("robustness.figure.bar_hover") + "<extra></extra>",
     ))  # fmt: skip
     fig.update_layout(
-        template=TEMPLATE_NAME, height=320, showlegend=False, margin=dict(t=20, l=90),
+        height=320, showlegend=False, margin=dict(t=20, l=90),
         yaxis=dict(range=[0, 1.15], tickformat=".0%", title=dict(text=t("robustness.figure.probability_axis"), standoff=12), automargin=True),
         xaxis=dict(tickmode="linear", title=t("robustness.figure.digit_axis")),
     )  # fmt: skip
@@ -124,7 +124,7 @@ def reliability_figure(before: Reliability, after: Reliability, temperature: flo
             hovertemplate=t("confidence.figure.bin_hover") + "<extra></extra>",
         ))  # fmt: skip
     fig.update_layout(
-        template=TEMPLATE_NAME, height=480, title=t("confidence.figure.reliability_title"),
+        height=480, title=t("confidence.figure.reliability_title"),
         xaxis=dict(title=t("confidence.figure.confidence_axis"), range=[0, 1.02], tickformat=".0%"),
         yaxis=dict(title=t("confidence.figure.accuracy_axis"), range=[0, 1.02], tickformat=".0%"),
     )  # fmt: skip
@@ -139,7 +139,7 @@ def confidence_histogram(before: Reliability, after: Reliability) -> go.Figure:
         go.Bar(x=labels, y=after.counts, name=t("confidence.figure.after_short"), marker_color=PALETTE[0]),
     ])  # fmt: skip
     fig.update_layout(
-        template=TEMPLATE_NAME, height=360, barmode="group", title=t("confidence.figure.histogram_title"),
+        height=360, barmode="group", title=t("confidence.figure.histogram_title"),
         xaxis=dict(title=t("confidence.figure.confidence_axis"), type="category"),
         yaxis=dict(title=t("confidence.figure.count_axis"), type="log"),
     )  # fmt: skip

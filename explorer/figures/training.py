@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid
-from explorer.figures.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE_NAME
+from explorer.figures.theme import DIVERGING, PALETTE, SEQUENTIAL
 from explorer.i18n import t
 
 LIGHT = "#9ecae1"
@@ -27,7 +27,7 @@ def colour(index: int) -> str:
 
 def _layout(fig: go.Figure, title: str, height: int = 360, **kw) -> go.Figure:
     kw.setdefault("margin", dict(l=60, r=20, t=60, b=55))
-    fig.update_layout(template=TEMPLATE_NAME, title=title, height=height, **kw)
+    fig.update_layout(title=title, height=height, **kw)
     return fig
 
 

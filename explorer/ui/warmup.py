@@ -89,7 +89,7 @@ def sample_figures() -> list:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from explorer.figures.theme import TEMPLATE_NAME
+    import explorer.figures.theme  # noqa: F401 - registers the template, plotly's default
 
     image = np.arange(16, dtype=np.float32).reshape(4, 4)
     line = np.linspace(0, 1, 5, dtype=np.float32)
@@ -105,7 +105,7 @@ def sample_figures() -> list:
     grid.add_trace(go.Scatter(x=line, y=line), row=1, col=2)
     figures = [*single, grid]
     for figure in figures:
-        figure.update_layout(template=TEMPLATE_NAME, title="warm-up", legend=dict(orientation="h"))
+        figure.update_layout(title="warm-up", legend=dict(orientation="h"))
         figure.add_annotation(x=0, y=0, text="note", showarrow=False)
     return figures
 
