@@ -301,8 +301,9 @@ class Session:
 # --- the class ----------------------------------------------------------------------------------
 
 
-async def trainer(session: Session, seconds: float, deadline: float, report: dict) -> None:
-    """Open the Train page, press Start, then drive the live fragments for `seconds`."""
+async def trainer(session: Session, seconds: float, deadline: float, report: dict, click_every: float = 0.0) -> None:
+    """Open the Train page, press Start, then drive the live fragments for `seconds`; with
+    `click_every`, also rerun the whole page that often (a click on the page while it trains)."""
     await session.rerun(page_name="train")
     start = next((wid for label, wid in session.buttons.items() if label.strip().lower() == "start"), None)
     if start is None:
@@ -316,15 +317,25 @@ async def trainer(session: Session, seconds: float, deadline: float, report: dic
     report["training"] += 1
     report["training_now"] += 1
     try:
-        await _drive(session, min(deadline, time.monotonic() + seconds), report["live_updates"])
+        await _drive(session, min(deadline, time.monotonic() + seconds), report["live_updates"],
+                     report["train_clicks"], click_every)  # fmt: skip
     finally:
         report["training_now"] -= 1
 
 
-async def _drive(session: Session, stop_at: float, latencies: list[float]) -> None:
+async def _drive(session: Session, stop_at: float, latencies: list[float], clicks: list[float],
+                 click_every: float = 0.0) -> None:  # fmt: skip
     # One timer per live fragment, as in the browser; a session runs one script at a time.
     due = {fid: time.monotonic() + interval for fid, interval in session.auto_reruns.items()}
+    next_click = time.monotonic() + click_every if click_every else float("inf")
     while time.monotonic() < stop_at and session.auto_reruns:
+        if next_click <= min(due.values(), default=float("inf")):
+            await asyncio.sleep(max(0.0, min(next_click, stop_at) - time.monotonic()))
+            if time.monotonic() >= stop_at:
+                break
+            clicks.append(await session.rerun())  # the whole page, as a widget change reruns it
+            next_click = time.monotonic() + click_every
+            continue
         for fid in list(due):
             if fid not in session.auto_reruns:
                 del due[fid]
@@ -368,7 +379,7 @@ def summary(values: list[float]) -> str:
 def new_report() -> dict:
     return {"errors": [], "training": 0, "training_now": 0, "rss": {}, "open_seconds": [], "baseline": [],
             "during": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": [],
-            "first_render": [], "images": 0, "live_updates": [], "cold_start": []}  # fmt: skip
+            "first_render": [], "images": 0, "live_updates": [], "cold_start": [], "train_clicks": []}  # fmt: skip
 
 
 async def first_renders(base_url: str, report: dict) -> None:
@@ -457,7 +468,7 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
 
         async def a_trainer(session):
             await open_home(session)
-            await trainer(session, args.train_seconds, deadline, report)
+            await trainer(session, args.train_seconds, deadline, report, args.train_click_every if args.all_train else 0.0)
 
         async def a_visitor(session):
             # the rest of the class arrives once the trainers have pressed Start (or after 60 s)
@@ -656,6 +667,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-train", action="store_true", help="every session trains (--trainers = --sessions)")
     parser.add_argument("--train-seconds", type=float, default=60.0, help="how long the trainers train")
     parser.add_argument("--interaction-every", type=float, default=2.0, help="seconds between a visitor's reruns")
+    parser.add_argument("--train-click-every", type=float, default=10.0,
+                        help="with --all-train: seconds between a training student's clicks (a rerun of the Train page)")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="hard limit for the whole run")
     parser.add_argument("--url", help="a running server or proxy, e.g. http://127.0.0.1:8600 (else start one)")
     parser.add_argument("--replicas", type=int, default=0,
@@ -768,6 +781,8 @@ def print_report(report: dict, args) -> None:
     print(f"training sessions running: {report['training']} of {args.trainers}; "
           f"live-fragment reruns served: {report['fragment_runs']}")  # fmt: skip
     print(f"a live-training update (one fragment rerun): {summary(report['live_updates'])}")
+    if report["train_clicks"]:
+        print(f"a click on the Train page while all train (the whole page rerun): {summary(report['train_clicks'])}")
     print(f"Home interaction, one session alone: {summary(report['baseline'])}")
     print(f"Home interaction, while {report['training']} train: {summary(report['during'])}")
     for pid, samples in report["rss"].items():
