@@ -63,6 +63,19 @@ def test_the_config_names_every_replica_with_its_cookie():
     assert "$" not in config, "a placeholder of the template was left unfilled"
 
 
+def test_each_replica_keeps_its_blas_to_its_share_of_the_cores(monkeypatch, tmp_path):
+    monkeypatch.setattr(deploy.os, "cpu_count", lambda: 8)
+    assert [deploy.blas_threads(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    spawned = {}
+    monkeypatch.setattr(deploy, "_spawn", lambda cmd, env, log: spawned.update(env) or object())
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    deploy.start_replica(deploy.Replica("r1", 9001), "secret", tmp_path, threads=4)
+    assert spawned["OPENBLAS_NUM_THREADS"] == "4" and spawned["STREAMLIT_SERVER_COOKIE_SECRET"] == "secret"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # the operator's own choice wins
+    deploy.start_replica(deploy.Replica("r1", 9001), "secret", tmp_path, threads=4)
+    assert spawned["OPENBLAS_NUM_THREADS"] == "2"
+
+
 def get_image(url: str, image_path: str, cookie: str) -> "classroom.HttpAnswer":
     return classroom.http_get(f"{url}{image_path}", cookie=cookie)
 
