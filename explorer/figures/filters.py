@@ -101,38 +101,39 @@ def map_grid_figure(
     tile_of = np.full(z.shape, np.nan)
     for index, (top, left) in enumerate(origins):
         tile_of[top : top + h, left : left + w] = numbers[index]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z, customdata=np.dstack([raw, tile_of]), zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING,
-            hovertemplate=t("filters.fig.tile_hover", unit=t(f"filters.fig.unit_{unit}")) + "<extra></extra>", hoverongaps=False,
-            # Under the tiles, not beside them: a side bar would shrink this group's tiles against its neighbour's.
-            colorbar=dict(title=dict(text=t("filters.fig.own_max") if normalise else t("filters.fig.value"), side="right"),
-                          thickness=12, len=0.8,
-                          orientation="h", x=0.5, xanchor="center", y=0, yanchor="top", ypad=8),
-            showscale=colorbar,
-        )
+    heatmap = go.Heatmap(
+        z=z, customdata=np.dstack([raw, tile_of]), zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING,
+        hovertemplate=t("filters.fig.tile_hover", unit=t(f"filters.fig.unit_{unit}")) + "<extra></extra>", hoverongaps=False,
+        # Under the tiles, not beside them: a side bar would shrink this group's tiles against its neighbour's.
+        colorbar=dict(title=dict(text=t("filters.fig.own_max") if normalise else t("filters.fig.value"), side="right"),
+                      thickness=12, len=0.8,
+                      orientation="h", x=0.5, xanchor="center", y=0, yanchor="top", ypad=8),
+        showscale=colorbar,
     )  # fmt: skip
     annotations = [
         dict(x=left - 0.5, y=top - 0.5, text=labels[index], showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=15, color="#444"))
         for index, (top, left) in enumerate(origins)
     ] if show_labels else []  # fmt: skip
+    shapes = []
     if highlight is not None and 0 <= highlight < n:
         top, left = origins[highlight]
-        fig.add_shape(type="rect", x0=left - 0.5, x1=left + w - 0.5, y0=top - 0.5, y1=top + h - 0.5, line=dict(color=HIGHLIGHT, width=4))
+        shapes.append(dict(type="rect", x0=left - 0.5, x1=left + w - 0.5, y0=top - 0.5, y1=top + h - 0.5, line=dict(color=HIGHLIGHT, width=4)))
     rows = (n + columns - 1) // columns
     tile_px = tile_px or 100
     label_px = 24 if show_labels else 0
     bar_px = 60  # room for the colour bar, also in a group without one: side-by-side groups must line up
     height = int(rows * tile_px * (h + row_gap) / h + label_px + (60 if title else 20) + bar_px)
     width = int(columns * tile_px * w / h + 20)
-    # Tiles start at the top left, so groups side by side line up even with different row counts.
-    fig.update_xaxes(visible=False, constrain="domain", constraintoward="left")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", constraintoward="top")
-    fig.update_layout(
+    # One go.Figure call with the whole layout: a figure's updates one after another each check
+    # their part again (the Filters page draws dozens of these grids).
+    return go.Figure(heatmap, layout=dict(
+        # Tiles start at the top left, so groups side by side line up even with different row counts.
+        xaxis=dict(visible=False, constrain="domain", constraintoward="left"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", constraintoward="top"),
         title=dict(text=title, font=dict(size=18)) if title else None, height=max(height, 190),
-        width=max(width, 320), margin=dict(l=10, r=10, t=(50 if title else 10) + label_px, b=10 + bar_px), annotations=annotations,
-    )  # fmt: skip
-    return fig
+        width=max(width, 320), margin=dict(l=10, r=10, t=(50 if title else 10) + label_px, b=10 + bar_px),
+        annotations=annotations, shapes=shapes,
+    ))  # fmt: skip
 
 
 def filters_figure(
@@ -167,25 +168,30 @@ def _channel_grid(maps, limits, title, highlight, channels, colorbar, unit, tile
     )  # fmt: skip
 
 
+PANEL_SPACING = 0.04  # between side-by-side panels, as a share of the figure's width
+
+
 def panels_figure(panels: list[tuple[str, np.ndarray, float]], title: str = "", height: int = 300) -> go.Figure:
-    """Side-by-side heatmaps (title, 2-D array, limit), each on its own diverging scale -L..L."""
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.04)
+    """Side-by-side heatmaps (title, 2-D array, limit), each on its own diverging scale -L..L.
+
+    The panels' axes and titles are laid out here as make_subplots would, in one go: make_subplots
+    and the updates after it took 13 ms for one panel, this 1.6 ms, and the Filters page draws 22."""
+    width = (1 - PANEL_SPACING * (len(panels) - 1)) / max(len(panels), 1)
+    traces, layout, titles = [], {}, []
     for index, (name, values, limit) in enumerate(panels):
-        limit = float(limit) or 1.0
-        fig.add_trace(
-            go.Heatmap(z=np.asarray(values, dtype=float), zmin=-limit, zmax=limit, zmid=0, colorscale=DIVERGING, showscale=False,
-                       hovertemplate=f"{name}<br>" + t("filters.fig.cell_hover") + "<extra></extra>"),
-            row=1, col=index + 1,
-        )  # fmt: skip
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
-    for index in range(len(panels)):
-        fig.update_yaxes(scaleanchor=f"x{index + 1 if index else ''}", row=1, col=index + 1)
+        limit, axis = float(limit) or 1.0, str(index + 1) if index else ""
+        left = index * (width + PANEL_SPACING)
+        layout[f"xaxis{axis}"] = dict(domain=[left, left + width], anchor=f"y{axis}", visible=False, constrain="domain")
+        layout[f"yaxis{axis}"] = dict(domain=[0, 1], anchor=f"x{axis}", visible=False, constrain="domain", autorange="reversed",
+                                      scaleanchor=f"x{axis}")  # fmt: skip
+        titles.append(dict(text=name, x=left + width / 2, y=1, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+                           showarrow=False, font=dict(size=16)))  # fmt: skip
+        traces.append(go.Heatmap(z=np.asarray(values, dtype=float), zmin=-limit, zmax=limit, zmid=0, colorscale=DIVERGING, showscale=False,
+                                 xaxis=f"x{axis}", yaxis=f"y{axis}", hovertemplate=f"{name}<br>" + t("filters.fig.cell_hover") + "<extra></extra>"))  # fmt: skip
     extra_lines = max(name.count("<br>") for name, _, _ in panels) if panels else 0  # two-line panel titles
-    fig.update_layout(title=title or None, height=height,
-                      margin=dict(l=10, r=10, t=(70 if title else 40) + 20 * extra_lines, b=10))  # fmt: skip
-    fig.update_annotations(font_size=16)
-    return fig
+    layout.update(title=title or None, height=height, annotations=titles,
+                  margin=dict(l=10, r=10, t=(70 if title else 40) + 20 * extra_lines, b=10))  # fmt: skip
+    return go.Figure(data=traces, layout=layout)
 
 
 def _numbers_heatmap(values: np.ndarray, limit: float, name: str, padded: np.ndarray, colorscale=DIVERGING, zmin=None) -> go.Heatmap:
