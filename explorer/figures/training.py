@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid
 from explorer.figures.theme import DIVERGING, PALETTE, SEQUENTIAL
@@ -31,48 +30,56 @@ def _layout(fig: go.Figure, title: str, height: int = 360, **kw) -> go.Figure:
     return fig
 
 
-def _empty_note(fig: go.Figure, text: str) -> None:
-    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=18, color="#666"))
+def _figure(traces: list, title: str, height: int = 360, empty: str | None = None, **layout) -> go.Figure:
+    """A figure made in one go.Figure call with its whole layout: plotly checks every part once.
+    (Built step by step, add_trace, update_xaxes, update_layout..., it checks them again at every
+    step: two to five times slower, for figures every training student redraws at every update.)
+    `empty` is a note in the middle, for a figure with nothing to show yet."""
+    layout.setdefault("margin", dict(l=60, r=20, t=60, b=55))
+    if empty:
+        layout["annotations"] = [_empty_note(empty)]
+    return go.Figure(data=traces, layout=dict(title=title, height=height, **layout))
+
+
+def _empty_note(text: str) -> dict:
+    return dict(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=18, color="#666"))
 
 
 # --- curves --------------------------------------------------------------------------------
 def loss_figure(steps, losses, smoothed=None, title: str | None = None, log_y: bool = False) -> go.Figure:
     """Raw per-step loss (light) and its smoothed trend (bold)."""
-    fig = go.Figure()
     raw_name, smooth_name, step = t("train.figures.raw"), t("train.figures.smoothed"), t("train.figures.step")
     steps, losses = np.asarray(steps), np.asarray(losses, dtype=float)
-    fig.add_trace(go.Scatter(x=steps, y=losses, name=raw_name, mode="lines", line=dict(color=LIGHT, width=1.5), hovertemplate=f"{step} %{{x}}: %{{y:.4f}}<extra>{raw_name}</extra>"))
+    traces = [go.Scatter(x=steps, y=losses, name=raw_name, mode="lines", line=dict(color=LIGHT, width=1.5), hovertemplate=f"{step} %{{x}}: %{{y:.4f}}<extra>{raw_name}</extra>")]
     if smoothed is not None:
-        fig.add_trace(go.Scatter(x=steps, y=np.asarray(smoothed, dtype=float), name=smooth_name, mode="lines", line=dict(color=PALETTE[0], width=3), hovertemplate=f"{step} %{{x}}: %{{y:.4f}}<extra>{smooth_name}</extra>"))
-    if not len(steps):
-        _empty_note(fig, t("train.figures.loss_empty"))
-    fig.update_xaxes(title=t("train.figures.step_axis"), rangemode="tozero")
-    fig.update_yaxes(title=t("train.figures.loss"), type="log" if log_y else "linear", rangemode="tozero" if not log_y else None)
-    return _layout(fig, title or t("train.figures.loss_title"), legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+        traces.append(go.Scatter(x=steps, y=np.asarray(smoothed, dtype=float), name=smooth_name, mode="lines", line=dict(color=PALETTE[0], width=3), hovertemplate=f"{step} %{{x}}: %{{y:.4f}}<extra>{smooth_name}</extra>"))
+    return _figure(traces, title or t("train.figures.loss_title"), empty=None if len(steps) else t("train.figures.loss_empty"),
+                   xaxis=dict(title=t("train.figures.step_axis"), rangemode="tozero"),
+                   yaxis=dict(title=t("train.figures.loss"), type="log" if log_y else "linear", rangemode="tozero" if not log_y else None),
+                   legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))  # fmt: skip
 
 
 def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = None, title: str | None = None,
                     class_curve: tuple[list, list] | None = None) -> go.Figure:
     """Train and validation accuracy per epoch; `class_curve` (epochs, values) adds the accuracy on
     the class's own digits, measured at the same moments as the validation accuracy."""
-    fig = go.Figure()
     train, validation, epoch = t("train.figures.train"), t("train.figures.validation"), t("train.figures.epoch")
     epochs = list(epochs)
-    fig.add_trace(go.Scatter(x=epochs, y=list(train_acc), name=train, mode="lines+markers", line=dict(color=PALETTE[0]), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{train}</extra>"))
+    traces = [go.Scatter(x=epochs, y=list(train_acc), name=train, mode="lines+markers", line=dict(color=PALETTE[0]), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{train}</extra>")]
     val = [v for v in val_acc]
     if any(v is not None for v in val):
-        fig.add_trace(go.Scatter(x=epochs, y=[v if v is not None else math.nan for v in val], name=validation, mode="lines+markers", line=dict(color=PALETTE[1], dash="dash"), marker=dict(symbol="square"), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{validation}</extra>"))
-    if test_accuracy is not None:
-        fig.add_hline(y=test_accuracy, line=dict(color=PALETTE[2], width=2, dash="dot"), annotation_text=t("train.figures.test_line", value=f"{test_accuracy:.2%}"), annotation_position="bottom right")
+        traces.append(go.Scatter(x=epochs, y=[v if v is not None else math.nan for v in val], name=validation, mode="lines+markers", line=dict(color=PALETTE[1], dash="dash"), marker=dict(symbol="square"), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{validation}</extra>"))
     if class_curve is not None:
         name = t("train.class.figures.class_digits")
-        fig.add_trace(go.Scatter(x=list(class_curve[0]), y=list(class_curve[1]), name=name, mode="lines+markers", line=dict(color=PALETTE[5], width=3),
+        traces.append(go.Scatter(x=list(class_curve[0]), y=list(class_curve[1]), name=name, mode="lines+markers", line=dict(color=PALETTE[5], width=3),
                                  marker=dict(symbol="diamond", size=9), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{name}</extra>"))  # fmt: skip
-    if not epochs:
-        _empty_note(fig, t("train.figures.after_first_epoch"))
-    fig.update_xaxes(title=epoch, tickmode="linear", dtick=max(1, math.ceil(len(epochs) / 10)) if epochs else 1, rangemode="tozero")
-    fig.update_yaxes(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title or t("train.figures.accuracy_title"), legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    fig = _figure(traces, title or t("train.figures.accuracy_title"), empty=None if epochs else t("train.figures.after_first_epoch"),
+                  xaxis=dict(title=epoch, tickmode="linear", dtick=max(1, math.ceil(len(epochs) / 10)) if epochs else 1, rangemode="tozero"),
+                  yaxis=dict(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.02]),
+                  legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))  # fmt: skip
+    if test_accuracy is not None:
+        fig.add_hline(y=test_accuracy, line=dict(color=PALETTE[2], width=2, dash="dot"), annotation_text=t("train.figures.test_line", value=f"{test_accuracy:.2%}"), annotation_position="bottom right")
+    return fig
 
 
 def fine_tune_figure(test_sets: list[str], before: list[float], after: list[float], title: str | None = None) -> go.Figure:
@@ -88,30 +95,27 @@ def fine_tune_figure(test_sets: list[str], before: list[float], after: list[floa
 
 def comparison_loss_figure(curves: list[dict], title: str | None = None, log_y: bool = False, height: int | None = None) -> go.Figure:
     """curves: dicts with label, steps, values, and optional colour and dash."""
-    fig = go.Figure()
-    for i, c in enumerate(curves):
-        fig.add_trace(go.Scatter(x=np.asarray(c["steps"]), y=np.asarray(c["values"], dtype=float), name=c["label"], mode="lines",
-                                 line=dict(color=c.get("colour", colour(i)), width=3, dash=c.get("dash", "solid")),
-                                 hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.4f}}<extra>" + c["label"] + "</extra>"))  # fmt: skip
-    if not curves:
-        _empty_note(fig, t("train.figures.comparison_empty"))
-    fig.update_xaxes(title=t("train.figures.comparison_step_axis"), rangemode="tozero")
-    fig.update_yaxes(title=t("train.figures.loss"), type="log" if log_y else "linear")
-    return _layout(fig, title or t("train.figures.comparison_loss_title"), height=height or 400, legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
+    traces = [go.Scatter(x=np.asarray(c["steps"]), y=np.asarray(c["values"], dtype=float), name=c["label"], mode="lines",
+                         line=dict(color=c.get("colour", colour(i)), width=3, dash=c.get("dash", "solid")),
+                         hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.4f}}<extra>" + c["label"] + "</extra>")
+              for i, c in enumerate(curves)]  # fmt: skip
+    return _figure(traces, title or t("train.figures.comparison_loss_title"), height=height or 400,
+                   empty=None if curves else t("train.figures.comparison_empty"),
+                   xaxis=dict(title=t("train.figures.comparison_step_axis"), rangemode="tozero"),
+                   yaxis=dict(title=t("train.figures.loss"), type="log" if log_y else "linear"),
+                   legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))  # fmt: skip
 
 
 def comparison_accuracy_figure(series: list[dict], title: str | None = None, height: int | None = None) -> go.Figure:
     """series: dicts with label, epochs, values (and optional colour, dash)."""
-    fig = go.Figure()
-    for i, s in enumerate(series):
-        fig.add_trace(go.Scatter(x=list(s["epochs"]), y=list(s["values"]), name=s["label"], mode="lines+markers",
-                                 line=dict(color=s.get("colour", colour(i)), width=3, dash=s.get("dash", "solid")),
-                                 hovertemplate=f"{t('train.figures.epoch')} %{{x}}: %{{y:.1%}}<extra>" + s["label"] + "</extra>"))  # fmt: skip
-    if not any(len(s["epochs"]) for s in series):
-        _empty_note(fig, t("train.figures.after_first_epoch"))
-    fig.update_xaxes(title=t("train.figures.epoch"), tickmode="linear", rangemode="tozero")
-    fig.update_yaxes(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title or t("train.figures.comparison_accuracy_title"), height=height or 400, showlegend=False)
+    traces = [go.Scatter(x=list(s["epochs"]), y=list(s["values"]), name=s["label"], mode="lines+markers",
+                         line=dict(color=s.get("colour", colour(i)), width=3, dash=s.get("dash", "solid")),
+                         hovertemplate=f"{t('train.figures.epoch')} %{{x}}: %{{y:.1%}}<extra>" + s["label"] + "</extra>")
+              for i, s in enumerate(series)]  # fmt: skip
+    return _figure(traces, title or t("train.figures.comparison_accuracy_title"), height=height or 400, showlegend=False,
+                   empty=None if any(len(s["epochs"]) for s in series) else t("train.figures.after_first_epoch"),
+                   xaxis=dict(title=t("train.figures.epoch"), tickmode="linear", rangemode="tozero"),
+                   yaxis=dict(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.02]))  # fmt: skip
 
 
 # --- inside the network --------------------------------------------------------------------
@@ -124,51 +128,56 @@ def activation_histograms(current, initial=None, title: str | None = None) -> go
         std = f"{h.std:.2g}"
         titles.append(t("train.figures.histogram_zero", name=h.name, std=std, zero=f"{h.zero_fraction:.0%}") if h.zero_fraction
                       else t("train.figures.histogram", name=h.name, std=std))  # fmt: skip
-    fig = make_subplots(rows=1, cols=n, subplot_titles=titles or [""], horizontal_spacing=0.06)
+    spacing = 0.06
+    width = (1 - spacing * (n - 1)) / n
+    traces, layout, notes = [], {}, []
+    for i in range(n):  # one panel per layer, side by side (as make_subplots lays them out)
+        axis, left = str(i + 1) if i else "", i * (width + spacing)
+        layout[f"xaxis{axis}"] = dict(domain=[left, left + width], anchor=f"y{axis}", title=t("train.figures.output_value"), nticks=4)
+        layout[f"yaxis{axis}"] = dict(domain=[0, 1], anchor=f"x{axis}", tickformat=".0%", rangemode="tozero",
+                                      title=t("train.figures.share_of_values") if i == 0 else None)  # fmt: skip
+        if titles:
+            notes.append(dict(text=titles[i], x=left + width / 2, y=1, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+                              showarrow=False, font=dict(size=15)))  # fmt: skip
     for i, h in enumerate(current):
+        axes = dict(xaxis=f"x{i + 1 if i else ''}", yaxis=f"y{i + 1 if i else ''}")
         centres = (h.edges[:-1] + h.edges[1:]) / 2
         width = float(h.edges[1] - h.edges[0])
-        fig.add_trace(go.Bar(x=centres, y=h.fractions, width=width, marker_color=PALETTE[0], name=t("train.figures.now"), showlegend=i == 0,
-                             hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.now") + "</extra>"), row=1, col=i + 1)  # fmt: skip
+        traces.append(go.Bar(x=centres, y=h.fractions, width=width, marker_color=PALETTE[0], name=t("train.figures.now"), showlegend=i == 0,
+                             hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.now") + "</extra>", **axes))  # fmt: skip
         if initial is not None and i < len(initial):
             h0 = initial[i]
             c0 = (h0.edges[:-1] + h0.edges[1:]) / 2
-            fig.add_trace(go.Scatter(x=c0, y=h0.fractions, mode="lines", line=dict(color=PALETTE[1], width=2, shape="hvh"), name=t("train.figures.at_start"),
-                                     showlegend=i == 0, hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.at_start") + "</extra>"), row=1, col=i + 1)  # fmt: skip
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_yaxes(title_text=t("train.figures.share_of_values"), row=1, col=1)
-    fig.update_xaxes(title_text=t("train.figures.output_value"), nticks=4)
-    fig.update_annotations(font_size=15)
-    fig.update_layout(bargap=0.05)
+            traces.append(go.Scatter(x=c0, y=h0.fractions, mode="lines", line=dict(color=PALETTE[1], width=2, shape="hvh"), name=t("train.figures.at_start"),
+                                     showlegend=i == 0, hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.at_start") + "</extra>", **axes))  # fmt: skip
     # The legend sits above the panels, right of the title: below, it would cover the axis titles.
-    return _layout(fig, title or t("train.figures.activations_title"), height=360, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
+    return _figure(traces, title or t("train.figures.activations_title"), height=360, legend=LEGEND_ABOVE, bargap=0.05,
+                   margin=dict(l=60, r=20, t=110, b=55), annotations=notes, **layout)  # fmt: skip
 
 
 def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
     """One line per parameter (weight or gradient norms), log scale."""
-    fig = go.Figure()
+    steps = list(steps)
+    traces = []
     for i, (name, values) in enumerate(series.items()):
         vals = np.asarray(values, dtype=float)
         vals = np.where(vals > 0, vals, np.nan)  # log axis: zero norms (dead or zero init) leave gaps
-        fig.add_trace(go.Scatter(x=list(steps), y=vals, name=name, mode="lines", line=dict(color=colour(i), width=2.5),
+        traces.append(go.Scatter(x=steps, y=vals, name=name, mode="lines", line=dict(color=colour(i), width=2.5),
                                  hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.3g}}<extra>" + name + "</extra>"))  # fmt: skip
-    if not series:
-        _empty_note(fig, t("train.figures.no_weights"))
-    fig.update_xaxes(title=t("train.figures.step"), rangemode="tozero")
-    fig.update_yaxes(title=y_title, type="log", exponentformat="power")
-    return _layout(fig, title, height=380, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
+    return _figure(traces, title, height=380, empty=None if series else t("train.figures.no_weights"),
+                   xaxis=dict(title=t("train.figures.step"), rangemode="tozero"), yaxis=dict(title=y_title, type="log", exponentformat="power"),
+                   legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))  # fmt: skip
 
 
 def dead_relu_figure(steps, dead: dict, title: str | None = None) -> go.Figure:
-    fig = go.Figure()
-    for i, (name, values) in enumerate(dead.items()):
-        fig.add_trace(go.Scatter(x=list(steps), y=list(values), name=name, mode="lines", line=dict(color=colour(i), width=2.5),
-                                 hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.1%}}<extra>" + name + "</extra>"))  # fmt: skip
-    if not dead:
-        _empty_note(fig, t("train.figures.no_relu"))
-    fig.update_xaxes(title=t("train.figures.step"), rangemode="tozero")
-    fig.update_yaxes(title=t("train.figures.dead_units"), tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title or t("train.figures.dead_title"), height=380, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))
+    steps = list(steps)
+    traces = [go.Scatter(x=steps, y=list(values), name=name, mode="lines", line=dict(color=colour(i), width=2.5),
+                         hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.1%}}<extra>" + name + "</extra>")
+              for i, (name, values) in enumerate(dead.items())]  # fmt: skip
+    return _figure(traces, title or t("train.figures.dead_title"), height=380, empty=None if dead else t("train.figures.no_relu"),
+                   xaxis=dict(title=t("train.figures.step"), rangemode="tozero"),
+                   yaxis=dict(title=t("train.figures.dead_units"), tickformat=".0%", range=[0, 1.02]),
+                   legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))  # fmt: skip
 
 
 def mosaic(maps: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
@@ -205,10 +214,8 @@ def prediction_stream_figure(images, probabilities, labels, title: str | None = 
     images, probabilities = np.asarray(images, dtype=float), np.asarray(probabilities, dtype=float)
     n = len(images)
     step = 12  # 10 bars + a gap of 2 per digit
-    fig = go.Figure()
     tiles = mosaic(images, n, gap=int(step * 28 / 10) - 28) if n else np.zeros((28, 1))
-    fig.add_trace(go.Heatmap(z=tiles, x0=-0.5, dx=10 / 28, y0=0, dy=1, colorscale=DIGIT_SCALE, showscale=False, hoverinfo="skip", xaxis="x", yaxis="y2"))
-    xs, ys, colours, digits = [], [], [], []
+    xs, ys, colours, digits, titles = [], [], [], [], []
     for i in range(n):
         predicted = int(probabilities[i].argmax())
         right = predicted == int(labels[i])
@@ -217,16 +224,20 @@ def prediction_stream_figure(images, probabilities, labels, title: str | None = 
             ys.append(probabilities[i, d])
             digits.append(d)
             colours.append((PALETTE[2] if right else PALETTE[1]) if d == predicted else "#b0b0b0")
-        fig.add_annotation(x=i * step + 4.5, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=_stream_title(probabilities[i], labels[i]),
-                           font=dict(size=STREAM_FONT + 4, color=PALETTE[2] if right else PALETTE[1]))  # fmt: skip
-    fig.add_trace(go.Bar(x=xs, y=ys, marker_color=colours, customdata=digits, hovertemplate=t("train.figures.digit_hover") + "<extra></extra>", xaxis="x", yaxis="y"))
-    fig.update_layout(
+        titles.append(dict(x=i * step + 4.5, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=_stream_title(probabilities[i], labels[i]),
+                           font=dict(size=STREAM_FONT + 4, color=PALETTE[2] if right else PALETTE[1])))  # fmt: skip
+    traces = [
+        go.Heatmap(z=tiles, x0=-0.5, dx=10 / 28, y0=0, dy=1, colorscale=DIGIT_SCALE, showscale=False, hoverinfo="skip", xaxis="x", yaxis="y2"),
+        go.Bar(x=xs, y=ys, marker_color=colours, customdata=digits, hovertemplate=t("train.figures.digit_hover") + "<extra></extra>", xaxis="x", yaxis="y"),
+    ]  # fmt: skip
+    return _figure(
+        traces, title or t("train.figures.stream_title"), height=380, showlegend=False, bargap=0.1, margin=dict(l=60, r=10, t=95, b=35),
+        annotations=titles,
         xaxis=dict(tickmode="array", tickvals=xs, ticktext=[str(d) for d in digits], tickfont=dict(size=STREAM_FONT), showgrid=False,
                    zeroline=False, range=[-0.7, n * step - 1.3], ticks=""),
         yaxis=dict(domain=[0, 0.36], range=[0, 1], tickformat=".0%", tickvals=[0, 0.5, 1], title=None, tickfont=dict(size=STREAM_FONT)),
         yaxis2=dict(domain=[0.42, 1], autorange="reversed", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="", anchor="x"),
     )  # fmt: skip
-    return _layout(fig, title or t("train.figures.stream_title"), height=380, showlegend=False, bargap=0.1, margin=dict(l=60, r=10, t=95, b=35))
 
 
 # --- optimizer paths -----------------------------------------------------------------------
@@ -271,9 +282,7 @@ def misclassified_figure(images, labels, predictions, confidences, columns: int 
     images = np.asarray(images)
     title = title or t("train.figures.mistakes_title")
     if not len(images):
-        fig = go.Figure()
-        _empty_note(fig, t("train.figures.no_mistakes"))
-        return _layout(fig, title, height=200)
+        return _figure([], title, height=200, empty=t("train.figures.no_mistakes"))
     titles = [f"{int(t)}→{int(p)} {float(c):.0%}" for t, p, c in zip(labels, predictions, confidences)]
     fig = heatmap_grid(images, titles=titles, columns=columns, height_per_row=150)
     for trace in fig.data:
