@@ -50,7 +50,9 @@ def _axis() -> dict:
         linecolor="#444444",
         ticks="outside",
         tickcolor="#444444",
-        title=dict(font=dict(size=BASE_FONT_SIZE)),
+        # A set standoff (with automargin, the margin makes room for it): plotly's own put a
+        # vertical Chinese title against the tick labels.
+        title=dict(font=dict(size=BASE_FONT_SIZE), standoff=12),
         tickfont=dict(size=BASE_FONT_SIZE - 2),
         automargin=True,
     )
