@@ -233,8 +233,10 @@ def prediction_stream_figure(images, probabilities, labels, title: str | None = 
     return _figure(
         traces, title or t("train.figures.stream_title"), height=380, showlegend=False, bargap=0.1, margin=dict(l=60, r=10, t=95, b=35),
         annotations=titles,
-        xaxis=dict(tickmode="array", tickvals=xs, ticktext=[str(d) for d in digits], tickfont=dict(size=STREAM_FONT), showgrid=False,
-                   zeroline=False, range=[-0.7, n * step - 1.3], ticks=""),
+        # Only 0 and 9 under each digit's ten bars: all ten labels did not fit (plotly turned them
+        # on end, unreadable); the top guess is named above the digit and every bar says its digit on hover.
+        xaxis=dict(tickmode="array", tickvals=[i * step + d for i in range(n) for d in (0, 9)], ticktext=["0", "9"] * n, tickangle=0,
+                   tickfont=dict(size=STREAM_FONT), showgrid=False, zeroline=False, range=[-0.7, n * step - 1.3], ticks=""),
         yaxis=dict(domain=[0, 0.36], range=[0, 1], tickformat=".0%", tickvals=[0, 0.5, 1], title=None, tickfont=dict(size=STREAM_FONT)),
         yaxis2=dict(domain=[0.42, 1], autorange="reversed", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="", anchor="x"),
     )  # fmt: skip
