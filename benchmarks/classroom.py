@@ -178,6 +178,13 @@ class Session:
     query_string: str = ""  # sent with every rerun, as the browser sends its URL's query
     components: list[str] = field(default_factory=list)  # custom component ids (the canvas) of the latest run
     alerts: list[tuple[int, str]] = field(default_factory=list)  # (format, body) of the latest run's alerts
+    metrics: dict[str, str] = field(default_factory=dict)  # label -> value of the metrics shown last (st.metric)
+
+    @property
+    def steps(self) -> int:
+        """The training steps the Train page shows this session's run has made (0 before any)."""
+        value = self.metrics.get("Step", "").replace(",", "")
+        return int(value) if value.isdigit() else 0
 
     async def load_page(self, url_path: str = "") -> None:
         """GET the page as a browser does first; keep its cookies and note the replica."""
@@ -241,6 +248,8 @@ class Session:
                     self.components.append(element.bidi_component.id)
                 elif which == "alert":
                     self.alerts.append((element.alert.format, element.alert.body))
+                elif which == "metric":
+                    self.metrics[element.metric.label] = element.metric.body
                 elif which == "exception":
                     self.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
         elif kind == "auto_rerun":
@@ -379,7 +388,8 @@ def summary(values: list[float]) -> str:
 def new_report() -> dict:
     return {"errors": [], "training": 0, "training_now": 0, "rss": {}, "open_seconds": [], "baseline": [],
             "during": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": [],
-            "first_render": [], "images": 0, "live_updates": [], "cold_start": [], "train_clicks": []}  # fmt: skip
+            "first_render": [], "images": 0, "live_updates": [], "cold_start": [], "train_clicks": [],
+            "steps": []}  # fmt: skip
 
 
 async def first_renders(base_url: str, report: dict) -> None:
@@ -487,8 +497,20 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
             finally:
                 done.set()
 
+        async def count_steps():
+            """Each training session's steps 5 s after the last one pressed Start, and 10 s later:
+            how fairly the scheduler shares the training (early, before the first runs end)."""
+            while report["training"] < len(trainers) and not done.is_set():
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(5)
+            before = [s.steps for s in trainers]
+            await asyncio.sleep(10)
+            report["steps"] = list(zip(before, [s.steps for s in trainers]))
+
         started = time.monotonic()
+        counting = asyncio.create_task(count_steps())
         outcome = await asyncio.gather(all_trainers(), *(a_visitor(s) for s in visitors), return_exceptions=True)
+        counting.cancel()
         report["open_all_seconds"] = time.monotonic() - started
         results = (list(outcome[0]) if isinstance(outcome[0], list) else [outcome[0]] * len(trainers)) + list(outcome[1:])
         for s, result in zip(trainers + visitors, results):
@@ -781,6 +803,10 @@ def print_report(report: dict, args) -> None:
     print(f"training sessions running: {report['training']} of {args.trainers}; "
           f"live-fragment reruns served: {report['fragment_runs']}")  # fmt: skip
     print(f"a live-training update (one fragment rerun): {summary(report['live_updates'])}")
+    if report["steps"]:
+        made = sorted(after - before for before, after in report["steps"])
+        totals = sorted(after for _, after in report["steps"])
+        print(f"steps of each training session, made in the same 10 s: {made}; all it made by then: {totals}")
     if report["train_clicks"]:
         print(f"a click on the Train page while all train (the whole page rerun): {summary(report['train_clicks'])}")
     print(f"Home interaction, one session alone: {summary(report['baseline'])}")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from explorer.nn import parallel
-from explorer.ui.scheduler import REDRAWS_PER_SECOND, MIN_SLICE, STALE, TrainingScheduler
+from explorer.ui.scheduler import REDRAWS_PER_SECOND, MIN_SLICE, TrainingScheduler
 
 
 class FakeClock:
@@ -68,9 +68,39 @@ def test_a_session_that_stops_asking_leaves_the_rotation():
     s.request("b")
     s.release("b", 0.4)
     assert s.training_count() == 2 and s.share("a") == 0.5
-    clock.now = STALE + 1
+    clock.now = s.stale_after(2) - 0.5  # "a" missed an update or so: still in
+    s.request("b")
+    assert s.training_count() == 2
+    clock.now = s.stale_after(2) + 1
     s.request("b")
     assert s.training_count() == 1
+
+
+@pytest.mark.parametrize("count", [10, 30])
+def test_sessions_asking_only_at_their_live_updates_get_fair_shares(count):
+    """As on the server: each session asks once per live update (every update_interval, at its
+    own moment), trains for the turn it gets, then redraws. With 30 sessions their updates are 10 s
+    apart: none may drop out of the rotation between two of its updates."""
+    clock = FakeClock()
+    s = TrainingScheduler(slots=1, clock=clock)
+    names = [f"s{i}" for i in range(count)]
+    interval = s.update_interval(1.0, count)
+    next_ask = {name: interval * ((7 * i) % count) / count for i, name in enumerate(names)}
+    running, trained = {}, dict.fromkeys(names, 0.0)
+    while clock.now < 120:
+        for name in names:
+            if name in running and clock.now >= running[name][0]:
+                seconds = running.pop(name)[1]
+                s.release(name, seconds)
+                trained[name] += seconds
+            if name not in running and clock.now >= next_ask[name]:
+                seconds = s.request(name)
+                if seconds:
+                    running[name] = (clock.now + seconds, seconds)
+                next_ask[name] = clock.now + seconds + s.update_interval(1.0)
+            assert len(running) <= 1
+        clock.now += 0.01
+    assert min(trained.values()) >= max(trained.values()) / 2, trained
 
 
 def test_the_slots_leave_a_core_for_clicks():

@@ -26,7 +26,7 @@ from explorer.nn.parallel import _usable_cores, single_threaded
 SLICE = 0.4  # seconds of training in a turn when few sessions train
 MIN_SLICE = 0.1  # shorter turns would spend more on redrawing than on training
 REDRAWS_PER_SECOND = 3.0  # live updates of all training sessions together
-STALE = 5.0  # a session that has not asked for this long no longer counts as training
+STALE = 5.0  # seconds of silence, beyond two of its update intervals, after which a session has left
 COMPANY = 30.0  # a session that clicked within this many seconds may need a core for its clicks
 
 
@@ -70,9 +70,18 @@ class TrainingScheduler:
             return not (others - {session})
 
     def _active(self, now: float) -> dict[str, _Trainer]:
-        for name in [n for n, t in self._trainers.items() if not t.running and now - t.last_seen > STALE]:
+        stale = self.stale_after(len(self._trainers))
+        for name in [n for n, t in self._trainers.items() if not t.running and now - t.last_seen > stale]:
             del self._trainers[name]
         return self._trainers
+
+    def stale_after(self, count: int) -> float:
+        """Seconds without asking after which a session no longer counts as training. A session
+        asks at each of its live updates, further apart the more train: it has left when it missed
+        two. (With a fixed 5 s, shorter than the 10 s between updates when 30 train, every session
+        counted as a newcomer at each ask, and the turns went to whoever asked when a slot was
+        free: some of the 30 got none.)"""
+        return STALE + 2 * self.update_interval(0.0, count)
 
     def training_count(self) -> int:
         with self._lock:
