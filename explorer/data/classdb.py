@@ -249,7 +249,9 @@ class ClassDB:
         if self._existed:
             self._check_integrity(connection)
         self._check_writable(connection)
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        # Switching a new file to WAL takes an exclusive lock and does not wait for it (no busy
+        # timeout): replicas opening the new file together retry as writers do.
+        mode = self._when_unlocked(connection, "PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise ClassDbUnavailable("cannot_open", self.path, detail=f"WAL mode refused, journal mode is {mode}")
         self._migrate(connection, schema_version)
@@ -356,10 +358,14 @@ class ClassDB:
     def _begin_immediate(self, connection: sqlite3.Connection) -> None:
         """Take the write lock now. Holding it, nothing inside the transaction can be busy
         (WAL readers never block a writer), so only this step needs retries."""
+        self._when_unlocked(connection, "BEGIN IMMEDIATE")
+
+    @staticmethod
+    def _when_unlocked(connection: sqlite3.Connection, statement: str) -> sqlite3.Cursor:
+        """Run `statement`, again after a short random pause while another connection holds the lock."""
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                connection.execute("BEGIN IMMEDIATE")
-                return
+                return connection.execute(statement)
             except sqlite3.OperationalError as error:
                 if reason_for(error) != "locked" or attempt == WRITE_ATTEMPTS:
                     raise
