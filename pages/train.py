@@ -218,6 +218,8 @@ def apply_live_hyper(run, config: TrainConfig) -> None:
 # --- single run ------------------------------------------------------------------------------
 def train_section(config: TrainConfig, data) -> None:
     run = ts.current_run()
+    if run is not None:
+        ts.finish_if_done(run)
     running = run is not None and run.status in ("running", "evaluating")
     room, class_digits, missing = class_test_set()
     url_state.bind("tr_class", True)
@@ -261,15 +263,10 @@ def train_section(config: TrainConfig, data) -> None:
     def live():
         r = ts.current_run()
         if r is not None and r.status in ("running", "evaluating"):
-            with ts.training_turn() as seconds:
-                if seconds and r.status == "running":
-                    r.advance(seconds=seconds, record=False)  # the internals fragment records, at its own pace
-                elif seconds:
-                    r.evaluate(seconds=seconds)
+            ts.keep_training(r.id, r.work)  # the scheduler trains it between our updates; we draw
             show_share()
         if r is not None and running and r.status not in ("running", "evaluating"):
-            ts.finish_if_done(r)
-            st.rerun(scope="app")  # stop the timer and show the buttons and results of the new state
+            st.rerun(scope="app")  # it stopped since the page ran: show the buttons and results of the new state
         draw_live(r, log_y)
         if running and ts.update_interval_moved(tick, TICK):
             st.rerun(scope="app")  # set the fragments' new pace
@@ -533,10 +530,11 @@ def fine_tune_progress() -> None:
 
     @st.fragment(run_every=ts.update_interval(TICK) if not job.job.done else None)
     def progress():
+        if job.error:
+            st.error(t("train.stop.error", error=job.error), icon=":material/error:")
+            return
         if not job.job.done:
-            with ts.training_turn() as seconds:
-                if seconds:
-                    job.job.advance(seconds)
+            ts.keep_training("fine-tune", job.work)
             if job.job.done:
                 st.rerun(scope="app")  # stop the timer, show the result
             st.progress(job.job.progress, text=t("train.class.fine_tune.running", model=t(f"train.model.{job.model}.title")))
@@ -640,6 +638,7 @@ def custom_config(config: TrainConfig, optimizer: str, init: str, augment: str) 
 
 def compare_section(config: TrainConfig, data) -> None:
     cmp = ts.comparison()
+    ts.finish_comparison_if_done(cmp)
     picker, *cols = st.columns([3, 1.6, 1], vertical_alignment="center")
     plan = comparison_plan(config, picker)
     configs = plan["configs"]
@@ -665,17 +664,10 @@ def compare_section(config: TrainConfig, data) -> None:
     def live():
         c = ts.comparison()
         if c is not None and c.running and not c.done:
-            with ts.training_turn() as seconds:
-                if seconds:
-                    c.advance(seconds)
+            ts.keep_training(c.id, c.work)
             show_share()
-            if c.done:
-                c.running = False
-                c.results()  # measure the rotated digits once, while the page reruns
-                for r in c.runs:
-                    ts.keep(r)
-                c.release()
-                st.rerun(scope="app")
+        elif running:
+            st.rerun(scope="app")  # it ended since the page ran: show the results and the buttons of the new state
         draw_comparison(c, [records[i] for i in overlay])
         if running and ts.update_interval_moved(tick, TICK):
             st.rerun(scope="app")

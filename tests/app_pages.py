@@ -3,6 +3,8 @@ language and binds the app-wide parameters), then the page."""
 
 from __future__ import annotations
 
+import time
+
 from streamlit.testing.v1 import AppTest
 
 from explorer import i18n
@@ -28,3 +30,16 @@ def open_page(page: str, lang: str, timeout: float = 180, **state) -> AppTest:
 def in_language(lang: str, key: str, **params) -> str:
     with i18n.language(lang):
         return i18n.t(key, **params)
+
+
+def rerun_until(at: AppTest, done, seconds: float = 120) -> bool:
+    """Rerun the page, as its live updates do, until `done()` holds (or `seconds` pass): the
+    training scheduler's worker threads train in the background between the updates."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+        at.run()
+        assert not at.exception, at.exception
+    at.run()  # the page as it draws the state reached
+    assert not at.exception, at.exception
+    return done()

@@ -1,4 +1,5 @@
-"""explorer/ui/scheduler.py: sessions that train share the training slots fairly, clicks never wait."""
+"""explorer/ui/scheduler.py: the workers train the sessions' jobs in fair turns, never more at once than
+the slots, and asking for training never waits."""
 
 import threading
 import time
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from explorer.nn import parallel
-from explorer.ui.scheduler import REDRAWS_PER_SECOND, MIN_SLICE, TrainingScheduler
+from explorer.ui.scheduler import DUTY_WITH_COMPANY, MIN_SLICE, REDRAWS_PER_SECOND, TrainingScheduler
 
 
 class FakeClock:
@@ -18,89 +19,214 @@ class FakeClock:
         return self.now
 
 
-def test_a_free_slot_goes_to_the_session_that_trained_least():
-    clock = FakeClock()
-    s = TrainingScheduler(slots=1, clock=clock)
-    assert s.request("a") > 0  # the only one: its turn
-    assert s.request("b") == 0.0  # the slot is taken: b does not wait, it asks again later
-    s.release("a", 0.4)
-    assert s.request("a") == 0.0  # a is a whole turn ahead of b
-    assert s.request("b") > 0
-    s.release("b", 0.4)
-    assert s.request("a") > 0  # level again
+def wants_more(seconds):
+    return True
+
+
+def take_turn(s, seconds=0.4, more=True):
+    """The next turn, as a worker takes it: (session, seconds), charged `seconds`."""
+    turn = s.next_turn()
+    if turn is None:
+        return None
+    key, work, _ = turn
+    s.finish_turn(key, seconds, more)
+    return key[0]
+
+
+def test_a_free_slot_goes_to_the_job_that_trained_least():
+    s = TrainingScheduler(slots=1, clock=FakeClock(), workers=False)
+    s.keep_training("a", "run", wants_more)
+    s.keep_training("b", "run", wants_more)
+    assert [take_turn(s) for _ in range(6)] == ["a", "b", "a", "b", "a", "b"]  # round robin
+
+
+def test_no_more_turns_than_slots_and_none_when_nobody_trains():
+    s = TrainingScheduler(slots=2, clock=FakeClock(), workers=False)
+    assert s.next_turn() is None
+    for name in "abc":
+        s.keep_training(name, "run", wants_more)
+    first, second = s.next_turn(), s.next_turn()
+    assert first and second and first[0] != second[0]
+    assert s.next_turn() is None  # both slots busy: "c" waits for the next free one
+    s.finish_turn(first[0], 0.4, True)
+    assert s.next_turn()[0] == ("c", "run")
 
 
 def test_a_newcomer_starts_level_with_the_least_served_not_at_zero():
-    s = TrainingScheduler(slots=1, clock=FakeClock())
+    s = TrainingScheduler(slots=1, clock=FakeClock(), workers=False)
+    s.keep_training("old", "run", wants_more)
     for _ in range(5):
-        s.request("old")
-        s.release("old", 0.4)
-    assert s.request("new") > 0
-    s.release("new", 0.4)
-    assert s.request("old") > 0  # the newcomer did not get five turns in a row
+        take_turn(s)
+    s.keep_training("new", "run", wants_more)
+    assert take_turn(s) == "new"
+    assert take_turn(s) == "old"  # the newcomer did not get five turns in a row
+
+
+def test_a_newcomer_starts_level_with_a_turn_that_is_still_running():
+    """The first to press Start trains alone for a whole turn; those who press Start meanwhile
+    start level with that turn, not at zero (the first would wait while they caught up)."""
+    s = TrainingScheduler(slots=1, clock=FakeClock(), workers=False)
+    s.keep_training("first", "run", wants_more)
+    key, _, seconds = s.next_turn()
+    s.keep_training("second", "run", wants_more)
+    s.finish_turn(key, seconds, True)
+    turns = [take_turn(s, MIN_SLICE) for _ in range(4)]
+    assert turns.count("first") == 2, turns
 
 
 def test_turns_get_shorter_when_many_train():
-    clock = FakeClock()
-    s = TrainingScheduler(slots=1, slice_seconds=0.4, clock=clock)
+    s = TrainingScheduler(slots=1, slice_seconds=0.4, workers=False)
     assert s.slice_for(1) == 0.4
-    assert MIN_SLICE <= s.slice_for(10) < 0.4
-    assert s.slice_for(30) == pytest.approx(s.slice_for(10))  # many: one turn per (less frequent) update
+    assert s.slice_for(10) == s.slice_for(30) == MIN_SLICE < 0.4
     assert TrainingScheduler(slots=1, slice_seconds=0.01).slice_for(10) == 0.01  # never longer than asked
+    for count in (10, 30):  # each gets a turn between two of its updates
+        assert count * s.slice_for(count) <= s.update_interval(0.8, count)
 
 
-def test_updates_come_less_often_when_many_train_and_the_slots_stay_busy():
-    s = TrainingScheduler(slots=1, slice_seconds=0.4)
+def test_updates_come_less_often_when_many_train():
+    s = TrainingScheduler(slots=1, slice_seconds=0.4, workers=False)
     assert s.update_interval(0.8, count=1) == 0.8
     assert s.update_interval(0.8, count=30) == 30 / REDRAWS_PER_SECOND  # all updates together: a few a second
-    for count in (2, 10, 30):
-        interval = s.update_interval(0.8, count)
-        assert count / interval <= max(REDRAWS_PER_SECOND, 1 / 0.8 * count)
-        busy = count * s.slice_for(count) / interval  # each session trains one turn per update
-        assert 0.75 <= busy <= 1.0 + 1e-9, (count, busy)
 
 
 def test_a_session_that_stops_asking_leaves_the_rotation():
     clock = FakeClock()
-    s = TrainingScheduler(slots=1, clock=clock)
-    s.request("a")
-    s.release("a", 0.4)
-    s.request("b")
-    s.release("b", 0.4)
+    s = TrainingScheduler(slots=1, clock=clock, workers=False)
+    s.keep_training("a", "run", wants_more)
+    s.keep_training("b", "run", wants_more)
     assert s.training_count() == 2 and s.share("a") == 0.5
     clock.now = s.stale_after(2) - 0.5  # "a" missed an update or so: still in
-    s.request("b")
+    s.keep_training("b", "run", wants_more)
     assert s.training_count() == 2
-    clock.now = s.stale_after(2) + 1
-    s.request("b")
+    clock.now = s.stale_after(2) + 1  # its tab was closed: its network is not trained for nobody
+    s.keep_training("b", "run", wants_more)
     assert s.training_count() == 1
+    assert {take_turn(s) for _ in range(3)} == {"b"}
 
 
-@pytest.mark.parametrize("count", [10, 30])
-def test_sessions_asking_only_at_their_live_updates_get_fair_shares(count):
-    """As on the server: each session asks once per live update (every update_interval, at its
-    own moment), trains for the turn it gets, then redraws. With 30 sessions their updates are 10 s
-    apart: none may drop out of the rotation between two of its updates."""
-    clock = FakeClock()
-    s = TrainingScheduler(slots=1, clock=clock)
-    names = [f"s{i}" for i in range(count)]
-    interval = s.update_interval(1.0, count)
-    next_ask = {name: interval * ((7 * i) % count) / count for i, name in enumerate(names)}
-    running, trained = {}, dict.fromkeys(names, 0.0)
-    while clock.now < 120:
-        for name in names:
-            if name in running and clock.now >= running[name][0]:
-                seconds = running.pop(name)[1]
-                s.release(name, seconds)
-                trained[name] += seconds
-            if name not in running and clock.now >= next_ask[name]:
-                seconds = s.request(name)
-                if seconds:
-                    running[name] = (clock.now + seconds, seconds)
-                next_ask[name] = clock.now + seconds + s.update_interval(1.0)
-            assert len(running) <= 1
-        clock.now += 0.01
+def test_a_job_leaves_when_its_work_is_done_or_its_session_stops_it():
+    s = TrainingScheduler(slots=1, clock=FakeClock(), workers=False)
+    s.keep_training("a", "run", wants_more)
+    s.keep_training("b", "run", wants_more)
+    take_turn(s, more=False)  # a's run ended (finished, paused, diverged)
+    assert s.training_count() == 1
+    key, _, _ = s.next_turn()  # b's turn is running when b resets
+    s.stop("b", "run")
+    s.finish_turn(key, 0.4, True)
+    assert s.training_count() == 0 and s.next_turn() is None
+
+
+def test_one_session_counts_once_however_many_runs_it_trains():
+    s = TrainingScheduler(slots=1, clock=FakeClock(), workers=False)
+    s.keep_training("a", "run", wants_more)
+    s.keep_training("a", "comparison", wants_more)
+    assert s.training_count() == 1
+    turns = []
+    for _ in range(2):
+        key, _, _ = s.next_turn()
+        s.finish_turn(key, 0.4, True)
+        turns.append(key[1])
+    assert sorted(turns) == ["comparison", "run"]  # each gets its turns
+
+
+def eventually(condition, seconds=5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_the_workers_share_the_slot_fairly_however_the_updates_fall_and_leave_time_for_clicks():
+    """Ten sessions, each asking only at its live updates (every 0.25 s here), at its own moment:
+    the worker trains them in turns without waiting for anybody's update, for its duty's share of
+    the time (it rests between turns while others are on the server)."""
+    s = TrainingScheduler(slots=1, slice_seconds=0.004)
+    trained = {f"s{i}": 0.0 for i in range(10)}
+    running, most_running = [0], [0]
+    guard = threading.Lock()
+
+    def work_of(name):
+        def work(seconds):
+            with guard:
+                running[0] += 1
+                most_running[0] = max(most_running[0], running[0])
+            start = time.perf_counter()
+            time.sleep(seconds)  # training
+            with guard:
+                running[0] -= 1
+                trained[name] += time.perf_counter() - start
+            return True
+
+        return work
+
+    works = {name: work_of(name) for name in trained}
+    began = time.perf_counter()
+    stop = time.monotonic() + 2.0
+    while time.monotonic() < stop:
+        for i, name in enumerate(trained):
+            if int((time.monotonic() - stop) * 40) % 10 == i:  # the sessions' updates fall at different moments
+                s.keep_training(name, "run", works[name])
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - began
+    for name in trained:
+        s.stop(name, "run")
+    assert most_running[0] == 1
     assert min(trained.values()) >= max(trained.values()) / 2, trained
+    busy = sum(trained.values()) / elapsed
+    assert 0.7 * DUTY_WITH_COMPANY <= busy <= 1.1 * DUTY_WITH_COMPANY  # not idle between the updates, resting between turns
+
+
+def test_alone_a_session_trains_all_the_time():
+    s = TrainingScheduler(slots=1, slice_seconds=0.01)
+    trained = [0.0]
+
+    def work(seconds):
+        time.sleep(seconds)
+        trained[0] += seconds
+        return True
+
+    began = time.perf_counter()
+    s.visit("alone")
+    s.keep_training("alone", "run", work)
+    time.sleep(0.5)
+    s.stop("alone", "run")
+    assert trained[0] >= 0.7 * (time.perf_counter() - began)
+
+
+def test_asking_never_waits_while_a_turn_runs():
+    s = TrainingScheduler(slots=1)
+    started, release = threading.Event(), threading.Event()
+
+    def long_turn(seconds):
+        started.set()
+        release.wait(timeout=10)
+        return False
+
+    s.keep_training("trainer", "run", long_turn)
+    assert started.wait(timeout=5)
+    asked = time.perf_counter()
+    s.keep_training("clicker", "run", lambda seconds: False)  # would hang here if it queued behind the turn
+    assert s.training_count() == 2
+    waited = time.perf_counter() - asked
+    release.set()
+    assert waited < 1.0
+
+
+def test_a_failing_job_leaves_and_the_worker_goes_on():
+    s = TrainingScheduler(slots=1, slice_seconds=0.01)
+    done = threading.Event()
+
+    def broken(seconds):
+        raise RuntimeError("a bug")
+
+    def fine(seconds):
+        done.set()
+        return False
+
+    s.keep_training("a", "broken", broken)
+    s.keep_training("b", "fine", fine)
+    assert done.wait(timeout=5)
+    assert eventually(lambda: s.training_count() == 0)
 
 
 def test_the_slots_leave_a_core_for_clicks():
@@ -108,63 +234,22 @@ def test_the_slots_leave_a_core_for_clicks():
     assert TrainingScheduler().slots == max(1, cores - 1)
 
 
-def test_a_request_never_waits_while_the_slots_are_busy():
-    s = TrainingScheduler(slots=1)
-    answers = []
-    with s.turn("trainer") as seconds:
-        assert seconds > 0
-        asker = threading.Thread(target=lambda: answers.append(s.request("clicker")))
-        asker.start()
-        asker.join(timeout=5)  # would hang here if a request queued behind the running turn
-        assert not asker.is_alive() and answers == [0.0]
-
-
-def test_ten_sessions_training_at_once_get_fair_shares_and_never_exceed_the_slots():
-    s = TrainingScheduler(slots=1, slice_seconds=0.01)
-    turns = {f"s{i}": 0 for i in range(10)}
-    trained = dict.fromkeys(turns, 0.0)
-    running, most_running = [0], [0]
-    guard = threading.Lock()
-    stop = time.monotonic() + 1.5
-
-    def session(name):
-        while time.monotonic() < stop:
-            with s.turn(name) as seconds:
-                if seconds:
-                    with guard:
-                        running[0] += 1
-                        most_running[0] = max(most_running[0], running[0])
-                    start = time.perf_counter()
-                    time.sleep(seconds)  # training
-                    trained[name] += time.perf_counter() - start
-                    with guard:
-                        running[0] -= 1
-                    turns[name] += 1
-            time.sleep(0.002)  # the next live update
-
-    threads = [threading.Thread(target=session, args=(name,)) for name in turns]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert most_running[0] == 1
-    assert min(trained.values()) >= max(trained.values()) / 2, trained
-    assert min(turns.values()) > 0
-
-
 def test_alone_a_session_trains_on_every_core_and_with_company_on_one(monkeypatch):
-    clock = FakeClock()
-    s = TrainingScheduler(slots=1, clock=clock)
-    calls = []
+    s = TrainingScheduler(slots=1, clock=FakeClock())
+    calls, turns = [], threading.Semaphore(0)
     monkeypatch.setattr("explorer.ui.scheduler.single_threaded", lambda: _Recorder(calls))
+
+    def one_turn(seconds):
+        turns.release()
+        return False
+
     s.visit("teacher")
-    with s.turn("teacher"):
-        pass
+    s.keep_training("teacher", "run", one_turn)
+    assert turns.acquire(timeout=5)
     assert calls == []
     s.visit("student")
-    clock.now = 1.0
-    with s.turn("teacher"):
-        pass
+    s.keep_training("teacher", "run", one_turn)
+    assert turns.acquire(timeout=5)
     assert calls == ["entered"]
 
 
@@ -201,15 +286,15 @@ def test_single_threaded_hands_nothing_to_the_helper_threads_and_gives_the_same_
 def test_the_train_page_tells_a_session_its_share(monkeypatch):
     from explorer.ui import train_state
 
-    s = TrainingScheduler(slots=1, clock=FakeClock())
+    s = TrainingScheduler(slots=1, clock=FakeClock(), workers=False)
     monkeypatch.setattr(train_state, "scheduler", lambda: s)
     monkeypatch.setattr(train_state, "session_id", lambda: "me")
-    s.request("me")
-    s.release("me", 0.4)
+    train_state.keep_training("run", wants_more)
     assert train_state.share_text() is None  # alone: nothing to say
     for other in ("a", "b", "c"):
-        s.request(other)
-    assert train_state.share_text() == "3 classmates are training too: your network gets 1/4 of a core."
+        s.keep_training(other, "run", wants_more)
+    parts = round(4 / DUTY_WITH_COMPANY)  # four share one slot, which trains a duty's share of the time
+    assert train_state.share_text() == f"3 classmates are training too: your network gets 1/{parts} of a core."
 
 
 def test_a_deployment_can_set_the_number_of_training_slots(monkeypatch):

@@ -20,6 +20,7 @@ from explorer.lab import class_eval
 from explorer.nn.pretrained import load_pretrained
 from explorer.ui import train_state
 from explorer.ui.app_setup import REPO_ROOT
+from tests.app_pages import rerun_until
 from tests.english_check import english_in
 
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
@@ -84,14 +85,8 @@ def click(at: AppTest, key: str) -> AppTest:
     return at
 
 
-def run_until(at: AppTest, done, limit=200) -> None:
-    """Each at.run() is one tick of the live fragments (AppTest has no timer)."""
-    for _ in range(limit):
-        if done():
-            return
-        at.run()
-        assert not at.exception, at.exception
-    raise AssertionError("not done after the ticks allowed")
+def run_until(at: AppTest, done) -> None:
+    assert rerun_until(at, done), "not done in the time allowed"
 
 
 def page_links(at: AppTest) -> list[str]:

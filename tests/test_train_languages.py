@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from explorer import i18n
 from explorer.ui.app_setup import REPO_ROOT
 from tests import app_pages
+from tests.app_pages import rerun_until
 from tests.english_check import english_in
 
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
@@ -99,11 +100,7 @@ def test_a_finished_run_shows_its_results(lang):
     at = open_page(lang)
     small(at, batch=100)
     at.button(key="btn_start").click().run()
-    for _ in range(60):
-        if run_of(at).status == "finished":
-            break
-        at.run()
-    assert run_of(at).status == "finished"
+    assert rerun_until(at, lambda: run_of(at).status == "finished")
     assert_all_translated(at)
     assert {i18n.t("train.figures.confusion_title"), i18n.t("train.figures.mistakes_title")} <= chart_titles(at)
     assert [b.proto.label for b in at.get("download_button")] == [i18n.t(f"train.after.{name}") for name in ("weights", "card", "curves")]
@@ -115,10 +112,7 @@ def test_a_diverged_run_says_why_in_the_readers_language(lang):
     at.selectbox(key="tr_optimizer").set_value("sgd").run()
     at.select_slider(key="tr_lr").set_value(1000.0).run()
     at.button(key="btn_start").click().run()
-    for _ in range(40):
-        if run_of(at).done:
-            break
-        at.run()
+    rerun_until(at, lambda: run_of(at).done)
     run = run_of(at)
     assert run.status == "diverged"
     reason = i18n.t(f"train.stop.{run.message_code}", **run.message_params)
@@ -138,10 +132,7 @@ def test_a_comparison_its_results_and_the_run_list(lang):
     at.pills(key="cmp_opts").set_value(["sgd", "adam"]).run()
     at.pills(key="cmp_inits").set_value(["xavier", "he"]).run()
     at.button(key="cmp_start").click().run()
-    for _ in range(60):
-        if at.session_state["train_comparison"].done:
-            break
-        at.run()
+    rerun_until(at, lambda: at.session_state["train_comparison"].done)
     at.run()
     assert at.session_state["train_comparison"].done
     assert_all_translated(at)  # results table, curves' legends, the run list

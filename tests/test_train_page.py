@@ -1,9 +1,11 @@
 """The Train page in streamlit's in-process AppTest, on the real MNIST (env MNIST_DIR).
 
 AppTest runs the whole script on every `at.run()`, the live fragments included, but it has no
-run_every timer: each `at.run()` therefore plays the part of one timer tick (one time slice
-of training). Small settings (1,000 images, Nielsen's tiny MLP) keep it fast."""
+run_every timer: each `at.run()` plays the part of one live update, and the training scheduler's
+workers train in the background meanwhile (rerun_until waits for them). Small settings (1,000
+images, Nielsen's tiny MLP) keep it fast."""
 import json
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,6 +15,7 @@ from explorer.nn.models import MODELS
 from explorer.nn.optimizers import OPTIMIZERS
 from explorer.ui.app_setup import REPO_ROOT
 from explorer.ui.resources import SESSION_MODEL_KEY
+from tests.app_pages import rerun_until
 
 PAGE = str(REPO_ROOT / "pages" / "train.py")
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
@@ -60,36 +63,46 @@ def test_page_renders_with_its_controls(at):
     assert "Training loss per step" in charts(at)
 
 
+def shown_step(at) -> int:
+    value = metric(at, "Step").replace(",", "")
+    return int(value) if value.isdigit() else 0
+
+
 def test_start_advances_pause_stops_resume_and_reset(at):
     small(at, epochs=30)  # 30,000 steps: far more than this test trains
     at.button(key="btn_start").click().run()
-    first = run(at).step
-    assert first > 0 and run(at).status == "running"
-    at.run()  # one timer tick
-    second = run(at).step
-    assert second > first
-    assert metric(at, "Step") == f"{second:,}"
+    assert run(at).status == "running"
+    assert rerun_until(at, lambda: shown_step(at) > 0)  # the scheduler trains it between the updates
+    shown = shown_step(at)
+    assert shown <= run(at).step  # the page drew the step of its moment
+    assert rerun_until(at, lambda: shown_step(at) > shown)  # ... and the next update shows progress
     loss = float(metric(at, "Loss"))
     assert 0 < loss < 1  # Nielsen's quadratic cost, per step
     assert len(charts(at)["Training loss per step"]["data"][0]["y"]) > 0
 
     at.button(key="btn_pause").click().run()
-    paused = run(at).step
+    with run(at).net.lock:  # the turn that was running when Pause was clicked has ended
+        paused = run(at).step
+    time.sleep(0.3)
     at.run()
-    at.run()
-    assert run(at).step == paused and run(at).status == "paused"
+    assert run(at).step == paused and run(at).status == "paused" and shown_step(at) == paused
     assert at.button(key="btn_resume")
 
     at.button(key="btn_step").click().run()
     assert run(at).step == paused + 1
 
     at.button(key="btn_resume").click().run()
-    assert run(at).step > paused + 1
+    assert rerun_until(at, lambda: run(at).step > paused + 1)
 
+    dropped = run(at)
     at.button(key="btn_reset").click().run()
     assert "train_run" not in at.session_state
     assert metric(at, "Step") == "–"
     assert at.button(key="btn_start")
+    with dropped.net.lock:
+        steps = dropped.step
+    time.sleep(0.3)
+    assert dropped.step == steps  # the scheduler no longer trains the dropped run
 
 
 def test_learning_rate_applies_from_the_next_step(at):
@@ -104,11 +117,7 @@ def test_learning_rate_applies_from_the_next_step(at):
 def test_run_finishes_with_test_results_and_offers_the_model(at):
     small(at, model="nielsen", batch=100, epochs=1)
     at.button(key="btn_start").click().run()
-    for _ in range(60):
-        if run(at).status == "finished":
-            break
-        at.run()
-    assert run(at).status == "finished"
+    assert rerun_until(at, lambda: run(at).status == "finished")
     assert any("Test accuracy" in s.value for s in at.success)
     assert {"Confusion matrix", "Most confident mistakes"} <= set(charts(at))
     assert len(at.get("download_button")) == 3
@@ -121,10 +130,7 @@ def test_absurd_learning_rate_gives_a_plain_message(at):
     at.selectbox(key="tr_optimizer").set_value("sgd").run()
     at.select_slider(key="tr_lr").set_value(1000.0).run()
     at.button(key="btn_start").click().run()
-    for _ in range(40):
-        if at.error:
-            break
-        at.run()
+    rerun_until(at, lambda: at.error)
     assert not at.exception
     assert run(at).status == "diverged"
     message = at.error[0].value
@@ -197,11 +203,7 @@ def test_optimizer_preset_starts_under_every_sidebar_optimizer(at, optimizer):
     cmp = at.session_state["train_comparison"]
     assert [r.config for r in cmp.runs] == [c.resolved() for c in PRESETS["optimizers"].configs]
     assert [r.label for r in cmp.runs] == PRESETS["optimizers"].labels
-    for _ in range(50):  # each update trains the runs in turn for a slice of time: a busy machine needs a few
-        if min(r.step for r in cmp.runs) > 0:
-            break
-        at.run()
-    assert not at.exception, at.exception
+    rerun_until(at, lambda: min(r.step for r in cmp.runs) > 0)
     assert cmp.running and min(r.step for r in cmp.runs) > 0 and not any(r.done for r in cmp.runs)
     at.button(key="cmp_reset").click().run()
 
@@ -211,10 +213,7 @@ def test_inits_preset_ends_with_a_results_table_and_its_claim(at):
     at.selectbox(key="cmp_preset").set_value("inits").run()
     assert any("fixed" in c.value.lower() and "sidebar" in c.value for c in at.caption)  # the page says the sidebar does not apply
     at.button(key="cmp_start").click().run()
-    for _ in range(400):
-        if at.session_state["train_comparison"].done:
-            break
-        at.run()
+    rerun_until(at, lambda: at.session_state["train_comparison"].done, seconds=300)
     at.run()
     assert not at.exception, at.exception
     table = at.table[0].value
@@ -243,10 +242,7 @@ def test_rmsprop_at_learning_rate_1000_is_stopped_with_a_message(at):
     at.selectbox(key="tr_optimizer").set_value("rmsprop").run()
     at.select_slider(key="tr_lr").set_value(1000.0).run()
     at.button(key="btn_start").click().run()
-    for _ in range(60):
-        if run(at).done:
-            break
-        at.run()
+    rerun_until(at, lambda: run(at).done)
     assert run(at).status == "diverged" and run(at).step <= 60
     assert any("too large" in e.value for e in at.error)
 

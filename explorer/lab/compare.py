@@ -333,6 +333,16 @@ class LiveRun:
             self._after_training()
         return done
 
+    def work(self, seconds: float) -> bool:
+        """One turn of the Train page's scheduler: train (or test, at the end) for about
+        `seconds`; whether there is more to do. The page's internals view records the monitor at
+        its own pace, so the turn does not."""
+        if self.status == "running":
+            self.advance(seconds=seconds, record=False)
+        elif self.status == "evaluating":
+            self.evaluate(seconds=seconds)
+        return self.status in ("running", "evaluating")
+
     def _drain(self) -> None:
         losses = self.trainer.history.losses
         if losses:
@@ -684,6 +694,11 @@ class Comparison:
                 break
         self.train_seconds += time.perf_counter() - start
         return total
+
+    def work(self, seconds: float) -> bool:
+        """One turn of the Train page's scheduler; whether there is more to do."""
+        self.advance(seconds)
+        return self.running and not self.done
 
     def release(self) -> None:
         for run in self.runs:

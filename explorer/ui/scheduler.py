@@ -1,33 +1,47 @@
-"""One process-wide scheduler shares the training work of all sessions fairly, and keeps a core
-free for clicks.
+"""One process-wide scheduler shares the training work of all sessions fairly, and leaves the
+server's time for clicks.
 
-Every session that trains asks for a turn at each live update. A turn is granted only while
-fewer than `slots` sessions train (the machine's cores minus one, at least one), and to the
-sessions that have waited longest: fair turns. Nobody waits for a turn: a session that does
-not get one just redraws its curves and asks again at its next update, so a click is never
-queued behind training.
+A session that trains hands its work to the scheduler at each live update ("keep training
+this"); the scheduler's worker threads, one per training slot (the machine's cores minus one,
+at least one), train the sessions' networks in turns: round robin, the turn going to the job
+that has trained least. The live updates only draw. So a click never waits for training, and
+every session gets its share however its updates fall. (Before, each session trained in its own
+live update when a slot happened to be free: with ten sessions asking every few seconds the slot
+stood idle most of the time, and some sessions got no turn for many seconds.)
 
-Every live update is also Python work under the GIL (building and sending the figures), which
-clicks wait for. So the more sessions train, the less often each updates (`update_interval`):
-all their updates together stay near REDRAWS_PER_SECOND, and each turn is long enough that the
-slots stay busy between them.
+Training is Python work too, under the interpreter lock (the GIL) that every click and the
+server's event loop need. So while other sessions are on the server a worker rests between its
+turns (DUTY_WITH_COMPANY), and the more sessions train, the less often each redraws
+(`update_interval`: all their updates together stay near REDRAWS_PER_SECOND).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from explorer.nn.parallel import _usable_cores, single_threaded
 
 SLICE = 0.4  # seconds of training in a turn when few sessions train
-MIN_SLICE = 0.1  # shorter turns would spend more on redrawing than on training
+MIN_SLICE = 0.05  # a turn when more train than there are slots: many short turns are fair in any few seconds
 REDRAWS_PER_SECOND = 3.0  # live updates of all training sessions together
 STALE = 5.0  # seconds of silence, beyond two of its update intervals, after which a session has left
 COMPANY = 30.0  # a session that clicked within this many seconds may need a core for its clicks
+# With company, a worker trains this fraction of the time and rests in between. Training is Python
+# work too, holding the interpreter lock (the GIL) that every click and the server's event loop
+# need. Measured with 10 of 30 sessions training (benchmarks/classroom.py, 2 cores): training
+# without rest, a Home click p95 0.7-2.0 s; half the time 0.9-1.4 s; a third 0.3-0.5 s.
+DUTY_WITH_COMPANY = 1 / 3
+# While a worker trains, the interpreter lock passes between threads every this many seconds
+# instead of Python's 5 ms: a click's thread waits for the lock after each of its many short
+# waits (sockets, locks).
+SWITCH_INTERVAL = 0.001
 
 
 def default_slots() -> int:
@@ -38,21 +52,50 @@ def default_slots() -> int:
         return max(1, _usable_cores() - 1)
 
 
+Work = Callable[[float], bool]  # trains for about the given seconds; returns whether it wants more
+log = logging.getLogger(__name__)
+
+
 @dataclass
-class _Trainer:
-    trained: float = 0.0  # seconds of training it got
-    last_seen: float = 0.0
-    running: bool = False
+class _Job:
+    session: str
+    work: Work
+    trained: float = 0.0  # seconds of training it got, its running turn counted in full
+    last_seen: float = 0.0  # when its session last asked for it
+    running: float = 0.0  # the length of its running turn (0.0: not running)
 
 
 class TrainingScheduler:
-    def __init__(self, slots: int | None = None, slice_seconds: float = SLICE, clock=time.monotonic):
+    def __init__(self, slots: int | None = None, slice_seconds: float = SLICE, clock=time.monotonic, workers: bool = True):
+        """`workers=False`: no threads; a test drives the turns with next_turn() and finish_turn()."""
         self.slots = slots if slots is not None else default_slots()
         self.slice_seconds = slice_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._trainers: dict[str, _Trainer] = {}
+        self._changed = threading.Condition(self._lock)  # a job came, or a turn ended
+        self._jobs: dict[tuple[str, str], _Job] = {}  # (session, job name) -> job
         self._visits: dict[str, float] = {}  # session -> when it last ran its page
+        self._workers: list[threading.Thread] | None = [] if workers else None
+
+    # --- what the sessions call -----------------------------------------------------------
+    def keep_training(self, session: str, name: str, work: Work) -> None:
+        """Called at each live update of a session that trains: the workers go on calling
+        `work(seconds)` in turns until it returns False, the session calls stop(), or it stops
+        asking. Never waits."""
+        with self._lock:
+            now = self._clock()
+            jobs = self._active(now)
+            job = jobs.get((session, name))
+            if job is None:  # a newcomer starts level with the least served, not at zero
+                job = jobs[session, name] = _Job(session, work, trained=min((j.trained for j in jobs.values()), default=0.0))
+            job.work, job.last_seen = work, now
+            self._changed.notify()
+        self._start_workers()
+
+    def stop(self, session: str, name: str) -> None:
+        """The session dropped this work (reset): no more turns for it."""
+        with self._lock:
+            self._jobs.pop((session, name), None)
 
     def visit(self, session: str) -> None:
         """Every page run says so: the scheduler then knows whether others need a core for clicks."""
@@ -66,26 +109,19 @@ class TrainingScheduler:
         """No other session ran a page recently, nor trains."""
         with self._lock:
             now = self._clock()
-            others = {n for n, when in self._visits.items() if now - when <= COMPANY} | set(self._active(now))
+            others = {n for n, when in self._visits.items() if now - when <= COMPANY}
+            others |= {job.session for job in self._active(now).values()}
             return not (others - {session})
 
-    def _active(self, now: float) -> dict[str, _Trainer]:
-        stale = self.stale_after(len(self._trainers))
-        for name in [n for n, t in self._trainers.items() if not t.running and now - t.last_seen > stale]:
-            del self._trainers[name]
-        return self._trainers
-
-    def stale_after(self, count: int) -> float:
-        """Seconds without asking after which a session no longer counts as training. A session
-        asks at each of its live updates, further apart the more train: it has left when it missed
-        two. (With a fixed 5 s, shorter than the 10 s between updates when 30 train, every session
-        counted as a newcomer at each ask, and the turns went to whoever asked when a slot was
-        free: some of the 30 got none.)"""
-        return STALE + 2 * self.update_interval(0.0, count)
-
     def training_count(self) -> int:
+        """How many sessions train."""
         with self._lock:
-            return len(self._active(self._clock()))
+            return len({job.session for job in self._active(self._clock()).values()})
+
+    def share(self, session: str) -> float:
+        """The fraction of a core this session's training gets while the others keep training."""
+        count = max(1, self.training_count())
+        return min(1.0, self.slots / count) * (1.0 if self.alone(session) else DUTY_WITH_COMPANY)
 
     def update_interval(self, base: float, count: int | None = None) -> float:
         """Seconds between a training session's live updates: `base` while few train, longer
@@ -93,69 +129,82 @@ class TrainingScheduler:
         count = self.training_count() if count is None else count
         return max(base, count / REDRAWS_PER_SECOND)
 
+    # --- the turns --------------------------------------------------------------------------
     def slice_for(self, count: int) -> float:
-        """A turn's length: full while every trainer has a slot; when more wait, the slots' time
-        between two updates of a session, shared by all who train."""
-        if count <= self.slots:
-            return self.slice_seconds
-        between_updates = self.update_interval(2 * self.slice_seconds, count)
-        return min(self.slice_seconds, max(MIN_SLICE, between_updates * self.slots / count))
+        """A turn's length: full while every job has a slot; short when more wait, so that
+        within a few seconds each has had several turns (fair in any short stretch of time)."""
+        return self.slice_seconds if count <= self.slots else min(self.slice_seconds, MIN_SLICE)
 
-    def share(self, session: str) -> float:
-        """The fraction of a core this session's training gets while the others keep training."""
-        count = max(1, self.training_count())
-        return min(1.0, self.slots / count)
+    def stale_after(self, count: int) -> float:
+        """Seconds without asking after which a session no longer trains (its tab was closed):
+        it asks at each of its live updates, further apart the more train, so when it missed two."""
+        return STALE + 2 * self.update_interval(0.0, count)
 
-    def request(self, session: str) -> float:
-        """Seconds this session may train now (0.0: not its turn). Never waits.
+    def _active(self, now: float) -> dict[tuple[str, str], _Job]:
+        stale = self.stale_after(len(self._jobs))
+        for key in [k for k, job in self._jobs.items() if not job.running and now - job.last_seen > stale]:
+            del self._jobs[key]
+        return self._jobs
 
-        Fair by the training time each session got: a free slot goes to a session that is at
-        most one turn behind the least served one. So sessions take turns, and a slot does not
-        stay idle when the session whose turn it would be is slow to ask."""
+    def next_turn(self) -> tuple[tuple[str, str], Work, float] | None:
+        """(job, work, seconds) for a free slot: the waiting job that trained least. None when
+        every slot is busy or nobody waits."""
         with self._lock:
-            now = self._clock()
-            trainers = self._active(now)
-            if session not in trainers:  # a newcomer starts level with the least served
-                trainers[session] = _Trainer(trained=min((t.trained for t in trainers.values()), default=0.0))
-            me = trainers[session]
-            me.last_seen = now
-            turn = self.slice_for(len(trainers))
-            busy = sum(t.running for t in trainers.values())
-            least = min(t.trained for t in trainers.values() if not t.running)
-            if me.running or busy >= self.slots or me.trained >= least + turn:
-                return 0.0
-            me.running = True
-            return turn
+            return self._next_turn()
 
-    def release(self, session: str, trained: float) -> None:
+    def _next_turn(self):
+        jobs = self._active(self._clock())
+        waiting = [(job.trained, key) for key, job in jobs.items() if not job.running]
+        if not waiting or sum(bool(job.running) for job in jobs.values()) >= self.slots:
+            return None
+        key = min(waiting)[1]
+        seconds = self.slice_for(len(jobs))
+        # Charged now, so that a newcomer does not start level with a job only because its
+        # turn has not ended yet (it would then wait while the newcomers caught up).
+        jobs[key].running = seconds
+        jobs[key].trained += seconds
+        return key, jobs[key].work, seconds
+
+    def finish_turn(self, key: tuple[str, str], trained: float, wants_more: bool) -> None:
         with self._lock:
-            me = self._trainers.get(session)
-            if me is not None:
-                me.running, me.trained = False, me.trained + trained
-                me.last_seen = self._clock()
+            job = self._jobs.get(key)
+            if job is not None and job.running:
+                job.running, job.trained = 0.0, job.trained + trained - job.running  # what it really took
+                if not wants_more:
+                    del self._jobs[key]
+            self._changed.notify_all()
 
-    def leave(self, session: str) -> None:
-        """The session stopped training (paused, finished, reset)."""
+    # --- the worker threads -----------------------------------------------------------------
+    def _start_workers(self) -> None:
         with self._lock:
-            me = self._trainers.get(session)
-            if me is not None and not me.running:
-                del self._trainers[session]
+            if self._workers is None or len(self._workers) >= self.slots:
+                return
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+            while len(self._workers) < self.slots:
+                worker = threading.Thread(target=self._work, name=f"training-{len(self._workers)}", daemon=True)
+                self._workers.append(worker)
+                worker.start()
 
-    @contextmanager
-    def turn(self, session: str):
-        """with scheduler.turn(id) as seconds: train for `seconds` (0.0: skip this update)."""
-        seconds = self.request(session)
-        if not seconds:
-            yield 0.0
-            return
-        # Alone on the server, a session trains on every core; with others it keeps to one, so
-        # the training of all sessions together leaves a core for clicks.
-        with nullcontext() if self.alone(session) else single_threaded():
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while (turn := self._next_turn()) is None:
+                    self._changed.wait(timeout=1.0)  # also lets the stale jobs go now and then
+            key, work, seconds = turn
+            alone = self.alone(key[0])
             start = time.perf_counter()
+            wants_more = False
             try:
-                yield seconds
-            finally:
-                self.release(session, time.perf_counter() - start)
+                # Alone on the server, a session trains on every core; with others it keeps to
+                # one, so the training of all sessions together leaves a core for clicks.
+                with nullcontext() if alone else single_threaded():
+                    wants_more = bool(work(seconds))
+            except Exception:  # noqa: BLE001 - the job's own state says what went wrong; the worker lives on
+                log.exception("training job %s failed", key)
+            trained = time.perf_counter() - start
+            self.finish_turn(key, trained, wants_more)
+            if not alone:
+                time.sleep(trained * (1 / DUTY_WITH_COMPANY - 1))
 
 
 _scheduler = TrainingScheduler()
@@ -163,3 +212,5 @@ _scheduler = TrainingScheduler()
 
 def scheduler() -> TrainingScheduler:
     return _scheduler
+
+

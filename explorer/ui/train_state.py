@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from contextlib import contextmanager
 
 import numpy as np
 import streamlit as st
@@ -38,12 +37,14 @@ def session_id() -> str:
     return ctx.session_id if ctx is not None else "no-session"
 
 
-@contextmanager
-def training_turn():
-    """with training_turn() as seconds: train for `seconds`, or skip this update when it is 0 (the
-    process-wide scheduler gives turns fairly and keeps a core free for everyone's clicks)."""
-    with scheduler().turn(session_id()) as seconds:
-        yield seconds
+def keep_training(name: str, work) -> None:
+    """At each live update: the process-wide scheduler's workers go on with `work(seconds)` (in
+    fair turns, a core kept free for everyone's clicks) while this session keeps asking."""
+    scheduler().keep_training(session_id(), name, work)
+
+
+def stop_training(name: str) -> None:
+    scheduler().stop(session_id(), name)
 
 
 def update_interval(base: float) -> float:
@@ -141,6 +142,9 @@ def step_once(config, data, class_digits=None) -> None:
 def reset() -> None:
     run = st.session_state.pop(RUN_KEY, None)
     if run is not None:
+        stop_training(run.id)
+        if run.status == "running":
+            run.status = "paused"  # ends a turn the scheduler may be running right now
         keep(run)
         run.release()
 
@@ -153,15 +157,14 @@ def keep(run: LiveRun) -> None:
 
 
 def finish_if_done(run: LiveRun) -> bool:
-    """After the last step: file the run and offer the model to the other pages."""
-    if run.status == "finished":
+    """After the last step (taken in the scheduler's thread, between two page runs): file the run
+    and offer the model to the other pages, once."""
+    if run.done and not getattr(run, "filed", False):
         keep(run)
-        publish(run)
-        return True
-    if run.done:
-        keep(run)
-        return True
-    return False
+        if run.status == "finished":
+            publish(run)
+        run.filed = True
+    return run.done
 
 
 def publish(run: LiveRun) -> None:
@@ -217,6 +220,15 @@ class FineTuneRun:
         net, _ = load_pretrained(model)
         self.model, self.room, self.digit_count = model, room, len(digits)
         self.job = FineTuning(net, digits.images, digits.labels, digits.ids, data, **FINE_TUNE_SETTINGS)
+        self.error: str | None = None
+
+    def work(self, seconds: float) -> bool:
+        """One scheduler turn; whether there is more to do."""
+        try:
+            self.job.advance(seconds)
+        except Exception as error:  # noqa: BLE001 - shown on the page; the server lives on
+            self.error = str(error)
+        return not (self.job.done or self.error)
 
 
 def fine_tune_run() -> FineTuneRun | None:
@@ -255,9 +267,22 @@ def pause_comparison() -> None:
         cmp.release()
 
 
+def finish_comparison_if_done(cmp: Comparison | None) -> None:
+    """Once every run has ended (in the scheduler's thread): measure the rotated digits, file
+    the runs, free their memory."""
+    if cmp is not None and cmp.done and cmp.running:
+        cmp.running = False
+        cmp.results()
+        for run in cmp.runs:
+            keep(run)
+        cmp.release()
+
+
 def reset_comparison() -> None:
     cmp = st.session_state.pop(COMPARE_KEY, None)
     if cmp is not None:
+        stop_training(cmp.id)
+        cmp.running = False  # ends a turn the scheduler may be running right now
         for run in cmp.runs:
             keep(run)
         cmp.release()
