@@ -179,12 +179,15 @@ class Session:
     components: list[str] = field(default_factory=list)  # custom component ids (the canvas) of the latest run
     alerts: list[tuple[int, str]] = field(default_factory=list)  # (format, body) of the latest run's alerts
     metrics: dict[str, str] = field(default_factory=dict)  # label -> value of the metrics shown last (st.metric)
+    shown_steps: list[tuple[float, int]] = field(default_factory=list)  # (when, step) the Train page showed
+    trained_until: float = float("inf")  # when its run ended (no live fragment left)
 
-    @property
-    def steps(self) -> int:
-        """The training steps the Train page shows this session's run has made (0 before any)."""
-        value = self.metrics.get("Step", "").replace(",", "")
-        return int(value) if value.isdigit() else 0
+    def steps_at(self, moment: float) -> float:
+        """The steps its run had made at `moment`, read between two of the page's updates."""
+        before = [(when, step) for when, step in self.shown_steps if when <= moment] or [(moment, 0)]
+        after = [(when, step) for when, step in self.shown_steps if when > moment] or [before[-1]]
+        (t0, s0), (t1, s1) = before[-1], after[0]
+        return s0 + (s1 - s0) * (moment - t0) / (t1 - t0) if t1 > t0 else float(s0)
 
     async def load_page(self, url_path: str = "") -> None:
         """GET the page as a browser does first; keep its cookies and note the replica."""
@@ -230,6 +233,8 @@ class Session:
     def _handle(self, message: ForwardMsg) -> None:
         kind = message.WhichOneof("type")
         if kind == "new_session":
+            if not message.metadata.run.fragment_ids:  # a whole run: as the browser, forget the old timers
+                self.auto_reruns.clear()
             self.buttons.clear()
             self.components.clear()
             self.alerts.clear()
@@ -250,6 +255,8 @@ class Session:
                     self.alerts.append((element.alert.format, element.alert.body))
                 elif which == "metric":
                     self.metrics[element.metric.label] = element.metric.body
+                    if element.metric.label == "Step" and element.metric.body.replace(",", "").isdigit():
+                        self.shown_steps.append((time.monotonic(), int(element.metric.body.replace(",", ""))))
                 elif which == "exception":
                     self.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
         elif kind == "auto_rerun":
@@ -328,6 +335,8 @@ async def trainer(session: Session, seconds: float, deadline: float, report: dic
     try:
         await _drive(session, min(deadline, time.monotonic() + seconds), report["live_updates"],
                      report["train_clicks"], click_every)  # fmt: skip
+        if not session.auto_reruns:
+            session.trained_until = time.monotonic()
     finally:
         report["training_now"] -= 1
 
@@ -498,14 +507,16 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
                 done.set()
 
         async def count_steps():
-            """Each training session's steps 5 s after the last one pressed Start, and 10 s later:
-            how fairly the scheduler shares the training (early, before the first runs end)."""
+            """Each training session's steps in the same 10 s, from 2 s after the last one pressed
+            Start (or until the first run ends): how fairly the scheduler shares the training."""
             while report["training"] < len(trainers) and not done.is_set():
                 await asyncio.sleep(0.5)
-            await asyncio.sleep(5)
-            before = [s.steps for s in trainers]
-            await asyncio.sleep(10)
-            report["steps"] = list(zip(before, [s.steps for s in trainers]))
+            begin = time.monotonic() + 2
+            slowest_update = max(max(s.auto_reruns.values(), default=0.0) for s in trainers)
+            await asyncio.sleep(12 + slowest_update)  # and the updates that show where the window ended
+            end = min([begin + 10] + [s.trained_until for s in trainers])
+            report["steps_window"] = end - begin
+            report["steps"] = [(s.steps_at(begin), s.steps_at(end)) for s in trainers]
 
         started = time.monotonic()
         counting = asyncio.create_task(count_steps())
@@ -804,9 +815,9 @@ def print_report(report: dict, args) -> None:
           f"live-fragment reruns served: {report['fragment_runs']}")  # fmt: skip
     print(f"a live-training update (one fragment rerun): {summary(report['live_updates'])}")
     if report["steps"]:
-        made = sorted(after - before for before, after in report["steps"])
-        totals = sorted(after for _, after in report["steps"])
-        print(f"steps of each training session, made in the same 10 s: {made}; all it made by then: {totals}")
+        made = sorted(round(after - before) for before, after in report["steps"])
+        print(f"steps of each training session, made in the same {report['steps_window']:.1f} s: {made} "
+              f"(slowest / fastest {made[0] / max(made[-1], 1):.2f}; all together {sum(made)})")  # fmt: skip
     if report["train_clicks"]:
         print(f"a click on the Train page while all train (the whole page rerun): {summary(report['train_clicks'])}")
     print(f"Home interaction, one session alone: {summary(report['baseline'])}")
