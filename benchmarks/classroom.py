@@ -66,6 +66,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIRST_RENDER_PAGES = {"": "Home", "train": "Train", "filters": "Filters", "receptive_fields": "Receptive fields"}
 REPLICA_HEADER = "X-Replica"  # set by deploy/haproxy.cfg.template: the replica that answered
+FAIRNESS_WINDOW = 20.0  # seconds over which the training sessions' steps are compared
 
 try:
     import websockets
@@ -507,14 +508,15 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
                 done.set()
 
         async def count_steps():
-            """Each training session's steps in the same 10 s, from 2 s after the last one pressed
-            Start (or until the first run ends): how fairly the scheduler shares the training."""
+            """Each training session's steps in the same 20 s, from 2 s after the last one pressed
+            Start (or until the first run ends): how fairly the scheduler shares the training.
+            (Over 20 s, as a run also spends time measuring its accuracy at the end of each epoch.)"""
             while report["training"] < len(trainers) and not done.is_set():
                 await asyncio.sleep(0.5)
             begin = time.monotonic() + 2
             slowest_update = max(max(s.auto_reruns.values(), default=0.0) for s in trainers)
-            await asyncio.sleep(12 + slowest_update)  # and the updates that show where the window ended
-            end = min([begin + 10] + [s.trained_until for s in trainers])
+            await asyncio.sleep(2 + FAIRNESS_WINDOW + slowest_update)  # and the updates that show where the window ended
+            end = min([begin + FAIRNESS_WINDOW] + [s.trained_until for s in trainers])
             report["steps_window"] = end - begin
             report["steps"] = [(s.steps_at(begin), s.steps_at(end)) for s in trainers]
 

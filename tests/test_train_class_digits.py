@@ -211,6 +211,21 @@ def test_fine_tuning_a_slice_at_a_time_gives_the_same_numbers_as_at_once(mnist):
     assert job.result() == at_once
 
 
+def test_a_fine_tuning_that_fails_stops_with_its_reason_on_the_page(mnist, monkeypatch):
+    code = room_with(mnist.test_images[:40], mnist.test_labels[:40])
+    at = open_train(room=code)
+
+    def broken(self, seconds=None):
+        raise ValueError("the class's digits could not be read")
+
+    monkeypatch.setattr(class_eval.FineTuning, "advance", broken)
+    at.selectbox(key="ft_model").set_value("nielsen").run()
+    click(at, "ft_start")
+    assert rerun_until(at, lambda: at.error)
+    assert [e.value for e in at.error] == [t("train.stop.error", error="the class's digits could not be read")]
+    assert at.session_state[train_state.FINE_TUNE_KEY].job.done is False  # stopped, not finished
+
+
 def test_the_fine_tune_model_comes_from_the_link(mnist):
     code = room_with(mnist.test_images[:12], mnist.test_labels[:12])
     at = open_train(room=code, ft_model="keras-mlp")

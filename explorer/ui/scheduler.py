@@ -28,8 +28,7 @@ from dataclasses import dataclass
 
 from explorer.nn.parallel import _usable_cores, single_threaded
 
-SLICE = 0.4  # seconds of training in a turn when few sessions train
-MIN_SLICE = 0.05  # a turn when more train than there are slots: many short turns are fair in any few seconds
+SLICE = 0.05  # seconds of training in a turn: many short turns are fair in any few seconds
 REDRAWS_PER_SECOND = 3.0  # live updates of all training sessions together
 STALE = 5.0  # seconds of silence, beyond two of its update intervals, after which a session has left
 COMPANY = 30.0  # a session that clicked within this many seconds may need a core for its clicks
@@ -130,11 +129,6 @@ class TrainingScheduler:
         return max(base, count / REDRAWS_PER_SECOND)
 
     # --- the turns --------------------------------------------------------------------------
-    def slice_for(self, count: int) -> float:
-        """A turn's length: full while every job has a slot; short when more wait, so that
-        within a few seconds each has had several turns (fair in any short stretch of time)."""
-        return self.slice_seconds if count <= self.slots else min(self.slice_seconds, MIN_SLICE)
-
     def stale_after(self, count: int) -> float:
         """Seconds without asking after which a session no longer trains (its tab was closed):
         it asks at each of its live updates, further apart the more train, so when it missed two."""
@@ -158,7 +152,7 @@ class TrainingScheduler:
         if not waiting or sum(bool(job.running) for job in jobs.values()) >= self.slots:
             return None
         key = min(waiting)[1]
-        seconds = self.slice_for(len(jobs))
+        seconds = self.slice_seconds
         # Charged now, so that a newcomer does not start level with a job only because its
         # turn has not ended yet (it would then wait while the newcomers caught up).
         jobs[key].running = seconds

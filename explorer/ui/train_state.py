@@ -39,7 +39,7 @@ def session_id() -> str:
 
 def keep_training(name: str, work) -> None:
     """At each live update: the process-wide scheduler's workers go on with `work(seconds)` (in
-    fair turns, a core kept free for everyone's clicks) while this session keeps asking."""
+    fair turns, resting while others click) while this session keeps asking."""
     scheduler().keep_training(session_id(), name, work)
 
 
