@@ -181,6 +181,7 @@ class Session:
     alerts: list[tuple[int, str]] = field(default_factory=list)  # (format, body) of the latest run's alerts
     metrics: dict[str, str] = field(default_factory=dict)  # label -> value of the metrics shown last (st.metric)
     shown_steps: list[tuple[float, int]] = field(default_factory=list)  # (when, step) the Train page showed
+    started_training: float = 0.0  # when it pressed Start
     trained_until: float = float("inf")  # when its run ended (no live fragment left)
 
     def steps_at(self, moment: float) -> float:
@@ -327,6 +328,7 @@ async def trainer(session: Session, seconds: float, deadline: float, report: dic
         report["errors"].append(f"session {session.number}: no Start button on the Train page "
                                 f"(buttons: {sorted(session.buttons)})")  # fmt: skip
         return
+    session.started_training = time.monotonic()
     await session.rerun(click=start)
     if "Pause" not in session.buttons:
         report["errors"].append(f"session {session.number}: pressing Start did not start training")
@@ -820,6 +822,11 @@ def print_report(report: dict, args) -> None:
         made = sorted(round(after - before) for before, after in report["steps"])
         print(f"steps of each training session, made in the same {report['steps_window']:.1f} s: {made} "
               f"(slowest / fastest {made[0] / max(made[-1], 1):.2f}; all together {sum(made)})")  # fmt: skip
+    ended = [s for s in report["sessions"] if s.started_training and s.trained_until < float("inf")]
+    if ended:
+        rates = sorted(s.shown_steps[-1][1] / (s.trained_until - s.started_training) for s in ended if s.shown_steps)
+        print(f"whole runs that ended ({len(ended)}): steps per second from Start to the end of the run "
+              f"{', '.join(f'{r:.1f}' for r in rates)} (slowest / fastest {rates[0] / rates[-1]:.2f})")  # fmt: skip
     if report["train_clicks"]:
         print(f"a click on the Train page while all train (the whole page rerun): {summary(report['train_clicks'])}")
     print(f"Home interaction, one session alone: {summary(report['baseline'])}")

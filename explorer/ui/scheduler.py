@@ -35,7 +35,7 @@ COMPANY = 30.0  # a session that clicked within this many seconds may need a cor
 # With company, a worker trains this fraction of the time and rests in between. Training is Python
 # work too, holding the interpreter lock (the GIL) that every click and the server's event loop
 # need. Measured with 10 of 30 sessions training (benchmarks/classroom.py, 2 cores): training
-# without rest, a Home click p95 0.7-2.0 s; half the time 0.9-1.4 s; a third 0.3-0.5 s.
+# without rest, a Home click p95 0.7-2.0 s; half the time 0.9-1.6 s; a third 0.3-0.6 s.
 DUTY_WITH_COMPANY = 1 / 3
 # While a worker trains, the interpreter lock passes between threads every this many seconds
 # instead of Python's 5 ms: a click's thread waits for the lock after each of its many short
