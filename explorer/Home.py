@@ -262,7 +262,7 @@ def home() -> None:
     show_data_status("home_data")
 
 
-scheduler().visit(session_id())  # the training scheduler keeps a core free while others click
+scheduler().visit(session_id())  # the training scheduler rests between turns while others click
 try:
     _page = st.navigation([home_page(home), *_pages])
     language_switch()
