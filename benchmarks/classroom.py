@@ -179,7 +179,6 @@ class Session:
     query_string: str = ""  # sent with every rerun, as the browser sends its URL's query
     components: list[str] = field(default_factory=list)  # custom component ids (the canvas) of the latest run
     alerts: list[tuple[int, str]] = field(default_factory=list)  # (format, body) of the latest run's alerts
-    metrics: dict[str, str] = field(default_factory=dict)  # label -> value of the metrics shown last (st.metric)
     shown_steps: list[tuple[float, int]] = field(default_factory=list)  # (when, step) the Train page showed
     started_training: float = 0.0  # when it pressed Start
     trained_until: float = float("inf")  # when its run ended (no live fragment left)
@@ -255,10 +254,10 @@ class Session:
                     self.components.append(element.bidi_component.id)
                 elif which == "alert":
                     self.alerts.append((element.alert.format, element.alert.body))
-                elif which == "metric":
-                    self.metrics[element.metric.label] = element.metric.body
-                    if element.metric.label == "Step" and element.metric.body.replace(",", "").isdigit():
-                        self.shown_steps.append((time.monotonic(), int(element.metric.body.replace(",", ""))))
+                elif which == "metric" and element.metric.label == "Step":
+                    step = element.metric.body.replace(",", "")
+                    if step.isdigit():
+                        self.shown_steps.append((time.monotonic(), int(step)))
                 elif which == "exception":
                     self.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
         elif kind == "auto_rerun":

@@ -7,7 +7,7 @@ with its keys grouped by page ([home], [train], ...): `t("home.title")`. Placeho
 zh-Hant.toml is generated from zh-Hans.toml with OpenCC (Taiwan phrases), then the reviewed
 overrides in zh-Hant.overrides.toml are applied: `python -m explorer.i18n hant`.
 `python -m explorer.i18n check` lists missing keys, unused keys and placeholder mismatches. Both
-are a maintainer's tools (explorer/cli/catalogs.py, OpenCC from requirements-dev.txt); the app
+are a maintainer's tools (explorer/cli/catalogs.py, OpenCC from requirements.txt); the app
 only reads the catalogs.
 
 No Streamlit here: the UI tells `t` where the session's language is (`set_language_source`);

@@ -1,6 +1,6 @@
 """The maintainer's catalog tools: `python -m explorer.i18n hant` (or `python -m explorer.cli.catalogs hant`)
 writes zh-Hant.toml from zh-Hans.toml; `... check` lists missing keys, unused keys and placeholder
-mismatches. OpenCC (requirements-dev.txt) is needed only here: the app reads the generated file.
+mismatches. OpenCC (requirements.txt) is needed only here: the app reads the generated file.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ TERM_FIXES = {
 def traditional(simplified: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
     """zh-Hant from zh-Hans with OpenCC's s2twp (Taiwan usage: 網路, 程式, 資料), the glossary's
     term fixes, then the reviewed overrides (whole sentences)."""
-    import opencc  # requirements-dev.txt: only this tool converts; the app reads zh-Hant.toml
+    import opencc  # only this tool converts; the app reads zh-Hant.toml
 
     converter = opencc.OpenCC("s2twp")
 

@@ -57,11 +57,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Job:
-    session: str
     work: Work
     trained: float = 0.0  # seconds of training it got, its running turn counted in full
     last_seen: float = 0.0  # when its session last asked for it
-    running: float = 0.0  # the length of its running turn (0.0: not running)
+    running: bool = False
 
 
 class TrainingScheduler:
@@ -86,10 +85,10 @@ class TrainingScheduler:
             jobs = self._active(now)
             job = jobs.get((session, name))
             if job is None:  # a newcomer starts level with the least served, not at zero
-                job = jobs[session, name] = _Job(session, work, trained=min((j.trained for j in jobs.values()), default=0.0))
+                job = jobs[session, name] = _Job(work, trained=min((j.trained for j in jobs.values()), default=0.0))
             job.work, job.last_seen = work, now
+            self._start_workers()
             self._changed.notify()
-        self._start_workers()
 
     def stop(self, session: str, name: str) -> None:
         """The session dropped this work (reset): no more turns for it."""
@@ -109,13 +108,13 @@ class TrainingScheduler:
         with self._lock:
             now = self._clock()
             others = {n for n, when in self._visits.items() if now - when <= COMPANY}
-            others |= {job.session for job in self._active(now).values()}
+            others |= {trainer for trainer, _ in self._active(now)}
             return not (others - {session})
 
     def training_count(self) -> int:
         """How many sessions train."""
         with self._lock:
-            return len({job.session for job in self._active(self._clock()).values()})
+            return len({trainer for trainer, _ in self._active(self._clock())})
 
     def share(self, session: str) -> float:
         """The fraction of a core this session's training gets while the others keep training."""
@@ -149,35 +148,34 @@ class TrainingScheduler:
     def _next_turn(self):
         jobs = self._active(self._clock())
         waiting = [(job.trained, key) for key, job in jobs.items() if not job.running]
-        if not waiting or sum(bool(job.running) for job in jobs.values()) >= self.slots:
+        if not waiting or sum(job.running for job in jobs.values()) >= self.slots:
             return None
         key = min(waiting)[1]
-        seconds = self.slice_seconds
         # Charged now, so that a newcomer does not start level with a job only because its
         # turn has not ended yet (it would then wait while the newcomers caught up).
-        jobs[key].running = seconds
-        jobs[key].trained += seconds
-        return key, jobs[key].work, seconds
+        jobs[key].running = True
+        jobs[key].trained += self.slice_seconds
+        return key, jobs[key].work, self.slice_seconds
 
     def finish_turn(self, key: tuple[str, str], trained: float, wants_more: bool) -> None:
         with self._lock:
             job = self._jobs.get(key)
             if job is not None and job.running:
-                job.running, job.trained = 0.0, job.trained + trained - job.running  # what it really took
+                job.running, job.trained = False, job.trained + trained - self.slice_seconds  # what it really took
                 if not wants_more:
                     del self._jobs[key]
             self._changed.notify_all()
 
     # --- the worker threads -----------------------------------------------------------------
     def _start_workers(self) -> None:
-        with self._lock:
-            if self._workers is None or len(self._workers) >= self.slots:
-                return
-            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
-            while len(self._workers) < self.slots:
-                worker = threading.Thread(target=self._work, name=f"training-{len(self._workers)}", daemon=True)
-                self._workers.append(worker)
-                worker.start()
+        """Once, with the first job (called holding the lock)."""
+        if self._workers is None or len(self._workers) >= self.slots:
+            return
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+        while len(self._workers) < self.slots:
+            worker = threading.Thread(target=self._work, name=f"training-{len(self._workers)}", daemon=True)
+            self._workers.append(worker)
+            worker.start()
 
     def _work(self) -> None:
         while True:
