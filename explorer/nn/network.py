@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from collections import Counter
 from contextlib import nullcontext
 from functools import wraps
@@ -18,6 +17,7 @@ import numpy as np
 from explorer.nn import parallel
 from explorer.nn.conv import MaxPool2D
 from explorer.nn.layers import Dropout, Layer, Parameter, ReLU
+from explorer.nn.network_lock import NetworkLock
 
 
 def exclusive(method):
@@ -64,9 +64,9 @@ class Network:
         self.model_name = self.activation = self.init = ""  # set by the model registry and build()
         self.seed = 0
         # Layers keep their forward pass for the backward pass, so two threads must never
-        # interleave passes through one network. They could: Streamlit starts a new script
-        # thread on a click while the old one is still finishing its slice of training.
-        self.lock = threading.RLock()
+        # interleave passes through one network. They could: the scheduler's workers train it
+        # while the page's script thread shows what it sees.
+        self.lock = NetworkLock()
         self._shares_matmuls = any(layer.shares_matmuls for layer in layers)
         self._couples_batch = any(layer.couples_batch for layer in layers)  # batch norm
         self._twin: Network | None = None  # trains the second half of a split batch
@@ -225,7 +225,7 @@ class Network:
             twin = copy.copy(self)
             twin.layers = [layer.replica() for layer in self.layers]
             twin.loss = copy.copy(self.loss)
-            twin.lock = threading.RLock()
+            twin.lock = NetworkLock()
             twin._running_order = running_order(twin.layers)
             seed_dropout(twin.layers, self.seed, 1)  # its own stream of masks
             self._twin = twin

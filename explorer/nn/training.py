@@ -228,11 +228,12 @@ class Trainer:
         turns true (checked before each step); returns the steps done.
 
         Divergence does not raise here: it sets `stop_reason` and returns. The network stays
-        locked meanwhile: other threads that want to use it wait until the slice ends."""
+        locked meanwhile; a slice of `seconds` ends early, after its step, when another thread
+        wants the network (a page showing what it sees), and starts only when none does."""
         done, start = 0, time.perf_counter()
-        with self.net.lock:
+        with self.net.lock.politely():
             while not self.finished and (steps is None or done < steps):
-                if seconds is not None and time.perf_counter() - start >= seconds:
+                if seconds is not None and (time.perf_counter() - start >= seconds or self.net.lock.wanted):
                     break
                 if should_stop is not None and should_stop():
                     break

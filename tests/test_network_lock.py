@@ -1,0 +1,74 @@
+"""The network's lock: reentrant, and training steps aside for anyone else who wants the network."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from explorer.nn.network_lock import NetworkLock
+from explorer.nn.training import TrainConfig, Trainer
+from tests.test_training import fake_data
+
+PATIENCE = 60  # seconds a thread may take before the test calls it hung
+
+
+def wait_until(condition) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.001)
+
+
+def test_the_owner_can_take_it_again_and_only_the_owner_releases_it():
+    lock = NetworkLock()
+    with lock:
+        with lock:
+            pass
+        errors = []
+        stranger = threading.Thread(target=lambda: errors.append(pytest.raises(RuntimeError, lock.release)))
+        stranger.start()
+        stranger.join(PATIENCE)
+        assert len(errors) == 1
+    with lock:  # free again after the outer block
+        pass
+
+
+def test_training_waits_until_nobody_else_waits():
+    lock, order = NetworkLock(), []
+
+    def take(name, polite):
+        with (lock.politely() if polite else lock):
+            order.append(name)
+
+    lock.acquire()
+    page = threading.Thread(target=take, args=("page", False))
+    page.start()
+    wait_until(lambda: lock.wanted)  # the page waits
+    training = threading.Thread(target=take, args=("training", True))
+    training.start()
+    time.sleep(0.05)  # give training every chance to jump the queue
+    assert order == []
+    lock.release()
+    for thread in (page, training):
+        thread.join(PATIENCE)
+    assert order == ["page", "training"]
+    assert not lock.wanted
+
+
+def test_a_slice_of_training_ends_early_when_a_page_wants_the_network():
+    trainer = Trainer(TrainConfig(model="zhou-cnn", epochs=1000, val_size=20), fake_data())
+    steps = []
+    training = threading.Thread(target=lambda: steps.append(trainer.run(seconds=3600)), daemon=True)
+    training.start()
+    wait_until(lambda: trainer.step > 0)
+    got = threading.Event()
+
+    def page():
+        with trainer.net.lock:
+            got.set()
+
+    threading.Thread(target=page, daemon=True).start()
+    assert got.wait(PATIENCE), "the page never got the network"
+    training.join(PATIENCE)
+    assert not training.is_alive() and steps == [trainer.step] and not trainer.finished
