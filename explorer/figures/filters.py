@@ -16,6 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from explorer.figures.common import tiles
 from explorer.i18n import t
 from explorer.lab.dissect import ConvolutionStep
 from explorer.figures.theme import DIVERGING, PALETTE
@@ -52,16 +53,8 @@ def mosaic(maps: np.ndarray, limits: np.ndarray, columns: int, normalise: bool, 
     Returns (z, raw, origins): z is what is coloured (each map divided by its limit when
     `normalise`), raw holds the true values for hover, origins the (row, col) of each tile."""
     maps = np.asarray(maps, dtype=np.float64)
-    n, h, w = maps.shape
-    rows = (n + columns - 1) // columns
-    z = np.full((rows * (h + row_gap) - row_gap, columns * (w + GAP) - GAP), np.nan)
-    raw = z.copy()
-    origins = []
-    for index in range(n):
-        top, left = (index // columns) * (h + row_gap), (index % columns) * (w + GAP)
-        origins.append((top, left))
-        raw[top : top + h, left : left + w] = maps[index]
-        z[top : top + h, left : left + w] = maps[index] / limits[index] if normalise else maps[index]
+    raw, origins = tiles(maps, columns, GAP, row_gap)
+    z = tiles(maps / np.asarray(limits, dtype=np.float64)[:, None, None], columns, GAP, row_gap)[0] if normalise else raw
     return z, raw, origins
 
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid
+from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid, tiles
 from explorer.figures.theme import DIVERGING, PALETTE, SEQUENTIAL
 from explorer.i18n import t
 
@@ -180,31 +180,18 @@ def dead_relu_figure(steps, dead: dict, title: str | None = None) -> go.Figure:
                    legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))  # fmt: skip
 
 
-def mosaic(maps: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
-    """Tile (count, h, w) maps into one image, NaN gaps between them (one fast heatmap trace)."""
-    maps = np.asarray(maps, dtype=float)
-    count, h, w = maps.shape
-    columns = max(1, min(columns, count))
-    rows = -(-count // columns)
-    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan)
-    for i, m in enumerate(maps):
-        r, c = divmod(i, columns)
-        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = m
-    return out
-
-
 def filters_figure(weights: np.ndarray, title: str | None = None, columns: int = 16) -> go.Figure:
     """Conv weights (k, k, C_in, F): each filter of input channel 0 as a small red/blue tile,
     on one colour scale centred on zero."""
     maps = filter_maps(np.asarray(weights))
     limit = float(np.nanmax(np.abs(maps))) if maps.size and np.isfinite(maps).any() else 1.0
     limit = limit or 1.0
-    tiles = mosaic(maps, columns)
-    fig = go.Figure(go.Heatmap(z=tiles, colorscale=DIVERGING, zmin=-limit, zmax=limit, zmid=0, hoverongaps=False,
+    mosaic = tiles(maps, columns)[0]
+    fig = go.Figure(go.Heatmap(z=mosaic, colorscale=DIVERGING, zmin=-limit, zmax=limit, zmid=0, hoverongaps=False,
                                colorbar=dict(title=t("train.figures.weight"), thickness=14), hovertemplate="%{z:.3f}<extra></extra>"))  # fmt: skip
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
-    rows = tiles.shape[0] / max(tiles.shape[1], 1)
+    rows = mosaic.shape[0] / max(mosaic.shape[1], 1)
     return _layout(fig, title or t("train.figures.filters_title"), height=int(140 + 900 * rows), margin=dict(l=10, r=10, t=60, b=10))
 
 
@@ -214,7 +201,7 @@ def prediction_stream_figure(images, probabilities, labels, title: str | None = 
     images, probabilities = np.asarray(images, dtype=float), np.asarray(probabilities, dtype=float)
     n = len(images)
     step = 12  # 10 bars + a gap of 2 per digit
-    tiles = mosaic(images, n, gap=int(step * 28 / 10) - 28) if n else np.zeros((28, 1))
+    mosaic = tiles(images, n, gap=int(step * 28 / 10) - 28)[0] if n else np.zeros((28, 1))
     xs, ys, colours, digits, titles = [], [], [], [], []
     for i in range(n):
         predicted = int(probabilities[i].argmax())
@@ -227,7 +214,7 @@ def prediction_stream_figure(images, probabilities, labels, title: str | None = 
         titles.append(dict(x=i * step + 4.5, y=1.0, yref="paper", yanchor="bottom", showarrow=False, text=_stream_title(probabilities[i], labels[i]),
                            font=dict(size=STREAM_FONT + 4, color=PALETTE[2] if right else PALETTE[1])))  # fmt: skip
     traces = [
-        go.Heatmap(z=tiles, x0=-0.5, dx=10 / 28, y0=0, dy=1, colorscale=DIGIT_SCALE, showscale=False, hoverinfo="skip", xaxis="x", yaxis="y2"),
+        go.Heatmap(z=mosaic, x0=-0.5, dx=10 / 28, y0=0, dy=1, colorscale=DIGIT_SCALE, showscale=False, hoverinfo="skip", xaxis="x", yaxis="y2"),
         go.Bar(x=xs, y=ys, marker_color=colours, customdata=digits, hovertemplate=t("train.figures.digit_hover") + "<extra></extra>", xaxis="x", yaxis="y"),
     ]  # fmt: skip
     return _figure(
@@ -287,10 +274,7 @@ def misclassified_figure(images, labels, predictions, confidences, columns: int 
         return _figure([], title, height=200, empty=t("train.figures.no_mistakes"))
     titles = [f"{int(t)}→{int(p)} {float(c):.0%}" for t, p, c in zip(labels, predictions, confidences)]
     fig = heatmap_grid(images, titles=titles, columns=columns, height_per_row=150)
-    for trace in fig.data:
-        trace.colorscale = DIGIT_SCALE
-        trace.showscale = False
-        trace.zmin, trace.zmax = 0, 255
+    fig.update_traces(colorscale=DIGIT_SCALE, showscale=False, zmin=0, zmax=255)
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=80, b=10))
     return fig
 
