@@ -91,7 +91,7 @@ def map_grid_figure(
     zmax = 1.0 if normalise else float(limits[0])
     labels = labels if labels is not None else [str(i) for i in range(n)]
     numbers = list(numbers) if numbers is not None else list(range(n))
-    tile_of = np.full(z.shape, np.nan)
+    tile_of = np.full(z.shape, np.nan, dtype=np.float32)
     for index, (top, left) in enumerate(origins):
         tile_of[top : top + h, left : left + w] = numbers[index]
     heatmap = go.Heatmap(

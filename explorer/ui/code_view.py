@@ -7,7 +7,9 @@ when the page runs (inspect.getsource), so the listing can never drift from what
 """
 from __future__ import annotations
 
+import functools
 import inspect
+import os
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -44,7 +46,14 @@ def source_path(function: Callable) -> str:
 
 def source_of(function: Callable) -> tuple[str, int]:
     """The function's source text, as the file has it now, and its first line number."""
-    lines, first = inspect.getsourcelines(inspect.unwrap(function))
+    function = inspect.unwrap(function)
+    return _source_in(function, os.stat(inspect.getsourcefile(function)).st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _source_in(function: Callable, file_version: int) -> tuple[str, int]:
+    """Read once per version of the file (finding a function's lines tokenises its module)."""
+    lines, first = inspect.getsourcelines(function)
     return textwrap.dedent("".join(lines)).rstrip(), first
 
 

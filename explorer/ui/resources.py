@@ -8,11 +8,14 @@ the shared arrays (a few hundred KB to 2 MB).
 """
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
 from explorer.nn.checkpoints import ModelFileError, network_from
-from explorer.data.mnist import MNIST, DataError, how_to_provide_params, load_mnist, mnist_status_message
+from explorer.data.mnist import MNIST, DataError, find_mnist, how_to_provide_params, load_mnist, mnist_status_message
 from explorer.i18n import t
 from explorer.nn.pretrained import available, load_pretrained
 
@@ -36,15 +39,45 @@ def error_text(error: Exception) -> str:
     return text
 
 
+_loaded: set = set()  # (loader, arguments) this process has loaded: no spinner for them any more
+
+
+def _with_spinner(load, message_key: str, *args):
+    """load(*args) from its cache, under a spinner in the session's language the first time (a
+    spinner starts a thread: every rerun of every page paid for one around a cached value)."""
+    if (load, args) in _loaded:
+        return load(*args)
+    with st.spinner(t(message_key)):
+        value = load(*args)
+    _loaded.add((load, args))
+    return value
+
+
 def _shared_mnist() -> MNIST:
-    """The dataset every session shares (a spinner in the session's language while it loads)."""
-    with st.spinner(t("shared.loading_mnist")):
-        return _load_shared_mnist()
+    """The dataset every session shares."""
+    return _with_spinner(_load_shared_mnist, "shared.loading_mnist")
+
+
+_early_mnist: tuple[Path, Future] | None = None  # (folder, its loading) started by start_loading_mnist
+
+
+def start_loading_mnist() -> None:
+    """Start reading MNIST, if it is there, in a thread of its own: decompressing it releases the
+    GIL, so on a fresh server it goes on beside the first sessions' imports instead of after them."""
+    global _early_mnist
+    folder = find_mnist()
+    if folder is None or _early_mnist is not None:
+        return
+    loader = ThreadPoolExecutor(1, thread_name_prefix="load-mnist")
+    _early_mnist = (folder, loader.submit(load_mnist, download=False))
+    loader.shutdown(wait=False)
 
 
 @st.cache_resource(show_spinner=False)
 def _load_shared_mnist() -> MNIST:
-    data = load_mnist(download=False)
+    global _early_mnist
+    early, _early_mnist = _early_mnist, None  # used once: a later load reads the files again
+    data = early[1].result() if early is not None and early[0] == find_mnist() else load_mnist(download=False)
     for array in (data.train_images, data.train_labels, data.test_images, data.test_labels):
         array.flags.writeable = False  # shared by every session: nobody may write into it
     return data
@@ -66,8 +99,7 @@ def show_missing_data(what: str | None = None) -> None:
 
 
 def _shared_pretrained(name: str) -> tuple[dict[str, np.ndarray], dict]:
-    with st.spinner(t("shared.loading_weights")):
-        return _load_shared_pretrained(name)
+    return _with_spinner(_load_shared_pretrained, "shared.loading_weights", name)
 
 
 @st.cache_resource(show_spinner=False)

@@ -69,6 +69,9 @@ def prepare_process() -> None:
     with _lock:
         if _prepared:  # another session finished the work while this one waited
             return
+        from explorer.ui.resources import start_loading_mnist
+
+        start_loading_mnist()
         _import_all()
         _serialise_sample_figures()
         _convert_sample_table()
