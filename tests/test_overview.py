@@ -90,5 +90,5 @@ def test_each_frame_shows_the_window_and_value_the_layer_computed(name):
         np.testing.assert_allclose(frame.data[0].z, step.window[:, :, 0], atol=1e-6)
         np.testing.assert_allclose(window_at(view.input[:, :, 0], row, col, layer.kernel, layer.stride, layer.padding),
                                    step.window[:, :, 0], atol=1e-6)  # fmt: skip
-        assert f"{step.output:.2f}" in frame.layout.annotations[-1].text
+        assert f"{step.output:.2f}" in frame.layout.xaxis2.title.text
     assert [button.label for button in figure.layout.updatemenus[0].buttons]

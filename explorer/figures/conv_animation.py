@@ -65,35 +65,37 @@ def kernel_animation(image: np.ndarray, kernel: np.ndarray, bias: float, output:
     limit = float(np.abs(output).max()) or 1.0
     fig.add_trace(go.Heatmap(z=output, colorscale=DIVERGING, zmin=-limit, zmax=limit, showscale=False,
                              hovertemplate="(%{y}, %{x}): %{z:.2f}<extra></extra>"), 1, 3)  # fmt: skip
-    titles = [title.to_plotly_json() for title in fig.layout.annotations]
     # Frames as plain dicts: plotly checks them once, when they join the figure (go.Frame objects
-    # would be checked twice, at creation and again on joining: twice the build time).
+    # would be checked twice). Each carries only what moves; the sum is the window panel's axis
+    # title, so the frames need no annotations (a frame's annotations replace all of the
+    # figure's, panel titles included: each frame would carry those again).
     fig.frames = [
         dict(
             name=str(number),
             data=[dict(type="heatmap", z=window, text=_window_text(window))],
             traces=[1],
             layout=dict(shapes=_shapes(row, col, k, stride, padding, out_h, out_w),
-                        annotations=titles + [_sum_note(window, kernel, bias, output[row, col])]),
+                        xaxis2=dict(title=dict(text=_sum_text(window, kernel, bias, output[row, col])))),
         )
         for number, (row, col) in enumerate(visits)
         for window in [window_at(image, row, col, k, stride, padding)]
     ]  # fmt: skip
-    fig.update_layout(shapes=_shapes(*visits[0], k, stride, padding, out_h, out_w))
-    fig.add_annotation(_sum_note(first, kernel, bias, output[visits[0]]))
+    hidden = dict(showticklabels=False, showgrid=False, zeroline=False, showline=False, ticks="")
+    fig.update_layout(
+        shapes=_shapes(*visits[0], k, stride, padding, out_h, out_w), height=height, margin=dict(l=8, r=8, t=60, b=70),
+        updatemenus=[_buttons()],
+        xaxis=dict(visible=False), xaxis3=dict(visible=False),
+        xaxis2=dict(title=dict(text=_sum_text(first, kernel, bias, output[visits[0]]), font=dict(size=14)), **hidden),
+    )  # fmt: skip
     for axis in ("yaxis", "yaxis2", "yaxis3"):
         fig.layout[axis].update(autorange="reversed", scaleanchor=axis.replace("yaxis", "x"), visible=False)
-    fig.update_xaxes(visible=False)
-    fig.update_layout(height=height, margin=dict(l=8, r=8, t=60, b=70),
-                      updatemenus=[_buttons()])  # fmt: skip
     return fig
 
 
-def _sum_note(window: np.ndarray, kernel: np.ndarray, bias: float, value: float) -> dict:
+def _sum_text(window: np.ndarray, kernel: np.ndarray, bias: float, value: float) -> str:
     """Under the window: sum of window x kernel, plus the bias, is the output cell."""
     products = float((window * kernel).sum())
-    text = t("overview.anim_sum", products=f"{products:.2f}", bias=f"{bias:+.2f}", value=f"{value:.2f}")
-    return dict(text=text, xref="paper", yref="paper", x=0.5, y=-0.12, showarrow=False, font=dict(size=14))
+    return t("overview.anim_sum", products=f"{products:.2f}", bias=f"{bias:+.2f}", value=f"{value:.2f}")
 
 
 def _buttons() -> dict:
