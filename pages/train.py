@@ -286,6 +286,8 @@ def train_section(config: TrainConfig, data) -> None:
 
     if wants_inside():
         internals()
+        if run is not None and run.monitor is not None:
+            show_init_code()  # the same at every update: drawn with the page, outside the fragment
     if run is not None and run.status == "finished":
         after_training(run, data)
     fine_tune_section(room, class_digits, missing, data)
@@ -402,7 +404,6 @@ def inside(run) -> None:
     st.subheader(t("train.inside.header"))
     chart(figs.activation_histograms(mon.current, mon.initial), key="fig_hist")
     st.caption(t("train.inside.histograms"))
-    show_init_code()
     b, c, d = st.columns(3)
     with b:
         chart(figs.dead_relu_figure(mon.steps, mon.dead, title=t("train.inside.dead_title")), key="fig_dead")
