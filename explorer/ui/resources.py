@@ -42,12 +42,12 @@ def error_text(error: Exception) -> str:
 _loaded: set = set()  # (loader, arguments) this process has loaded: no spinner for them any more
 
 
-def _with_spinner(load, message_key: str, *args):
+def _with_spinner(load, message: str, *args):
     """load(*args) from its cache, under a spinner in the session's language the first time (a
     spinner starts a thread: every rerun of every page paid for one around a cached value)."""
     if (load, args) in _loaded:
         return load(*args)
-    with st.spinner(t(message_key)):
+    with st.spinner(message):
         value = load(*args)
     _loaded.add((load, args))
     return value
@@ -55,7 +55,7 @@ def _with_spinner(load, message_key: str, *args):
 
 def _shared_mnist() -> MNIST:
     """The dataset every session shares."""
-    return _with_spinner(_load_shared_mnist, "shared.loading_mnist")
+    return _with_spinner(_load_shared_mnist, t("shared.loading_mnist"))
 
 
 _early_mnist: tuple[Path, Future] | None = None  # (folder, its loading) started by start_loading_mnist
@@ -99,7 +99,7 @@ def show_missing_data(what: str | None = None) -> None:
 
 
 def _shared_pretrained(name: str) -> tuple[dict[str, np.ndarray], dict]:
-    return _with_spinner(_load_shared_pretrained, "shared.loading_weights", name)
+    return _with_spinner(_load_shared_pretrained, t("shared.loading_weights"), name)
 
 
 @st.cache_resource(show_spinner=False)

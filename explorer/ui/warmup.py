@@ -8,7 +8,9 @@ a module another thread is still importing, and fails with "partially initialize
 
 `prepare_process()` (called at the top of explorer/Home.py) does all those imports, and the
 lazy ones a first figure pulls in while it is validated and serialised, in one thread under a
-lock, while every other session waits. After the first call it only reads a flag.
+lock, while every other session waits. After the first call it only reads a flag. It first
+starts reading MNIST in a thread of its own, so the dataset is ready, or nearly, when the first
+pages ask for it.
 """
 from __future__ import annotations
 
