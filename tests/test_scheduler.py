@@ -130,7 +130,7 @@ def test_the_workers_share_the_slot_fairly_however_the_updates_fall_and_leave_ti
     """Ten sessions, each asking only at its live updates (every 0.25 s here), at its own moment:
     the worker trains them in turns without waiting for anybody's update, for its duty's share of
     the time (it rests between turns while others are on the server)."""
-    s = TrainingScheduler(slots=1, slice_seconds=0.004)
+    s = TrainingScheduler(slots=1, slice_seconds=0.004, turn_clock=time.perf_counter)  # sleeping stands in for training
     trained = {f"s{i}": 0.0 for i in range(10)}
     running, most_running = [0], [0]
     guard = threading.Lock()
@@ -164,6 +164,32 @@ def test_the_workers_share_the_slot_fairly_however_the_updates_fall_and_leave_ti
     assert min(trained.values()) >= max(trained.values()) / 2, trained
     busy = sum(trained.values()) / elapsed
     assert 0.7 * DUTY_WITH_COMPANY <= busy <= 1.1 * DUTY_WITH_COMPANY  # not idle between the updates, resting between turns
+
+
+def test_a_turn_is_charged_the_processor_time_it_used_not_its_waiting():
+    """A run whose turns mostly wait (for its network, while its page draws what it sees) is not
+    charged for the waiting: it gets more turns than one that computes all its turn."""
+    s = TrainingScheduler(slots=1, slice_seconds=0.01)
+    turns = {"waits": 0, "computes": 0}
+
+    def waits(seconds):
+        turns["waits"] += 1
+        time.sleep(seconds)
+        return True
+
+    def computes(seconds):
+        turns["computes"] += 1
+        start = time.thread_time()
+        while time.thread_time() - start < seconds:
+            pass
+        return True
+
+    s.keep_training("a", "run", waits)
+    s.keep_training("b", "run", computes)
+    assert eventually(lambda: sum(turns.values()) >= 40)
+    s.stop("a", "run")
+    s.stop("b", "run")
+    assert turns["waits"] > 3 * turns["computes"], turns
 
 
 def test_alone_a_session_trains_all_the_time():

@@ -64,11 +64,18 @@ class _Job:
 
 
 class TrainingScheduler:
-    def __init__(self, slots: int | None = None, slice_seconds: float = SLICE, clock=time.monotonic, workers: bool = True):
-        """`workers=False`: no threads; a test drives the turns with next_turn() and finish_turn()."""
+    def __init__(self, slots: int | None = None, slice_seconds: float = SLICE, clock=time.monotonic, workers: bool = True,
+                 turn_clock=time.thread_time):  # fmt: skip
+        """`workers=False`: no threads; a test drives the turns with next_turn() and finish_turn().
+
+        A turn is charged the processor time its worker thread used (`turn_clock`), not the
+        time it took: a turn that waits for its network (a page drawing what it sees) or for
+        the interpreter lock is not charged for the waiting, so every session gets its share
+        of a core however busy its page is."""
         self.slots = slots if slots is not None else default_slots()
         self.slice_seconds = slice_seconds
         self._clock = clock
+        self._turn_clock = turn_clock
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a job came, or a turn ended
         self._jobs: dict[tuple[str, str], _Job] = {}  # (session, job name) -> job
@@ -184,7 +191,7 @@ class TrainingScheduler:
                     self._changed.wait(timeout=1.0)  # also lets the stale jobs go now and then
             key, work, seconds = turn
             alone = self.alone(key[0])
-            start = time.perf_counter()
+            start = self._turn_clock()
             wants_more = False
             try:
                 # Alone on the server, a session trains on every core; with others it keeps to
@@ -193,7 +200,7 @@ class TrainingScheduler:
                     wants_more = bool(work(seconds))
             except Exception:  # noqa: BLE001 - the job's own state says what went wrong; the worker lives on
                 log.exception("training job %s failed", key)
-            trained = time.perf_counter() - start
+            trained = self._turn_clock() - start
             self.finish_turn(key, trained, wants_more)
             if not alone:
                 time.sleep(trained * (1 / DUTY_WITH_COMPANY - 1))
