@@ -400,5 +400,5 @@ with tab_h2h:
             for c, r in zip((f1, f2), results):
                 with c:
                     k = r.filters.shape[-1]
-                    chart(heatmap_grid(r.filters, diverging=True, columns=8, height_per_row=110))
+                    chart(heatmap_grid(r.filters, diverging=True, columns=4, height_per_row=90))
                     st.caption(t("receptive.h2h.filters_caption", model=r.model, k=k))

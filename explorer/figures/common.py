@@ -87,7 +87,8 @@ def heatmap_grid(maps: np.ndarray, titles: list[str] | None = None, diverging: b
              for title, (top, left) in zip(titles or [], origins)]  # fmt: skip
     return go.Figure(heatmap, layout=dict(
         xaxis=dict(visible=False, constrain="domain"),
-        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
+        # In a narrow column the tiles are as wide as it allows: they start under the title.
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", constraintoward="top"),
         height=max(160, rows * height_per_row + 40), margin=dict(l=10, r=10, t=40, b=10), annotations=notes,
     ))  # fmt: skip
 

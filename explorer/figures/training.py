@@ -273,7 +273,7 @@ def misclassified_figure(images, labels, predictions, confidences, columns: int 
     if not len(images):
         return _figure([], title, height=200, empty=t("train.figures.no_mistakes"))
     titles = [f"{int(t)}→{int(p)} {float(c):.0%}" for t, p, c in zip(labels, predictions, confidences)]
-    fig = heatmap_grid(images, titles=titles, columns=columns, height_per_row=150)
+    fig = heatmap_grid(images, titles=titles, columns=columns, height_per_row=115)
     fig.update_traces(colorscale=DIGIT_SCALE, showscale=False, zmin=0, zmax=255)
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=80, b=10))
     return fig
