@@ -9,6 +9,7 @@ when someone starts to wait (`wanted`).
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 
 class NetworkLock:
@@ -55,17 +56,11 @@ class NetworkLock:
     def __exit__(self, *exc_info) -> None:
         self.release()
 
-    def politely(self) -> _Polite:
-        return _Polite(self)
-
-
-class _Polite:
-    def __init__(self, lock: NetworkLock) -> None:
-        self.lock = lock
-
-    def __enter__(self) -> NetworkLock:
-        self.lock.acquire(polite=True)
-        return self.lock
-
-    def __exit__(self, *exc_info) -> None:
-        self.lock.release()
+    @contextmanager
+    def politely(self):
+        """`with lock.politely():` takes the lock only when nobody else is waiting for it."""
+        self.acquire(polite=True)
+        try:
+            yield self
+        finally:
+            self.release()
