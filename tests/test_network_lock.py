@@ -1,4 +1,4 @@
-"""The network's lock: reentrant, and training steps aside for anyone else who wants the network."""
+"""The network's lock: reentrant, first come first served, and training lets a page in."""
 from __future__ import annotations
 
 import threading
@@ -34,24 +34,22 @@ def test_the_owner_can_take_it_again_and_only_the_owner_releases_it():
         pass
 
 
-def test_training_waits_until_nobody_else_waits():
+def test_first_come_first_served_even_against_a_thread_that_takes_it_again_at_once():
     lock, order = NetworkLock(), []
 
-    def take(name, polite):
-        with (lock.politely() if polite else lock):
-            order.append(name)
+    def page():
+        with lock:
+            order.append("page")
 
-    lock.acquire()
-    page = threading.Thread(target=take, args=("page", False))
-    page.start()
+    lock.acquire()  # training holds it
+    waiting = threading.Thread(target=page)
+    waiting.start()
     wait_until(lambda: lock.wanted)  # the page waits
-    training = threading.Thread(target=take, args=("training", True))
-    training.start()
-    time.sleep(0.05)  # give training every chance to jump the queue
-    assert order == []
     lock.release()
-    for thread in (page, training):
-        thread.join(PATIENCE)
+    lock.acquire()  # training at once asks again: it queues behind the page
+    order.append("training")
+    lock.release()
+    waiting.join(PATIENCE)
     assert order == ["page", "training"]
     assert not lock.wanted
 

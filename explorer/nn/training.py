@@ -229,9 +229,9 @@ class Trainer:
 
         Divergence does not raise here: it sets `stop_reason` and returns. The network stays
         locked meanwhile; a slice of `seconds` ends early, after its step, when another thread
-        wants the network (a page showing what it sees), and starts only when none does."""
+        wants the network (a page showing what it sees), which the lock then serves first."""
         done, start = 0, time.perf_counter()
-        with self.net.lock.politely():
+        with self.net.lock:
             while not self.finished and (steps is None or done < steps):
                 if seconds is not None and (time.perf_counter() - start >= seconds or self.net.lock.wanted):
                     break
