@@ -2,22 +2,15 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from explorer.nn.network_lock import NetworkLock
 from explorer.nn.training import TrainConfig, Trainer
+from tests.test_scheduler import eventually
 from tests.test_training import fake_data
 
 PATIENCE = 60  # seconds a thread may take before the test calls it hung
-
-
-def wait_until(condition) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        assert time.monotonic() < deadline, "waited in vain"
-        time.sleep(0.001)
 
 
 def test_the_owner_can_take_it_again_and_only_the_owner_releases_it():
@@ -44,7 +37,7 @@ def test_first_come_first_served_even_against_a_thread_that_takes_it_again_at_on
     lock.acquire()  # training holds it
     waiting = threading.Thread(target=page)
     waiting.start()
-    wait_until(lambda: lock.wanted)  # the page waits
+    assert eventually(lambda: lock.wanted, PATIENCE)  # the page waits
     lock.release()
     lock.acquire()  # training at once asks again: it queues behind the page
     order.append("training")
@@ -59,7 +52,7 @@ def test_a_slice_of_training_ends_early_when_a_page_wants_the_network():
     steps = []
     training = threading.Thread(target=lambda: steps.append(trainer.run(seconds=3600)), daemon=True)
     training.start()
-    wait_until(lambda: trainer.step > 0)
+    assert eventually(lambda: trainer.step > 0, PATIENCE)
     got = threading.Event()
 
     def page():
