@@ -1,3 +1,9 @@
+"""The app: `streamlit run explorer/Home.py`.
+
+Streamlit first imports this file to find `app` below, whose lifespan prepares the server process
+before it opens its port (explorer/ui/warmup.py); then it runs the file as __main__ for every page
+view of every session: `main()`, the settings all pages share, the navigation and the page.
+"""
 import sys
 from pathlib import Path
 
@@ -7,10 +13,6 @@ if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
 import streamlit as st  # noqa: E402
-
-from explorer.ui.warmup import prepare_process  # noqa: E402
-
-prepare_process()  # heavy imports once per process, before any session draws (concurrent first imports break plotly)
 
 from explorer.figures.theme import use_theme  # noqa: E402
 from explorer.i18n import current as current_language, t  # noqa: E402
@@ -24,23 +26,15 @@ from explorer.ui.scheduler import scheduler  # noqa: E402
 from explorer.ui.lesson_card import current_lesson, show_lesson_card  # noqa: E402
 from explorer.ui.train_state import session_id  # noqa: E402
 from explorer.ui.presenter import presenting, use_presenter_style  # noqa: E402
+from explorer.ui.warmup import prepare_process, prepared_server  # noqa: E402
 from explorer.ui.app_setup import (  # noqa: E402
     APP_ICON,
     PAGES,
     home_page,
     make_st_pages,
+    st_page,
     use_app_style,
 )
-
-url_state.begin_run()
-use_session_language()  # before any text is read
-bind_room()  # a class room joined on any page stays in every page's link
-st.set_page_config(page_title=t("app.title"), page_icon=APP_ICON, layout="wide")
-use_app_style()
-use_presenter_style()
-use_theme()
-
-_pages = make_st_pages()
 
 HERO_SOURCES = ("draw", "test")  # URL ids; their labels are t("home.source.<id>")
 
@@ -210,11 +204,10 @@ def _cards() -> None:
     st.header(t("home.explore"), anchor="explore")
     per_row = 2  # wide enough for each page's full title next to the sidebar at 1280 px
     for start in range(0, len(PAGES), per_row):
-        row = zip(st.columns(per_row, gap="medium"), PAGES[start:start + per_row], _pages[start:start + per_row])
-        for col, info, page in row:
+        for col, info in zip(st.columns(per_row, gap="medium"), PAGES[start:start + per_row]):
             with col.container(border=True):
                 st.image(_thumbnail(info.url_path, current_language()), width="stretch", output_format="PNG")
-                st.page_link(page, label=info.title, icon=info.icon)
+                st.page_link(st_page(info), label=info.title, icon=info.icon)
                 st.caption(info.description)
 
 
@@ -262,11 +255,28 @@ def home() -> None:
     show_data_status("home_data")
 
 
-scheduler().visit(session_id())  # the training scheduler rests between turns while others click
-try:
-    _page = st.navigation([home_page(home), *_pages])
-    language_switch()
-    show_lesson_card()
-    _page.run()
-finally:  # also when the page stops early (st.stop, st.rerun): the URL keeps up with its widgets
-    url_state.publish()
+def main() -> None:
+    """One run for one session: what every page shares, the navigation, then the page itself."""
+    prepare_process()  # only a flag to read once the server has prepared the process (see `app` below)
+    url_state.begin_run()
+    use_session_language()  # before any text is read
+    bind_room()  # a class room joined on any page stays in every page's link
+    st.set_page_config(page_title=t("app.title"), page_icon=APP_ICON, layout="wide")
+    use_app_style()
+    use_presenter_style()
+    use_theme()
+    scheduler().visit(session_id())  # the training scheduler rests between turns while others click
+    try:
+        page = st.navigation([home_page(home), *make_st_pages()])
+        language_switch()
+        show_lesson_card()
+        page.run()
+    finally:  # also when the page stops early (st.stop, st.rerun): the URL keeps up with its widgets
+        url_state.publish()
+
+
+if __name__ == "__main__":  # Streamlit runs this file as __main__ for each page view of each session
+    main()
+else:  # `streamlit run explorer/Home.py` imports it once first, finds `app` and serves it: the
+    # server prepares the process (imports, MNIST, the shipped networks) before it opens its port
+    app = st.App(__file__, lifespan=prepared_server)

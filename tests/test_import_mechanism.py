@@ -73,3 +73,26 @@ def test_prepare_process_serialises_a_figure_of_each_kind():
 
     kinds = {trace.type for figure in sample_figures() for trace in figure.data}
     assert {"scatter", "bar", "heatmap", "contour"} <= kinds
+
+
+def test_streamlit_run_finds_an_app_whose_lifespan_prepares_the_server(repo_root):
+    # What `streamlit run explorer/Home.py` does first: find an st.App in the file (by reading it),
+    # then import the file as a module (not __main__), which must draw nothing, only define `app`.
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from streamlit.web.server.app_discovery import discover_asgi_app\n"
+        "found = discover_asgi_app(Path('explorer/Home.py'))\n"
+        "sys.path.insert(0, 'explorer')\n"
+        "import Home, streamlit as st\n"
+        "from explorer.ui import warmup\n"
+        "assert not warmup._prepared\n"
+        "async def start():\n"
+        "    async with Home.app._user_lifespan(Home.app):\n"
+        "        pass\n"
+        "asyncio.run(start())\n"
+        "print(found.is_asgi_app, found.import_string, isinstance(Home.app, st.App), warmup._prepared)\n"
+    )
+    result = run_python(["-P", "-c", script], repo_root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "Home:app", "True", "True"]

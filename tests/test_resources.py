@@ -43,3 +43,30 @@ def test_without_mnist_nothing_starts_and_the_pages_say_so(tmp_path, monkeypatch
     resources.start_loading_mnist()
     assert resources._early_mnist is None
     assert resources.mnist_or_none() is None
+
+
+def test_the_server_warm_up_loads_mnist_and_every_shipped_network(tmp_path, monkeypatch, fresh):
+    arrays = fake_arrays(seed=3)
+    monkeypatch.setenv("MNIST_DIR", str(write_fake_mnist(tmp_path / "mnist", arrays)))
+    monkeypatch.setattr(resources, "_loaded", set())
+    resources.load_shared_resources()
+    assert (resources._load_shared_mnist, ()) in resources._loaded  # no spinner for the first session
+    assert np.array_equal(resources.mnist_or_none().test_images, arrays["t10k-images-idx3-ubyte"])
+    shipped = resources.pretrained_models()
+    assert shipped and all((resources._load_shared_pretrained, (name,)) in resources._loaded for name in shipped)
+
+
+def test_the_warm_up_skips_a_damaged_network_and_mnist_that_is_missing(tmp_path, monkeypatch, fresh):
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr(resources, "_loaded", set())
+    monkeypatch.setattr(resources, "available", lambda: ["lenet", "broken"])
+    shipped = resources.load_pretrained
+
+    def load(name):
+        if name == "broken":
+            raise resources.ModelFileError("broken.npz is damaged")
+        return shipped(name)
+
+    monkeypatch.setattr(resources, "load_pretrained", load)
+    resources.load_shared_resources()
+    assert resources._loaded == {(resources._load_shared_pretrained, ("lenet",))}

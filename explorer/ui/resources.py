@@ -114,6 +114,20 @@ def pretrained_models(kinds: tuple[str, ...] | None = None) -> list[str]:
     return [name for name in kinds if name in shipped] if kinds else shipped
 
 
+def load_shared_resources() -> None:
+    """MNIST (when it is there) and every shipped network's weights, loaded into the process's
+    caches before any session asks: the server's warm-up (explorer/ui/warmup.py)."""
+    if find_mnist() is not None:
+        _load_shared_mnist()
+        _loaded.add((_load_shared_mnist, ()))
+    for name in available():
+        try:
+            _load_shared_pretrained(name)
+        except ModelFileError:
+            continue  # the page that shows this network says what is wrong with its file
+        _loaded.add((_load_shared_pretrained, (name,)))
+
+
 def session_pretrained(name: str):
     """(network, card) for this session: built from the shared arrays on first use.
 

@@ -6,16 +6,22 @@ up in `sys.modules` without importing them (`get_module(name, should_load=False)
 a module another thread is still importing, and fails with "partially initialized module
 'pandas' has no attribute 'Series'" or "module 'numpy' has no attribute 'isscalar'".
 
-`prepare_process()` (called at the top of explorer/Home.py) does all those imports, and the
-lazy ones a first figure pulls in while it is validated and serialised, in one thread under a
-lock, while every other session waits. After the first call it only reads a flag. It first
-starts reading MNIST in a thread of its own, so the dataset is ready, or nearly, when the first
-pages ask for it.
+`prepare_process()` does all those imports, and the lazy ones a first figure pulls in while it is
+validated and serialised, in one thread under a lock, while every other session waits. After the
+first call it only reads a flag. It first starts reading MNIST in a thread of its own.
+
+`prepared_server`, the lifespan of explorer/Home.py's `app`, does it before the server opens its
+port, and loads what every first page view needs (MNIST, the shipped networks' weights): a class
+arriving together on a server started a moment before finds the process ready. Each session's
+run calls `prepare_process()` too, for a process without that lifespan (AppTest in the tests).
 """
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
 import threading
+from contextlib import asynccontextmanager
 
 # Heavy third-party modules the pages use, plus the ones plotly and Streamlit import on demand
 # (pandas and pyarrow for tables, PIL for images and the canvas).
@@ -78,6 +84,25 @@ def prepare_process() -> None:
         _serialise_sample_figures()
         _convert_sample_table()
         _prepared = True
+
+
+@asynccontextmanager
+async def prepared_server(app):  # noqa: ARG001 - st.App hands itself to its lifespan
+    """st.App's lifespan: the process is prepared before the server accepts its first session."""
+    await asyncio.to_thread(prepare_server)
+    yield
+
+
+def prepare_server() -> None:
+    """prepare_process(), then the shared resources every page's first view reads. A missing or
+    damaged file is only logged: the page that needs it tells its user what is wrong."""
+    prepare_process()
+    from explorer.ui.resources import load_shared_resources
+
+    try:
+        load_shared_resources()
+    except Exception:  # noqa: BLE001 - never keep the server from starting
+        logging.getLogger(__name__).exception("preparing the shared resources failed")
 
 
 def _import_all() -> None:
