@@ -14,6 +14,10 @@ if _REPO_ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from explorer.ui.warmup import prepare_process, prepared_server  # noqa: E402
+
+prepare_process()  # heavy imports once per process, before any session draws (concurrent first imports break plotly)
+
 from explorer.figures.theme import use_theme  # noqa: E402
 from explorer.i18n import current as current_language, t  # noqa: E402
 from explorer.lab.results import HERO_MODELS  # noqa: E402
@@ -26,7 +30,6 @@ from explorer.ui.scheduler import scheduler  # noqa: E402
 from explorer.ui.lesson_card import current_lesson, show_lesson_card  # noqa: E402
 from explorer.ui.train_state import session_id  # noqa: E402
 from explorer.ui.presenter import presenting, use_presenter_style  # noqa: E402
-from explorer.ui.warmup import prepare_process, prepared_server  # noqa: E402
 from explorer.ui.app_setup import (  # noqa: E402
     APP_ICON,
     PAGES,
@@ -257,7 +260,6 @@ def home() -> None:
 
 def main() -> None:
     """One run for one session: what every page shares, the navigation, then the page itself."""
-    prepare_process()  # only a flag to read once the server has prepared the process (see `app` below)
     url_state.begin_run()
     use_session_language()  # before any text is read
     bind_room()  # a class room joined on any page stays in every page's link

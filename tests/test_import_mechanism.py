@@ -85,13 +85,14 @@ def test_streamlit_run_finds_an_app_whose_lifespan_prepares_the_server(repo_root
         "found = discover_asgi_app(Path('explorer/Home.py'))\n"
         "sys.path.insert(0, 'explorer')\n"
         "import Home, streamlit as st\n"
-        "from explorer.ui import warmup\n"
-        "assert not warmup._prepared\n"
+        "from explorer.ui import resources\n"
+        "assert not resources._loaded\n"
         "async def start():\n"
         "    async with Home.app._user_lifespan(Home.app):\n"
         "        pass\n"
         "asyncio.run(start())\n"
-        "print(found.is_asgi_app, found.import_string, isinstance(Home.app, st.App), warmup._prepared)\n"
+        "print(found.is_asgi_app, found.import_string, isinstance(Home.app, st.App),\n"
+        "      (resources._load_shared_pretrained, ('lenet',)) in resources._loaded)\n"
     )
     result = run_python(["-P", "-c", script], repo_root)
     assert result.returncode == 0, result.stderr

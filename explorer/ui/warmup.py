@@ -13,7 +13,8 @@ first call it only reads a flag. It first starts reading MNIST in a thread of it
 `prepared_server`, the lifespan of explorer/Home.py's `app`, does it before the server opens its
 port, and loads what every first page view needs (MNIST, the shipped networks' weights): a class
 arriving together on a server started a moment before finds the process ready. Each session's
-run calls `prepare_process()` too, for a process without that lifespan (AppTest in the tests).
+run calls `prepare_process()` too (at the top of Home.py), for a process without that lifespan:
+AppTest in the tests, or a Streamlit older than st.App.
 """
 from __future__ import annotations
 
