@@ -78,6 +78,8 @@ def test_prepare_process_serialises_a_figure_of_each_kind():
 def test_streamlit_run_finds_an_app_whose_lifespan_prepares_the_server(repo_root):
     # What `streamlit run explorer/Home.py` does first: find an st.App in the file (by reading it),
     # then import the file as a module (not __main__), which must draw nothing, only define `app`.
+    # The app's lifespan (run here as a framework that mounts it would) loads the shared
+    # resources and opens the pages once: their shared figures are built, nobody counts as a visitor.
     script = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
@@ -85,15 +87,18 @@ def test_streamlit_run_finds_an_app_whose_lifespan_prepares_the_server(repo_root
         "found = discover_asgi_app(Path('explorer/Home.py'))\n"
         "sys.path.insert(0, 'explorer')\n"
         "import Home, streamlit as st\n"
-        "from explorer.ui import resources\n"
-        "assert not resources._loaded\n"
+        "from explorer.ui import figure_cache, resources\n"
+        "from explorer.ui.scheduler import scheduler\n"
+        "assert not resources._loaded and not figure_cache._figures\n"
         "async def start():\n"
-        "    async with Home.app._user_lifespan(Home.app):\n"
+        "    async with Home.app.lifespan()(None):\n"
         "        pass\n"
         "asyncio.run(start())\n"
         "print(found.is_asgi_app, found.import_string, isinstance(Home.app, st.App),\n"
-        "      (resources._load_shared_pretrained, ('lenet',)) in resources._loaded)\n"
+        "      (resources._load_shared_pretrained, ('lenet',)) in resources._loaded,\n"
+        "      len(figure_cache._figures) > 20, scheduler().alone('a first student'))\n"
     )
     result = run_python(["-P", "-c", script], repo_root)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "Home:app", "True", "True"]
+    assert "failed" not in result.stderr and "showed an exception" not in result.stderr, result.stderr
+    assert result.stdout.split() == ["True", "Home:app", "True", "True", "True", "True"]

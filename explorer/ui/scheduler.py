@@ -110,6 +110,11 @@ class TrainingScheduler:
             for name in [n for n, when in self._visits.items() if now - when > COMPANY]:
                 del self._visits[name]
 
+    def forget_visits(self) -> None:
+        """Forget every page run so far (the server's own, before it let anyone in)."""
+        with self._lock:
+            self._visits.clear()
+
     def alone(self, session: str) -> bool:
         """No other session ran a page recently, nor trains."""
         with self._lock:

@@ -11,7 +11,9 @@ validated and serialised, in one thread under a lock, while every other session 
 first call it only reads a flag. It first starts reading MNIST in a thread of its own.
 
 `prepared_server`, the lifespan of explorer/Home.py's `app`, does it before the server opens its
-port, and loads what every first page view needs (MNIST, the shipped networks' weights): a class
+port, loads what every first page view needs (MNIST, the shipped networks' weights), and then
+opens the pages as a teacher would before the class, in a session of its own: the figures and
+measurements every student's first view shares (explorer/ui/figure_cache.py) are built. A class
 arriving together on a server started a moment before finds the process ready. Each session's
 run calls `prepare_process()` too (at the top of Home.py), for a process without that lifespan:
 AppTest in the tests, or a Streamlit older than st.App.
@@ -87,11 +89,63 @@ def prepare_process() -> None:
         _prepared = True
 
 
+# The pages whose first view builds what every student's view shares (in the default language).
+PAGES_TO_OPEN = ("", "filters", "receptive_fields")
+PAGE_TIMEOUT = 30.0  # seconds: a page that takes longer is left to its first visitor
+
+
 @asynccontextmanager
 async def prepared_server(app):  # noqa: ARG001 - st.App hands itself to its lifespan
     """st.App's lifespan: the process is prepared before the server accepts its first session."""
     await asyncio.to_thread(prepare_server)
+    try:
+        from streamlit.runtime import Runtime
+
+        await open_pages(Runtime.instance(), PAGES_TO_OPEN)
+    except Exception:  # noqa: BLE001 - only a head start: the first visitors build what is missing
+        logging.getLogger(__name__).exception("opening the pages before the class failed")
+    from explorer.ui.scheduler import scheduler
+
+    scheduler().forget_visits()  # the warm-up is nobody: a first student training alone trains flat out
     yield
+
+
+class _Teacher:
+    """The client of the warm-up's session: it reads nothing, only notes when a run has finished."""
+
+    client_context = None
+
+    def __init__(self):
+        self.finished = asyncio.Event()
+        self.exceptions: list[str] = []
+
+    def write_forward_msg(self, message) -> None:
+        kind = message.WhichOneof("type")
+        if kind == "delta" and message.delta.new_element.WhichOneof("type") == "exception":
+            self.exceptions.append(message.delta.new_element.exception.message)
+        elif kind == "script_finished" and message.script_finished != message.FINISHED_EARLY_FOR_RERUN:
+            self.finished.set()
+
+
+async def open_pages(runtime, url_paths) -> list[str]:
+    """Run each page once in one session of the server's own (must run on the server's event
+    loop, as its websocket handler does), then close it; the exceptions the pages showed."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    teacher = _Teacher()
+    session_id = runtime.connect_session(client=teacher, user_info={})
+    try:
+        for url_path in url_paths:
+            message = BackMsg()
+            message.rerun_script.page_name = url_path
+            teacher.finished.clear()
+            runtime.handle_backmsg(session_id, message)
+            await asyncio.wait_for(teacher.finished.wait(), PAGE_TIMEOUT)
+    finally:
+        runtime.close_session(session_id)
+    for problem in teacher.exceptions:
+        logging.getLogger(__name__).warning("a page showed an exception while the server prepared: %s", problem)
+    return teacher.exceptions
 
 
 def prepare_server() -> None:
