@@ -89,7 +89,7 @@ def prepare_process() -> None:
         _prepared = True
 
 
-# The pages whose first view builds what every student's view shares (in the default language).
+# The pages whose first view builds what every student's view shares (in each language).
 PAGES_TO_OPEN = ("", "filters", "receptive_fields")
 PAGE_TIMEOUT = 30.0  # seconds: a page that takes longer is left to its first visitor
 
@@ -98,16 +98,23 @@ PAGE_TIMEOUT = 30.0  # seconds: a page that takes longer is left to its first vi
 async def prepared_server(app):  # noqa: ARG001 - st.App hands itself to its lifespan
     """st.App's lifespan: the process is prepared before the server accepts its first session."""
     await asyncio.to_thread(prepare_server)
-    try:
-        from streamlit.runtime import Runtime
+    await open_pages_in_every_language()
+    yield
 
-        await open_pages(Runtime.instance(), PAGES_TO_OPEN)
-    except Exception:  # noqa: BLE001 - only a head start: the first visitors build what is missing
-        logging.getLogger(__name__).exception("opening the pages before the class failed")
+
+async def open_pages_in_every_language() -> None:
+    """PAGES_TO_OPEN once in each language (a class gets the app in its browser's language)."""
+    from streamlit.runtime import Runtime
+
+    from explorer.i18n import LANGUAGES
     from explorer.ui.scheduler import scheduler
 
+    try:
+        for language in LANGUAGES:
+            await open_pages(Runtime.instance(), PAGES_TO_OPEN, f"lang={language}")
+    except Exception:  # noqa: BLE001 - only a head start: the first visitors build what is missing
+        logging.getLogger(__name__).exception("opening the pages before the class failed")
     scheduler().forget_visits()  # the warm-up is nobody: a first student training alone trains flat out
-    yield
 
 
 class _Teacher:
@@ -127,9 +134,10 @@ class _Teacher:
             self.finished.set()
 
 
-async def open_pages(runtime, url_paths) -> list[str]:
-    """Run each page once in one session of the server's own (must run on the server's event
-    loop, as its websocket handler does), then close it; the exceptions the pages showed."""
+async def open_pages(runtime, url_paths, query_string: str = "") -> list[str]:
+    """Run each page once, with the link's `query_string`, in one session of the server's own
+    (on the server's event loop, as its websocket handler does), then close it; the exceptions
+    the pages showed."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
     teacher = _Teacher()
@@ -138,6 +146,7 @@ async def open_pages(runtime, url_paths) -> list[str]:
         for url_path in url_paths:
             message = BackMsg()
             message.rerun_script.page_name = url_path
+            message.rerun_script.query_string = query_string
             teacher.finished.clear()
             runtime.handle_backmsg(session_id, message)
             await asyncio.wait_for(teacher.finished.wait(), PAGE_TIMEOUT)
