@@ -75,11 +75,12 @@ def test_prepare_process_serialises_a_figure_of_each_kind():
     assert {"scatter", "bar", "heatmap", "contour"} <= kinds
 
 
-def test_streamlit_run_finds_an_app_whose_lifespan_prepares_the_server(repo_root):
+def test_streamlit_run_finds_an_app_whose_lifespan_prepares_the_server(repo_root, mnist_dir):
     # What `streamlit run explorer/Home.py` does first: find an st.App in the file (by reading it),
     # then import the file as a module (not __main__), which must draw nothing, only define `app`.
     # The app's lifespan (run here as a framework that mounts it would) loads the shared
     # resources and opens the pages once: their shared figures are built, nobody counts as a visitor.
+    # (With MNIST, as CI has it: the pages' default views then show test digits.)
     script = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
@@ -102,3 +103,20 @@ def test_streamlit_run_finds_an_app_whose_lifespan_prepares_the_server(repo_root
     assert result.returncode == 0, result.stderr
     assert "failed" not in result.stderr and "showed an exception" not in result.stderr, result.stderr
     assert result.stdout.split() == ["True", "Home:app", "True", "True", "True", "True"]
+
+
+def test_the_warm_up_session_notes_a_page_exception_and_waits_for_the_run_that_counts():
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from explorer.ui.warmup import _Teacher
+
+    teacher = _Teacher()
+    shown, early, done = ForwardMsg(), ForwardMsg(), ForwardMsg()
+    shown.delta.new_element.exception.message = "boom"
+    early.script_finished = ForwardMsg.FINISHED_EARLY_FOR_RERUN  # st.rerun(): another run follows
+    done.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
+    teacher.write_forward_msg(shown)
+    teacher.write_forward_msg(early)
+    assert teacher.exceptions == ["boom"] and not teacher.finished.is_set()
+    teacher.write_forward_msg(done)
+    assert teacher.finished.is_set()

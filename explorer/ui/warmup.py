@@ -102,6 +102,18 @@ async def prepared_server(app):  # noqa: ARG001 - st.App hands itself to its lif
     yield
 
 
+def prepare_server() -> None:
+    """prepare_process(), then the shared resources every page's first view reads. A missing or
+    damaged file is only logged: the page that needs it tells its user what is wrong."""
+    prepare_process()
+    from explorer.ui.resources import load_shared_resources
+
+    try:
+        load_shared_resources()
+    except Exception:  # noqa: BLE001 - never keep the server from starting
+        logging.getLogger(__name__).exception("preparing the shared resources failed")
+
+
 async def open_pages_in_every_language() -> None:
     """PAGES_TO_OPEN once in each language (a class gets the app in its browser's language)."""
     from streamlit.runtime import Runtime
@@ -134,10 +146,10 @@ class _Teacher:
             self.finished.set()
 
 
-async def open_pages(runtime, url_paths, query_string: str = "") -> list[str]:
+async def open_pages(runtime, url_paths, query_string: str = "") -> None:
     """Run each page once, with the link's `query_string`, in one session of the server's own
-    (on the server's event loop, as its websocket handler does), then close it; the exceptions
-    the pages showed."""
+    (on the server's event loop, as its websocket handler does), then close it; an exception a
+    page showed is logged."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
     teacher = _Teacher()
@@ -154,19 +166,6 @@ async def open_pages(runtime, url_paths, query_string: str = "") -> list[str]:
         runtime.close_session(session_id)
     for problem in teacher.exceptions:
         logging.getLogger(__name__).warning("a page showed an exception while the server prepared: %s", problem)
-    return teacher.exceptions
-
-
-def prepare_server() -> None:
-    """prepare_process(), then the shared resources every page's first view reads. A missing or
-    damaged file is only logged: the page that needs it tells its user what is wrong."""
-    prepare_process()
-    from explorer.ui.resources import load_shared_resources
-
-    try:
-        load_shared_resources()
-    except Exception:  # noqa: BLE001 - never keep the server from starting
-        logging.getLogger(__name__).exception("preparing the shared resources failed")
 
 
 def _import_all() -> None:
