@@ -35,7 +35,6 @@ from explorer.ui.app_setup import (  # noqa: E402
     PAGES,
     home_page,
     make_st_pages,
-    st_page,
     use_app_style,
 )
 
@@ -210,7 +209,7 @@ def _cards() -> None:
         for col, info in zip(st.columns(per_row, gap="medium"), PAGES[start:start + per_row]):
             with col.container(border=True):
                 st.image(_thumbnail(info.url_path, current_language()), width="stretch", output_format="PNG")
-                st.page_link(st_page(info), label=info.title, icon=info.icon)
+                st.page_link(info.entrypoint_relative, label=info.title, icon=info.icon)
                 st.caption(info.description)
 
 
