@@ -206,8 +206,8 @@ def _cards() -> None:
     st.header(t("home.explore"), anchor="explore")
     per_row = 2  # wide enough for each page's full title next to the sidebar at 1280 px
     for start in range(0, len(PAGES), per_row):
-        for col, info in zip(st.columns(per_row, gap="medium"), PAGES[start:start + per_row]):
-            with col.container(border=True):
+        for col, info in zip(st.columns(per_row, gap="medium", border=True), PAGES[start:start + per_row]):
+            with col:
                 st.image(_thumbnail(info.url_path, current_language()), width="stretch", output_format="PNG")
                 st.page_link(info.entrypoint_relative, label=info.title, icon=info.icon)
                 st.caption(info.description)
