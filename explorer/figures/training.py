@@ -75,7 +75,7 @@ def accuracy_figure(epochs, train_acc, val_acc, test_accuracy: float | None = No
     if class_curve is not None:
         name = t("train.class.figures.class_digits")
         traces.append(dict(type="scatter", x=list(class_curve[0]), y=list(class_curve[1]), name=name, mode="lines+markers", line=dict(color=PALETTE[5], width=3),
-                                 marker=dict(symbol="diamond", size=9), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{name}</extra>"))  # fmt: skip
+                                           marker=dict(symbol="diamond", size=9), hovertemplate=f"{epoch} %{{x}}: %{{y:.1%}}<extra>{name}</extra>"))  # fmt: skip
     fig = _figure(traces, title or t("train.figures.accuracy_title"), empty=None if epochs else t("train.figures.after_first_epoch"),
                   xaxis=dict(title=epoch, tickmode="linear", dtick=max(1, math.ceil(len(epochs) / 10)) if epochs else 1, rangemode="tozero"),
                   yaxis=dict(title=t("train.figures.accuracy"), tickformat=".0%", range=[0, 1.02]),
@@ -99,8 +99,8 @@ def fine_tune_figure(test_sets: list[str], before: list[float], after: list[floa
 def comparison_loss_figure(curves: list[dict], title: str | None = None, log_y: bool = False, height: int | None = None) -> go.Figure:
     """curves: dicts with label, steps, values, and optional colour and dash."""
     traces = [dict(type="scatter", x=np.asarray(c["steps"]), y=np.asarray(c["values"], dtype=float), name=c["label"], mode="lines",
-                         line=dict(color=c.get("colour", colour(i)), width=3, dash=c.get("dash", "solid")),
-                         hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.4f}}<extra>" + c["label"] + "</extra>")
+                                   line=dict(color=c.get("colour", colour(i)), width=3, dash=c.get("dash", "solid")),
+                                   hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.4f}}<extra>" + c["label"] + "</extra>")
               for i, c in enumerate(curves)]  # fmt: skip
     return _figure(traces, title or t("train.figures.comparison_loss_title"), height=height or 400,
                    empty=None if curves else t("train.figures.comparison_empty"),
@@ -112,8 +112,8 @@ def comparison_loss_figure(curves: list[dict], title: str | None = None, log_y: 
 def comparison_accuracy_figure(series: list[dict], title: str | None = None, height: int | None = None) -> go.Figure:
     """series: dicts with label, epochs, values (and optional colour, dash)."""
     traces = [dict(type="scatter", x=list(s["epochs"]), y=list(s["values"]), name=s["label"], mode="lines+markers",
-                         line=dict(color=s.get("colour", colour(i)), width=3, dash=s.get("dash", "solid")),
-                         hovertemplate=f"{t('train.figures.epoch')} %{{x}}: %{{y:.1%}}<extra>" + s["label"] + "</extra>")
+                                   line=dict(color=s.get("colour", colour(i)), width=3, dash=s.get("dash", "solid")),
+                                   hovertemplate=f"{t('train.figures.epoch')} %{{x}}: %{{y:.1%}}<extra>" + s["label"] + "</extra>")
               for i, s in enumerate(series)]  # fmt: skip
     return _figure(traces, title or t("train.figures.comparison_accuracy_title"), height=height or 400, showlegend=False,
                    empty=None if any(len(s["epochs"]) for s in series) else t("train.figures.after_first_epoch"),
@@ -147,12 +147,12 @@ def activation_histograms(current, initial=None, title: str | None = None) -> go
         centres = (h.edges[:-1] + h.edges[1:]) / 2
         width = float(h.edges[1] - h.edges[0])
         traces.append(dict(type="bar", x=centres, y=h.fractions, width=width, marker_color=PALETTE[0], name=t("train.figures.now"), showlegend=i == 0,
-                             hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.now") + "</extra>", **axes))  # fmt: skip
+                                       hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.now") + "</extra>", **axes))  # fmt: skip
         if initial is not None and i < len(initial):
             h0 = initial[i]
             c0 = (h0.edges[:-1] + h0.edges[1:]) / 2
             traces.append(dict(type="scatter", x=c0, y=h0.fractions, mode="lines", line=dict(color=PALETTE[1], width=2, shape="hvh"), name=t("train.figures.at_start"),
-                                     showlegend=i == 0, hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.at_start") + "</extra>", **axes))  # fmt: skip
+                                               showlegend=i == 0, hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + t("train.figures.at_start") + "</extra>", **axes))  # fmt: skip
     # The legend sits above the panels, right of the title: below, it would cover the axis titles.
     return _figure(traces, title or t("train.figures.activations_title"), height=360, legend=LEGEND_ABOVE, bargap=0.05,
                    margin=dict(l=60, r=20, t=110, b=55), annotations=notes, **layout)  # fmt: skip
@@ -166,7 +166,7 @@ def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
         vals = np.asarray(values, dtype=float)
         vals = np.where(vals > 0, vals, np.nan)  # log axis: zero norms (dead or zero init) leave gaps
         traces.append(dict(type="scatter", x=steps, y=vals, name=name, mode="lines", line=dict(color=colour(i), width=2.5),
-                                 hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.3g}}<extra>" + name + "</extra>"))  # fmt: skip
+                                           hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.3g}}<extra>" + name + "</extra>"))  # fmt: skip
     return _figure(traces, title, height=380, empty=None if series else t("train.figures.no_weights"),
                    xaxis=dict(title=t("train.figures.step"), rangemode="tozero"), yaxis=dict(title=y_title, type="log", exponentformat="power"),
                    legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=110, b=55))  # fmt: skip
@@ -175,7 +175,7 @@ def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
 def dead_relu_figure(steps, dead: dict, title: str | None = None) -> go.Figure:
     steps = list(steps)
     traces = [dict(type="scatter", x=steps, y=list(values), name=name, mode="lines", line=dict(color=colour(i), width=2.5),
-                         hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.1%}}<extra>" + name + "</extra>")
+                                   hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.1%}}<extra>" + name + "</extra>")
               for i, (name, values) in enumerate(dead.items())]  # fmt: skip
     return _figure(traces, title or t("train.figures.dead_title"), height=380, empty=None if dead else t("train.figures.no_relu"),
                    xaxis=dict(title=t("train.figures.step"), rangemode="tozero"),
