@@ -347,8 +347,12 @@ def draw_live(run, log_y: bool) -> None:
 
 
 def metrics(run) -> None:
-    """Six short numbers, each label short enough for a 1280 px window; the details are in the tooltips."""
-    m = [*st.columns(3), *st.columns(3)]  # two rows: six in one row cut the values off at 1280 px
+    """Six short numbers, each label short enough for a 1280 px window; the details are in the tooltips.
+    Two rows of three (six in one row cut the values off at 1280 px) as three columns of two:
+    progress (step, epoch), learning (loss, accuracy), the machine (speed, memory), the order a
+    phone stacks them in. One set of columns: 4 layout messages fewer at every live update."""
+    columns = st.columns(3)
+    m = [columns[i // 2] for i in range(6)]
     if run is None:
         for col, name in zip(m, ["step", "epoch", "loss", "accuracy", "speed", "memory"]):
             col.metric(t(f"train.metrics.{name}"), "–")
