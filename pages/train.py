@@ -35,6 +35,7 @@ from explorer.ui.resources import mnist_or_none, show_missing_data
 TICK = 0.8  # seconds between live updates of the curves while training
 INSIDE_TICK = 2.5  # seconds between updates of the (costlier) views inside the network
 STREAM = 6  # test digits in the prediction stream
+STREAM_DIGIT_PX = 110  # width a digit's title ("✓ 2 (100%)") needs: a phone scrolls the stream rather than overlap them
 LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
 BATCHES = [1, 8, 10, 16, 32, 64, 100, 128, 256, 512]
 TRAIN_SIZES = [1000, 2000, 5000, 10000, 20000, 30000, 55000]
@@ -395,7 +396,8 @@ def stream(run) -> None:
     with np.errstate(all="ignore"):
         proba = run.net.predict_proba(data.test_images[idx])
     proba = np.nan_to_num(proba)
-    chart(figs.prediction_stream_figure(data.test_images[idx], proba, data.test_labels[idx]), key="fig_stream")
+    chart(figs.prediction_stream_figure(data.test_images[idx], proba, data.test_labels[idx]), key="fig_stream",
+          min_width=STREAM * STREAM_DIGIT_PX)
     st.caption(t("train.stream_caption"))
 
 
