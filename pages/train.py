@@ -352,8 +352,8 @@ def metrics(run) -> None:
     Two rows of three (six in one row cut the values off at 1280 px) as three columns of two:
     progress (step, epoch), learning (loss, accuracy), the machine (speed, memory), the order a
     phone stacks them in. One set of columns: 4 layout messages fewer at every live update."""
-    columns = st.columns(3)
-    m = [columns[i // 2] for i in range(6)]
+    progress, learning, machine = st.columns(3)
+    m = [progress, progress, learning, learning, machine, machine]
     if run is None:
         for col, name in zip(m, ["step", "epoch", "loss", "accuracy", "speed", "memory"]):
             col.metric(t(f"train.metrics.{name}"), "–")
