@@ -35,19 +35,26 @@ def qualified_name(function: Callable) -> str:
     return f"{function.__module__}.{function.__qualname__}"
 
 
+@functools.lru_cache(maxsize=256)
 def source_path(function: Callable) -> str:
-    """The file that defines `function`, relative to the repository (explorer/nn/conv.py)."""
-    path = Path(inspect.getsourcefile(inspect.unwrap(function))).resolve()
+    """The file that defines `function`, relative to the repository (explorer/nn/conv.py).
+    Found once per process: resolving a path asks the file system about every folder on it."""
+    path = Path(source_file(function)).resolve()
     try:
         return path.relative_to(REPO_ROOT).as_posix()
     except ValueError:
         return path.as_posix()
 
 
+@functools.lru_cache(maxsize=256)
+def source_file(function: Callable) -> str:
+    return inspect.getsourcefile(inspect.unwrap(function))
+
+
 def source_of(function: Callable) -> tuple[str, int]:
     """The function's source text, as the file has it now, and its first line number."""
     function = inspect.unwrap(function)
-    return _source_in(function, os.stat(inspect.getsourcefile(function)).st_mtime_ns)
+    return _source_in(function, os.stat(source_file(function)).st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=256)
@@ -60,17 +67,19 @@ def _source_in(function: Callable, file_version: int) -> tuple[str, int]:
 def show_code(function: Callable, fast: Callable | None = None, *, title: str | None = None) -> None:
     """An expander "The code" with the source of `function`, its file and line, and which version
     runs: `function` itself, or (with `fast`) the fast version beside this readable definition."""
-    source, first = source_of(function)
     name = inspect.unwrap(function).__qualname__ if title is None else title
-    st.session_state.setdefault(SHOWN_KEY, []).append(qualified_name(function))
     with st.expander(t("code.title", name=name), icon=":material/code:"):
-        st.caption(t("code.where", path=source_path(function), line=first))
-        if fast is None:
-            st.caption(t("code.runs_this"))
-        else:
-            st.caption(t("code.runs_fast", fast=qualified_name(fast), path=source_path(fast)))
-        st.code(source, language="python")
+        show_listing(function, fast)
 
+
+def show_listing(function: Callable, fast: Callable | None = None) -> None:
+    """One caption (where the source is read from, which version runs), then the source."""
+    source, first = source_of(function)
+    st.session_state.setdefault(SHOWN_KEY, []).append(qualified_name(function))
+    where = t("code.where", path=source_path(function), line=first)
+    runs = t("code.runs_this") if fast is None else t("code.runs_fast", fast=qualified_name(fast), path=source_path(fast))
+    st.caption(t("code.caption", where=where, runs=runs))
+    st.code(source, language="python")
 
 
 def show_forward_code(net) -> None:
@@ -88,10 +97,12 @@ def show_optimizer_code(name: str) -> None:
 
 
 def show_init_code() -> None:
-    """How the first weights are drawn: the standard deviation of each initialisation, the draw."""
-    show_code(init_std)
-    show_code(init_weights)
-    show_code(init_bias)
+    """How the first weights are drawn, in one expander: the standard deviation of each
+    initialisation, the draw of the weights, the biases."""
+    functions = (init_std, init_weights, init_bias)
+    with st.expander(t("code.title", name=", ".join(f.__qualname__ for f in functions)), icon=":material/code:"):
+        for function in functions:
+            show_listing(function)
 
 
-__all__ = ["qualified_name", "show_code", "show_forward_code", "show_init_code", "show_optimizer_code", "source_of", "source_path"]
+__all__ = ["qualified_name", "show_code", "show_forward_code", "show_init_code", "show_listing", "show_optimizer_code", "source_of", "source_path"]
