@@ -325,3 +325,25 @@ def test_presenter_mode_skips_the_intro_and_the_inside_of_the_network(mnist_dir,
     assert not any(h.value == "Inside the network" for h in app.subheader)
     app.toggle(key="tr_inside").set_value(True).run()
     assert any(h.value == "Inside the network" for h in app.subheader)
+
+
+def test_on_a_crowded_server_the_inside_of_the_network_is_drawn_on_request(mnist_dir, monkeypatch):
+    """With many networks training, the five charts inside the network wait for a toggle: they
+    are a fifth of every click's work. On a quiet server they are drawn without asking."""
+    from explorer.ui import train_state
+
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    training = {"count": train_state.CROWD}
+    monkeypatch.setattr(train_state.scheduler(), "training_count", lambda: training["count"])
+    app = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    small(app, model="nielsen", epochs=30)
+    app.button(key="btn_step").click().run()
+    assert not any(h.value == "Inside the network" for h in app.subheader)
+    assert str(train_state.CROWD) in app.toggle(key="tr_inside").help
+    app.toggle(key="tr_inside").set_value(True).run()
+    assert any(h.value == "Inside the network" for h in app.subheader)
+    app.toggle(key="tr_inside").set_value(False).run()
+    training["count"] = train_state.CROWD - 1
+    app.run()
+    assert not any(toggle.key == "tr_inside" for toggle in app.toggle)
+    assert any(h.value == "Inside the network" for h in app.subheader)

@@ -59,6 +59,17 @@ def update_interval_moved(current: float, base: float) -> bool:
     return not (current / 1.5 <= wanted <= current * 1.5)
 
 
+# Sessions training at once from which the Train page draws the views inside the network only
+# on request: their five charts are a fifth of every click's work, and with 30 sessions training a
+# click took 1.4-2.3 s (p95) with them, 1.1-1.2 s without (benchmarks/classroom.py --all-train).
+CROWD = 10
+
+
+def crowded() -> bool:
+    """Do so many sessions train that the page should draw less unless asked?"""
+    return scheduler().training_count() >= CROWD
+
+
 def share_text() -> str | None:
     """How this session's training shares the server, when others train too."""
     others = scheduler().training_count() - 1
