@@ -229,9 +229,10 @@ def main(argv=None) -> int:
 
     torch = None if args.no_torch else torch_setup()
     results = {"machine": {"cpus": os.cpu_count(), "cpu": cpu_description(), "python": platform.python_version(),
-                           "numpy": np.__version__}, "cases": []}  # fmt: skip
+                           "numpy": np.__version__, "blas": blas_kernels()}, "cases": []}  # fmt: skip
     if torch is not None:
-        results["machine"].update(torch=torch.__version__, torch_threads=torch.get_num_threads())
+        results["machine"].update(torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                                  torch_kernels=torch.backends.cpu.get_cpu_capability())  # fmt: skip
         a = torch.randn(1024, 1024)
         results["machine"]["matmul_gflops_torch"] = statistics.median(measure(lambda: a @ a, seconds, 3)) * 2 * 1024**3 / 1e9
     flush_denormals(torch, False)
@@ -259,12 +260,23 @@ def main(argv=None) -> int:
     return 0
 
 
+def blas_kernels() -> str:
+    """'openblas 0.3.31 (Haswell)': the kernels NumPy's BLAS chose for this CPU (OPENBLAS_CORETYPE
+    in the environment overrides its choice: AVX2 kernels on an AVX-512 CPU halve a product's speed)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    return ", ".join(f"{b['internal_api']} {b['version']} ({b.get('architecture') or '?'})" for b in blas) or "unknown"
+
+
 def report(results: dict) -> str:
     m = results["machine"]
     lines = [
         f"CPU: {m.get('cpu', 'not recorded')}",
         f"Machine: {m['cpus']} CPUs, Python {m['python']}, NumPy {m['numpy']}"
         + (f", PyTorch {m['torch']} ({m['torch_threads']} threads, denormals flushed)" if "torch" in m else ", PyTorch not installed"),
+        f"Kernels: NumPy's BLAS {m.get('blas', 'not recorded')}"
+        + (f"; PyTorch {m['torch_kernels']}" if "torch_kernels" in m else ""),
         f"float32 matmul ceiling (1024^3): NumPy {m['matmul_gflops_numpy']:.0f} GFLOP/s"
         + (f", PyTorch {m['matmul_gflops_torch']:.0f} GFLOP/s" if "matmul_gflops_torch" in m else ""),
         "",
