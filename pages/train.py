@@ -307,12 +307,13 @@ def show_share() -> None:
 
 def wants_inside() -> bool:
     """The (long) inside-the-network section: always, except in presenter mode and on a crowded
-    server (ts.crowded), where it is drawn when asked for."""
-    crowded = ts.crowded()
+    server (ts.crowd_size), where it is drawn when asked for."""
+    training = ts.training_count()
+    crowded = training >= ts.crowd_size()
     if not presenting() and not crowded:
         return True
     url_state.bind("tr_inside", False)
-    return st.toggle(t("train.inside.show"), key="tr_inside", help=t("train.inside.crowded", count=ts.CROWD) if crowded else None)
+    return st.toggle(t("train.inside.show"), key="tr_inside", help=t("train.inside.crowded", count=training) if crowded else None)
 
 
 def draw_live(run, log_y: bool) -> None:

@@ -333,17 +333,17 @@ def test_on_a_crowded_server_the_inside_of_the_network_is_drawn_on_request(mnist
     from explorer.ui import train_state
 
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
-    training = {"count": train_state.CROWD}
+    training = {"count": train_state.crowd_size()}
     monkeypatch.setattr(train_state.scheduler(), "training_count", lambda: training["count"])
     app = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     small(app, model="nielsen", epochs=30)
     app.button(key="btn_step").click().run()
     assert not any(h.value == "Inside the network" for h in app.subheader)
-    assert str(train_state.CROWD) in app.toggle(key="tr_inside").help
+    assert f"{train_state.crowd_size()} networks are training" in app.toggle(key="tr_inside").help
     app.toggle(key="tr_inside").set_value(True).run()
     assert any(h.value == "Inside the network" for h in app.subheader)
     app.toggle(key="tr_inside").set_value(False).run()
-    training["count"] = train_state.CROWD - 1
+    training["count"] = train_state.crowd_size() - 1
     app.run()
     assert not any(toggle.key == "tr_inside" for toggle in app.toggle)
     assert any(h.value == "Inside the network" for h in app.subheader)

@@ -16,6 +16,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.i18n import t
 from explorer.nn.checkpoints import model_card, weights_bytes
+from explorer.nn.parallel import _usable_cores
 from explorer.lab.class_eval import ClassCurve, FineTuning
 from explorer.lab.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
 from explorer.nn.pretrained import load_pretrained
@@ -59,15 +60,20 @@ def update_interval_moved(current: float, base: float) -> bool:
     return not (current / 1.5 <= wanted <= current * 1.5)
 
 
-# Sessions training at once from which the Train page draws the views inside the network only
-# on request: their five charts are a fifth of every click's work, and with 30 sessions training a
-# click took 1.4-2.3 s (p95) with them, 1.1-1.2 s without (benchmarks/classroom.py --all-train).
-CROWD = 10
+# Networks training at once, per core, from which the Train page draws the views inside the
+# network only on request: their five charts are a fifth of every click's work. On 2 cores, with
+# 10 training a Home click's p95 was 0.5 s with them; with 30, a Train click's was 1.4-2.3 s with
+# them and 1.0-1.4 s without (benchmarks/classroom.py --all-train).
+CROWD_PER_CORE = 10
 
 
-def crowded() -> bool:
-    """Do so many sessions train that the page should draw less unless asked?"""
-    return scheduler().training_count() >= CROWD
+def crowd_size() -> int:
+    return CROWD_PER_CORE * _usable_cores()
+
+
+def training_count() -> int:
+    """How many networks train on this server now."""
+    return scheduler().training_count()
 
 
 def share_text() -> str | None:
