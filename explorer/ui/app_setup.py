@@ -59,8 +59,12 @@ HOME_URL_PATH = "home"  # Home is the default page, served at "/": this names it
 
 
 # On a phone a chart's toolbar floats over its title (plotly shows it always on touch screens):
-# there it goes; pinch and drag still zoom and pan.
-_APP_CSS = "<style>@media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none; } }</style>"
+# there it goes; pinch and drag still zoom and pan. A page link's label wraps instead of ending in
+# "…" (Streamlit keeps it on one line: a sentence-long link lost its end on a phone).
+_APP_CSS = """<style>
+@media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none; } }
+[data-testid="stPageLink"] :is(span, p, [data-testid="stMarkdownContainer"]):not([data-testid="stIconMaterial"]) { white-space: normal; }
+</style>"""
 
 
 def use_app_style() -> None:

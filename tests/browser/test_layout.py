@@ -1,6 +1,6 @@
 """Every page on a 1280x720 projector window and on a 390x844 phone: nothing the user must read is cut off.
 
-Text: a button, metric label, widget label, selectbox value or tab label whose content is wider than
+Text: a button, metric label, widget label, selectbox value, tab label or page link whose content is wider than
 its box (scrollWidth > clientWidth + 1) shows "Re…" or loses its end. Charts: in every plotly chart
 the title, the legend, the axis titles and the plot areas must not overlap, and the title must fit
 in the chart.
@@ -35,6 +35,7 @@ _TRUNCATED_JS = """() => {
         "widget label": "label, [data-testid='stWidgetLabel']",
         "selectbox value": "[data-testid='stSelectbox'] input[role='combobox'], [data-baseweb='select']",
         "tab label": "[role='tab']",
+        "page link": "[data-testid='stPageLink']",
     };
     // A collapsed sidebar (a phone's) is parked off screen, squeezed: what is in it is not shown.
     const visible = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden"
