@@ -16,9 +16,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.i18n import t
 from explorer.nn.checkpoints import model_card, weights_bytes
-from explorer.nn.parallel import _usable_cores
 from explorer.lab.class_eval import ClassCurve, FineTuning
 from explorer.lab.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
+from explorer.nn.parallel import _usable_cores
 from explorer.nn.pretrained import load_pretrained
 from explorer.ui.scheduler import scheduler
 from explorer.ui.resources import SESSION_MODEL_KEY
@@ -62,8 +62,8 @@ def update_interval_moved(current: float, base: float) -> bool:
 
 # Networks training at once, per core, from which the Train page draws the views inside the
 # network only on request: their five charts are a fifth of every click's work. On 2 cores, with
-# 10 training a Home click's p95 was 0.5 s with them; with 30, a Train click's was 1.4-2.3 s with
-# them and 1.0-1.4 s without (benchmarks/classroom.py --all-train).
+# 10 training a Home click's p95 was 0.5-0.6 s with them; with 30, a Train click's was 1.4-2.7 s
+# with them and 1.0-1.7 s without (benchmarks/classroom.py --all-train).
 CROWD_PER_CORE = 10
 
 
@@ -78,7 +78,7 @@ def training_count() -> int:
 
 def share_text() -> str | None:
     """How this session's training shares the server, when others train too."""
-    others = scheduler().training_count() - 1
+    others = training_count() - 1
     if others <= 0:
         return None
     share = scheduler().share(session_id())
