@@ -64,12 +64,20 @@ def _source_in(function: Callable, file_version: int) -> tuple[str, int]:
     return textwrap.dedent("".join(lines)).rstrip(), first
 
 
-def show_code(function: Callable, fast: Callable | None = None, *, title: str | None = None) -> None:
+def show_code(function: Callable, fast: Callable | None = None) -> None:
     """An expander "The code" with the source of `function`, its file and line, and which version
     runs: `function` itself, or (with `fast`) the fast version beside this readable definition."""
-    name = inspect.unwrap(function).__qualname__ if title is None else title
-    with st.expander(t("code.title", name=name), icon=":material/code:"):
+    with code_expander(short_name(function)):
         show_listing(function, fast)
+
+
+def code_expander(name: str):
+    """The expander "The code: name" that holds listings."""
+    return st.expander(t("code.title", name=name), icon=":material/code:")
+
+
+def short_name(function: Callable) -> str:
+    return inspect.unwrap(function).__qualname__
 
 
 def show_listing(function: Callable, fast: Callable | None = None) -> None:
@@ -100,7 +108,7 @@ def show_init_code() -> None:
     """How the first weights are drawn, in one expander: the standard deviation of each
     initialisation, the draw of the weights, the biases."""
     functions = (init_std, init_weights, init_bias)
-    with st.expander(t("code.title", name=", ".join(f.__qualname__ for f in functions)), icon=":material/code:"):
+    with code_expander(", ".join(map(short_name, functions))):
         for function in functions:
             show_listing(function)
 
