@@ -132,7 +132,7 @@ def test_the_workers_share_the_slot_fairly_however_the_updates_fall_and_leave_ti
     the time (it rests between turns while others are on the server)."""
     s = TrainingScheduler(slots=1, slice_seconds=0.004, turn_clock=time.perf_counter)  # sleeping stands in for training
     trained = {f"s{i}": 0.0 for i in range(10)}
-    running, most_running = [0], [0]
+    running, most_running, longest_turn = [0], [0], [0.0]
     guard = threading.Lock()
 
     def work_of(name):
@@ -144,7 +144,9 @@ def test_the_workers_share_the_slot_fairly_however_the_updates_fall_and_leave_ti
             time.sleep(seconds)  # training
             with guard:
                 running[0] -= 1
-                trained[name] += time.perf_counter() - start
+                took = time.perf_counter() - start
+                trained[name] += took
+                longest_turn[0] = max(longest_turn[0], took)
             return True
 
         return work
@@ -161,7 +163,10 @@ def test_the_workers_share_the_slot_fairly_however_the_updates_fall_and_leave_ti
     for name in trained:
         s.stop(name, "run")
     assert most_running[0] == 1
-    assert min(trained.values()) >= max(trained.values()) / 2, trained
+    # The least served got at least half of the most served's time, or trails it by no more than
+    # two turns: a busy machine oversleeps a 4-ms turn now and then (seen: 40 ms in a CI run).
+    spread = max(trained.values()) - min(trained.values())
+    assert spread <= max(max(trained.values()) / 2, 2 * longest_turn[0]), (trained, longest_turn)
     busy = sum(trained.values()) / elapsed
     assert 0.7 * DUTY_WITH_COMPANY <= busy <= 1.1 * DUTY_WITH_COMPANY  # not idle between the updates, resting between turns
 
