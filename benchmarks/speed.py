@@ -17,7 +17,9 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Callable
 
 import numpy as np
 
@@ -67,8 +69,35 @@ def random_batches(batch: int, seed: int = 0):
     return rng.integers(0, 256, (POOL, batch, 28, 28), dtype=np.uint8), rng.integers(0, 10, (POOL, batch))
 
 
-# --- ours -------------------------------------------------------------------------------
-def bench_ours(name: str, batch: int, seconds: float, reps: int) -> dict:
+# --- the two sides ---------------------------------------------------------------------------
+@dataclass
+class Side:
+    """One side of the comparison: its parameter count, and for each thing measured ("train",
+    "infer1", "infer1000") what to do before its turn and the step to time."""
+
+    params: int
+    turns: dict[str, tuple[Callable, Callable]]
+
+
+def take_turns(turns: list[tuple[Callable, Callable]], seconds: float, reps: int, warmup: int = 3) -> list[list[float]]:
+    """Calls per second of each (before, step) in `turns`, over `reps` rounds in which each has
+    one window of about `seconds`, one after the other (in reverse order every other round): a
+    drift in the machine's speed then reaches every side of a ratio alike."""
+    for before, step in turns:
+        before()
+        for _ in range(warmup):
+            step()
+    rates: list[list[float]] = [[] for _ in turns]
+    for round_ in range(reps):
+        order = range(len(turns)) if round_ % 2 == 0 else reversed(range(len(turns)))
+        for i in order:
+            before, step = turns[i]
+            before()
+            rates[i] += measure(step, seconds, 1, warmup=1)  # one call to bring its data back to the cache
+    return rates
+
+
+def our_side(name: str, batch: int, torch) -> Side:
     net = build_model(name)
     recipe = MODELS[name].recipe
     opt = make_optimizer(recipe.optimizer, net.parameters().values(), lr=recipe.lr)
@@ -81,10 +110,12 @@ def bench_ours(name: str, batch: int, seconds: float, reps: int) -> dict:
         net.train_step_gradients(xs[i], labels[i])
         opt.step()
 
-    result = {"params": net.parameter_count(), "train": summary(measure(train, seconds, reps), batch)}
-    result.update(bench_inference(lambda x: net.forward(x), lambda imgs: net.prepare(imgs), seconds, reps))
-    net.release_buffers()
-    return result
+    def our_turn():
+        flush_denormals(torch, False)
+
+    one, many = inference_inputs(net.prepare)
+    turns = {"train": (our_turn, train), "infer1": (our_turn, lambda: net.forward(one)), "infer1000": (our_turn, lambda: net.forward(many))}
+    return Side(net.parameter_count(), turns)
 
 
 def drawn_digit() -> np.ndarray:
@@ -95,15 +126,10 @@ def drawn_digit() -> np.ndarray:
     return (ink * 255).astype(np.uint8)
 
 
-def bench_inference(forward, prepare, seconds, reps) -> dict:
+def inference_inputs(prepare):
+    """One drawn digit (the canvas's latency) and a batch of 1,000 random images, prepared."""
     images, _ = random_batches(1000, seed=1)
-    one = prepare(drawn_digit()[None])  # latency: what the canvas asks for
-    many = prepare(images[0])
-    latency = summary(measure(lambda: forward(one), seconds / 2, reps), 1.0)
-    latency = {k: 1e6 / v for k, v in latency.items()}  # microseconds; min rate = max latency
-    latency["min"], latency["max"] = latency["max"], latency["min"]
-    batch = summary(measure(lambda: forward(many), seconds, reps, warmup=1), 1000)
-    return {"infer1_us": latency, "infer1000": batch}
+    return prepare(drawn_digit()[None]), prepare(images[0])
 
 
 # --- PyTorch ------------------------------------------------------------------------------
@@ -132,7 +158,7 @@ def cpu_flushes_denormals() -> bool:
     return bool((tiny * np.float32(1))[0] == 0)
 
 
-def bench_torch(torch, name: str, batch: int, seconds: float, reps: int) -> dict:
+def torch_side(torch, name: str, batch: int) -> Side:
     from benchmarks import torch_models
 
     net = build_model(name)
@@ -156,12 +182,39 @@ def bench_torch(torch, name: str, batch: int, seconds: float, reps: int) -> dict
         loss_fn(model(xs[i]), ys[i]).backward()
         opt.step()
 
-    model.train()
-    result = {"params": torch_models.parameter_count(model), "train": summary(measure(train, seconds, reps), batch)}
-    model.eval()
-    with torch.no_grad():
-        result.update(bench_inference(model, prepare, seconds, reps))
-    return result
+    def its_turn(training: bool):
+        flush_denormals(torch, True)
+        model.train(training)
+        torch.set_grad_enabled(training)  # evaluation as under no_grad
+
+    one, many = inference_inputs(prepare)
+    infer = lambda: its_turn(False)  # noqa: E731
+    turns = {"train": (lambda: its_turn(True), train), "infer1": (infer, lambda: model(one)), "infer1000": (infer, lambda: model(many))}
+    return Side(torch_models.parameter_count(model), turns)
+
+
+def compare(name: str, batch: int, torch, seconds: float, reps: int) -> dict:
+    """One case: each measurement's windows taken in turns by our core and PyTorch's twin."""
+    sides = {"ours": our_side(name, batch, torch)}
+    if torch is not None:
+        sides["torch"] = torch_side(torch, name, batch)
+    case = {"model": name, "batch": batch, **{side: {"params": sides[side].params} for side in sides}}
+    for kind, scale, window in (("train", batch, seconds), ("infer1", 1, seconds / 2), ("infer1000", 1000, seconds)):
+        rates = take_turns([side.turns[kind] for side in sides.values()], window, reps)
+        for side, side_rates in zip(sides, rates):
+            case[side][kind] = summary(side_rates, scale)
+        if kind == "train" and torch is not None:
+            case["ratio"] = summary([ours / theirs for ours, theirs in zip(*rates)])
+    for side in sides:
+        case[side]["infer1_us"] = latency_us(case[side].pop("infer1"))
+    if torch is not None:
+        torch.set_grad_enabled(True)
+    return case
+
+
+def latency_us(rate: dict) -> dict:
+    """Calls per second -> microseconds per call (the lowest rate is the longest latency)."""
+    return {"median": 1e6 / rate["median"], "min": 1e6 / rate["max"], "max": 1e6 / rate["min"]}
 
 
 # --- baselines and ceilings -----------------------------------------------------------------
@@ -210,7 +263,8 @@ def long_run(steps_early=500, start_late=5000, steps_late=500, name="lenet", bat
 
 def epoch_seconds(seconds: float) -> dict:
     """deepconvnet on 60,000 images at batch 100: 600 measured-rate steps (extrapolated)."""
-    rate = bench_ours("deepconvnet", 100, seconds, 3)["train"]["median"]
+    (rates,) = take_turns([our_side("deepconvnet", 100, None).turns["train"]], seconds, 3)
+    rate = statistics.median(rates) * 100
     return {"img_s": rate, "epoch_seconds_extrapolated": 60000 / rate}
 
 
@@ -237,15 +291,12 @@ def main(argv=None) -> int:
         results["machine"]["matmul_gflops_torch"] = statistics.median(measure(lambda: a @ a, seconds, 3)) * 2 * 1024**3 / 1e9
     flush_denormals(torch, False)
     results["machine"]["matmul_gflops_numpy"] = matmul_gflops(seconds)
-    # Each model's two sides back to back, so a drift in the machine's speed moves both.
+    # Each model's two sides take turns, window by window, so a drift in the machine's speed moves both.
     for name, batch in cases:
-        flush_denormals(torch, False)
-        case = {"model": name, "batch": batch, "ours": bench_ours(name, batch, seconds, reps)}
-        print(f"ours   {name} b{batch}: {case['ours']['train']['median']:,.0f} img/s", file=sys.stderr)
-        if torch is not None:
-            flush_denormals(torch, True)
-            case["torch"] = bench_torch(torch, name, batch, seconds, reps)
-            print(f"torch  {name} b{batch}: {case['torch']['train']['median']:,.0f} img/s", file=sys.stderr)
+        case = compare(name, batch, torch, seconds, reps)
+        for side in ("ours", "torch"):
+            if side in case:
+                print(f"{side:6s} {name} b{batch}: {case[side]['train']['median']:,.0f} img/s", file=sys.stderr)
         results["cases"].append(case)
     flush_denormals(torch, False)
     if not args.no_textbook and any(c[0] == "deepconvnet" for c in cases):
@@ -289,7 +340,7 @@ def report(results: dict) -> str:
                f"{ours['train']['median']:,.0f} {spread(ours['train'])}"]  # fmt: skip
         if theirs:
             row += [f"{theirs['train']['median']:,.0f} {spread(theirs['train'])}",
-                    f"{ours['train']['median'] / theirs['train']['median']:.2f}"]  # fmt: skip
+                    f"{case['ratio']['median']:.2f} {spread(case['ratio'])}"]  # fmt: skip
         else:
             row += ["–", "–"]
         row.append(f"{ours['infer1_us']['median']:,.0f}")
