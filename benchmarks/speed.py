@@ -16,8 +16,8 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
 
@@ -114,7 +114,8 @@ def our_side(name: str, batch: int, torch) -> Side:
         flush_denormals(torch, False)
 
     one, many = inference_inputs(net.prepare)
-    turns = {"train": (our_turn, train), "infer1": (our_turn, lambda: net.forward(one)), "infer1000": (our_turn, lambda: net.forward(many))}
+    turns = {"train": (our_turn, train),
+             "infer1": (our_turn, lambda: net.forward(one)), "infer1000": (our_turn, lambda: net.forward(many))}  # fmt: skip
     return Side(net.parameter_count(), turns)
 
 
@@ -188,8 +189,9 @@ def torch_side(torch, name: str, batch: int) -> Side:
         torch.set_grad_enabled(training)  # evaluation as under no_grad
 
     one, many = inference_inputs(prepare)
-    infer = lambda: its_turn(False)  # noqa: E731
-    turns = {"train": (lambda: its_turn(True), train), "infer1": (infer, lambda: model(one)), "infer1000": (infer, lambda: model(many))}
+    turns = {"train": (lambda: its_turn(True), train),
+             "infer1": (lambda: its_turn(False), lambda: model(one)),
+             "infer1000": (lambda: its_turn(False), lambda: model(many))}  # fmt: skip
     return Side(torch_models.parameter_count(model), turns)
 
 
