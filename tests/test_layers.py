@@ -176,6 +176,19 @@ def test_sigmoid_is_stable_for_huge_inputs():
     assert dx[0, 2] == 0.25
 
 
+def test_sigmoid_is_the_split_by_sign_formula_bit_for_bit():
+    """1 / (1 + z) for x >= 0 and z / (1 + z) below, z = exp(-|x|): exactly those float32 numbers,
+    at ±0, denormals, ±inf and across the range (the layer computes the numerator as exp(min(x, 0)))."""
+    rng = np.random.default_rng(5)
+    edges = [0.0, -0.0, 1e-45, -1e-45, 1e-39, -1e-39, 88.0, -88.0, 104.0, -104.0, np.inf, -np.inf]
+    x = np.concatenate([edges, rng.normal(0, 20, 2000)]).astype(np.float32)[None]
+    z = np.exp(-np.abs(x))
+    expected = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+    out = Sigmoid().forward(x)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, expected)
+
+
 @pytest.mark.parametrize("make", [ReLU, LeakyReLU, Sigmoid, Tanh, SELU, Flatten,
                                   lambda: Dense(5), lambda: BatchNorm(), lambda: Conv2D(3, 3, padding=1),
                                   lambda: MaxPool2D(2), lambda: AvgPool2D(2), lambda: Dropout(0.5)])
