@@ -1,5 +1,8 @@
 """explorer/nn/machine.py: cache sizes and the CPU's description come from the OS."""
 
+import subprocess
+import sys
+
 import pytest
 
 from explorer.nn import conv
@@ -50,3 +53,31 @@ def test_the_chunk_sizes_follow_this_machines_l2_cache():
     assert conv.CHUNK_BYTES == min(max(l2, 1 << 18), 1 << 23)
     assert conv.ONE_CHANNEL_CHUNK_BYTES == 2 * conv.CHUNK_BYTES
     assert optimizers.CHUNK == max(1 << 12, l2 // 32)  # float32 slices of an eighth of L2
+
+
+# Seven arrays of 700 KB, made and freed as a training step does, then made again: the pages the
+# second round touches that were not already the process's (minor page faults).
+_A_STEP_TWICE = """
+import resource, sys
+{setup}
+import numpy as np
+def step():
+    arrays = [np.ones(175_000, np.float32) for _ in range(7)]
+    del arrays
+step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _new_pages_in_a_second_step(setup: str) -> int:
+    code = _A_STEP_TWICE.format(setup=setup)
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+
+def test_importing_the_core_keeps_freed_arrays_pages_for_the_next_step():
+    pages_of_a_step = 7 * 700_000 // 4096
+    if not sys.platform.startswith("linux") or _new_pages_in_a_second_step("") < pages_of_a_step // 2:
+        pytest.skip("this C library's malloc already keeps freed blocks for reuse")
+    assert _new_pages_in_a_second_step("import explorer.nn") < pages_of_a_step // 20
