@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from explorer.nn import fast_conv
 from explorer.nn.conv import (
     Conv2D,
     MaxPool2D,
@@ -80,6 +81,29 @@ def test_max_pooling_and_its_routing_agree_with_ties(size, stride, shape):
     np.testing.assert_array_equal(out, max_pool(x, size, stride))
     dout = rng.standard_normal(out.shape)
     np.testing.assert_array_equal(layer.backward(dout), max_pool_backward(x, dout, size, stride))
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_max_pool_routing_without_ties_takes_the_unique_maxima_route_and_agrees(size):
+    """Distinct values: the whole-row route runs (returns True) and gives the readable routing.
+    A tie, or a NaN, in one window: it writes nothing and says so, and the layer routes by order."""
+    rng = np.random.default_rng(size)
+    x = rng.permutation(2 * 6 * 6 * 3).reshape(2, 6, 6, 3).astype(np.float32)  # no two equal
+    layer = MaxPool2D(size)
+    out = layer.forward(x)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dx = np.full_like(x, 7.0)
+    assert fast_conv.route_unique_maxima(dout, x, out, dx, size)
+    np.testing.assert_array_equal(dx, max_pool_backward(x, dout, size, size))
+    for spoil in (lambda x: x.__setitem__((1, 0, 1, 2), x[1, 0, 0, 2]), lambda x: x.__setitem__((0, 2, 3, 1), np.nan)):
+        spoiled = x.copy()
+        spoil(spoiled)
+        spoiled[0, 0, 0, 0] = spoiled[0, 0, 1, 0] = x.max() + 1  # and a tie elsewhere
+        out = layer.forward(spoiled)
+        dx = np.full_like(x, 7.0)
+        assert not fast_conv.route_unique_maxima(dout, spoiled, out, dx, size)
+        assert (dx == 7.0).all()
+        np.testing.assert_array_equal(layer.backward(dout), max_pool_backward(spoiled, dout, size, size))
 
 
 def test_activations_agree():
