@@ -10,12 +10,14 @@ from explorer.nn import machine
 from explorer.nn import optimizers
 
 
-def _cache_index(root, number, level, kind, size):
+def _cache_index(root, number, level, kind, size, shared_by=None):
     index = root / f"index{number}"
     index.mkdir(parents=True)
     (index / "level").write_text(f"{level}\n")
     (index / "type").write_text(f"{kind}\n")
     (index / "size").write_text(f"{size}\n")
+    if shared_by is not None:
+        (index / "shared_cpu_list").write_text(f"{shared_by}\n")
 
 
 @pytest.mark.parametrize("text, size", [("2048K", 2 << 20), ("512K", 512 << 10), ("1M", 1 << 20), ("32768", 32768)])
@@ -38,6 +40,32 @@ def test_l2_is_read_from_the_level_2_cache_not_l1_or_l3(tmp_path):
 
 def test_no_cache_information_gives_none(tmp_path):
     assert machine.l2_from_sysfs(tmp_path) is None
+    assert machine.cache_from_sysfs(tmp_path, 3) is None
+
+
+@pytest.mark.parametrize("cpu_list, count", [("0", 1), ("0-1", 2), ("0-3,8-11", 8), ("0,2,4", 3)])
+def test_count_cpus_reads_sysfs_cpu_lists(cpu_list, count):
+    assert machine.count_cpus(cpu_list) == count
+
+
+def test_l3_comes_with_the_number_of_cpus_that_share_it(tmp_path):
+    _cache_index(tmp_path, 2, 2, "Unified", "512K", shared_by="0")
+    _cache_index(tmp_path, 3, 3, "Unified", "32768K", shared_by="0-1")
+    assert machine.cache_from_sysfs(tmp_path, 3) == (32 << 20, 2)
+    assert machine.cache_from_sysfs(tmp_path, 2) == (512 << 10, 1)
+
+
+@pytest.mark.parametrize("l2, l3_share, chunk", [
+    (2 << 20, 1536 << 10, 2 << 20),   # the Xeon the chunks were first measured on: its L2
+    (512 << 10, 16 << 20, 2 << 20),  # an AMD EPYC core: 2 MB of its L3 share, not its small L2
+    (1 << 20, 1 << 20, 1 << 20),      # an L3 share no bigger than the L2: the L2
+    (512 << 10, None, 512 << 10),    # no L3 known: the L2
+    (4 << 20, 32 << 20, 4 << 20),     # a big L2 is used whole
+    (64 << 20, None, 8 << 20),        # within 256 KB .. 8 MB
+    (64 << 10, None, 256 << 10),
+])  # fmt: skip
+def test_a_chunk_fills_the_l2_or_two_megabytes_of_the_l3_share(l2, l3_share, chunk):
+    assert conv.chunk_bytes(l2, l3_share) == chunk
 
 
 def test_cpu_description_names_the_model_and_its_vector_extensions(tmp_path):
@@ -48,9 +76,9 @@ def test_cpu_description_names_the_model_and_its_vector_extensions(tmp_path):
     assert text.startswith("AMD EPYC 7B13; sse4_2 avx avx2 fma;") and "avx512f" not in text
 
 
-def test_the_chunk_sizes_follow_this_machines_l2_cache():
+def test_the_chunk_sizes_follow_this_machines_caches():
     l2 = machine.l2_cache_bytes()
-    assert conv.CHUNK_BYTES == min(max(l2, 1 << 18), 1 << 23)
+    assert conv.CHUNK_BYTES == conv.chunk_bytes(l2, machine.l3_share_bytes())
     assert conv.ONE_CHANNEL_CHUNK_BYTES == 2 * conv.CHUNK_BYTES
     assert optimizers.CHUNK == max(1 << 12, l2 // 32)  # float32 slices of an eighth of L2
 

@@ -1,8 +1,8 @@
 """What this CPU offers that the speed work depends on, read from the operating system.
 
 Sizes tuned to one CPU's cache do not carry to another (an AMD EPYC core has a quarter of the
-L2 cache of the Xeon the chunk sizes were first measured on), so they are derived from the L2
-size of the machine the code runs on.
+L2 cache of the Xeon the chunk sizes were first measured on, and 16 MB of L3 behind it), so they
+are derived from the cache sizes of the machine the code runs on.
 """
 
 from __future__ import annotations
@@ -27,16 +27,33 @@ def parse_size(text: str) -> int:
     return int(match[1]) * _UNITS[match[2].upper()]
 
 
-def l2_from_sysfs(cache_dir: Path) -> int | None:
+def count_cpus(cpu_list: str) -> int:
+    """'0-3,8-11' -> 8 (sysfs lists the CPUs that share a cache like this)."""
+    count = 0
+    for part in cpu_list.strip().split(","):
+        first, _, last = part.partition("-")
+        count += int(last or first) - int(first) + 1
+    return count
+
+
+def cache_from_sysfs(cache_dir: Path, level: int) -> tuple[int, int] | None:
+    """(bytes, CPUs sharing it) of the data or unified cache of this level, or None."""
     for index in sorted(cache_dir.glob("index*")):
         try:
-            level = (index / "level").read_text().strip()
             kind = (index / "type").read_text().strip()
-            if level == "2" and kind in ("Unified", "Data"):
-                return parse_size((index / "size").read_text())
+            if (index / "level").read_text().strip() != str(level) or kind not in ("Unified", "Data"):
+                continue
+            size = parse_size((index / "size").read_text())
+            shared = index / "shared_cpu_list"
+            return size, count_cpus(shared.read_text()) if shared.exists() else 1
         except (OSError, ValueError):
             continue
     return None
+
+
+def l2_from_sysfs(cache_dir: Path) -> int | None:
+    cache = cache_from_sysfs(cache_dir, 2)
+    return cache[0] if cache else None
 
 
 @lru_cache(maxsize=None)
@@ -51,8 +68,15 @@ def l2_cache_bytes() -> int:
     return size if size and size > 0 else DEFAULT_L2_BYTES
 
 
+@lru_cache(maxsize=None)
+def l3_share_bytes() -> int | None:
+    """One core's share of the L3 cache in bytes (its size over the CPUs sharing it), from sysfs."""
+    cache = cache_from_sysfs(_SYSFS_CACHE, 3)
+    return cache[0] // cache[1] if cache else None
+
+
 def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """'Intel(R) Xeon(R) Processor; avx2 avx512f ...; L2 2 MB per core' for benchmark reports."""
+    """'Intel(R) Xeon(R) Processor; avx2 avx512f ...; L2 2 MB, L3 1.5 MB per core' for benchmark reports."""
     model, flags = "unknown CPU", set()
     try:
         for line in cpuinfo.read_text().splitlines():
@@ -64,7 +88,8 @@ def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     except OSError:
         pass
     vectors = " ".join(name for name in VECTOR_EXTENSIONS if name in flags) or "no AVX"
-    return f"{model}; {vectors}; L2 {l2_cache_bytes() / 2**20:g} MB per core"
+    l3 = f", L3 {l3_share_bytes() / 2**20:g} MB" if l3_share_bytes() else ""
+    return f"{model}; {vectors}; L2 {l2_cache_bytes() / 2**20:g} MB{l3} per core"
 
 
 # glibc gives a big freed block's pages back to the OS (a block of its own pages is unmapped; free
