@@ -22,7 +22,9 @@ page is an error.
 0. first render: on the idle server, warmed by a session on Home (on each replica), two new
    sessions per page (Home, Train, Filters, Receptive fields), one after the other, connect and
    run the page once: the time from connecting to the end of that first run, for the page's first
-   visitor in this process and for the next student (who finds the shared caches filled);
+   visitor in this process and for the next student (who finds the shared caches filled); then
+   Filters showing each other shipped CNN (`?filters_model=...`, as its model menu or a link sets
+   it): a model switch, the first time the process draws that network;
 1. baseline: one session alone opens Home and interacts with it (a rerun, as any widget change
    triggers; the time until "script finished" is the latency);
 2. `--trainers` sessions open Home, go to the Train page, press "Start", and drive the live
@@ -65,6 +67,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIRST_RENDER_PAGES = {"": "Home", "train": "Train", "filters": "Filters", "receptive_fields": "Receptive fields"}
+FILTERS_SWITCH_MODELS = ("lenet", "zhou-cnn", "tf-cnn-bn")  # shipped CNNs besides Filters' default
 REPLICA_HEADER = "X-Replica"  # set by deploy/haproxy.cfg.template: the replica that answered
 FAIRNESS_WINDOW = 20.0  # seconds over which the training sessions' steps are compared
 
@@ -422,6 +425,11 @@ async def first_renders(base_url: str, report: dict) -> None:
         for visit in ("first visit", "next student"):  # the second finds what the first left in the caches
             seconds, replica = await first_run(Session(-100, base_url), url_path, f"first render of {title}", report)
             report["first_render"].append((f"{title} ({visit})", seconds, replica))
+    for model in FILTERS_SWITCH_MODELS:  # a model switch: Filters showing another network than its default
+        session = Session(-100, base_url)
+        session.query_string = f"filters_model={model}"
+        seconds, replica = await first_run(session, "filters", f"Filters with {model}", report)
+        report["first_render"].append((f"Filters switched to {model}", seconds, replica))
 
 
 async def first_run(session: Session, url_path: str, what: str, report: dict) -> tuple[float, str]:
