@@ -55,17 +55,15 @@ def test_l3_comes_with_the_number_of_cpus_that_share_it(tmp_path):
     assert machine.cache_from_sysfs(tmp_path, 2) == (512 << 10, 1)
 
 
-@pytest.mark.parametrize("l2, l3_share, chunk", [
-    (2 << 20, 1536 << 10, 2 << 20),   # the Xeon the chunks were first measured on: its L2
+@pytest.mark.parametrize("l2, l3_share, working", [
+    (2 << 20, 1536 << 10, 2 << 20),  # the Xeon the chunks were first measured on: its L2
     (512 << 10, 16 << 20, 2 << 20),  # an AMD EPYC core: 2 MB of its L3 share, not its small L2
-    (1 << 20, 1 << 20, 1 << 20),      # an L3 share no bigger than the L2: the L2
+    (1 << 20, 1 << 20, 1 << 20),     # an L3 share no bigger than the L2: the L2
     (512 << 10, None, 512 << 10),    # no L3 known: the L2
-    (4 << 20, 32 << 20, 4 << 20),     # a big L2 is used whole
-    (64 << 20, None, 8 << 20),        # within 256 KB .. 8 MB
-    (64 << 10, None, 256 << 10),
+    (4 << 20, 32 << 20, 4 << 20),    # a big L2 is used whole
 ])  # fmt: skip
-def test_a_chunk_fills_the_l2_or_two_megabytes_of_the_l3_share(l2, l3_share, chunk):
-    assert conv.chunk_bytes(l2, l3_share) == chunk
+def test_work_fills_the_l2_or_two_megabytes_of_the_l3_share(l2, l3_share, working):
+    assert machine.working_cache(l2, l3_share) == working
 
 
 def test_cpu_description_names_the_model_and_its_vector_extensions(tmp_path):
@@ -77,10 +75,10 @@ def test_cpu_description_names_the_model_and_its_vector_extensions(tmp_path):
 
 
 def test_the_chunk_sizes_follow_this_machines_caches():
-    l2 = machine.l2_cache_bytes()
-    assert conv.CHUNK_BYTES == conv.chunk_bytes(l2, machine.l3_share_bytes())
+    working = machine.working_cache(machine.l2_cache_bytes(), machine.l3_share_bytes())
+    assert conv.CHUNK_BYTES == min(max(working, 1 << 18), 1 << 23)
     assert conv.ONE_CHANNEL_CHUNK_BYTES == 2 * conv.CHUNK_BYTES
-    assert optimizers.CHUNK == max(1 << 12, l2 // 32)  # float32 slices of an eighth of L2
+    assert optimizers.CHUNK == max(1 << 12, working // 32)  # float32 slices of an eighth of it
 
 
 # Seven arrays of 700 KB, made and freed as a training step does, then made again: the pages the

@@ -23,7 +23,7 @@ import numpy as np
 from explorer.nn.fast_conv import ChunkedConvolution, route_tiles, strided_view, window_maxima, window_view, zero_border  # noqa: F401
 from explorer.nn.inits import init_bias, init_weights
 from explorer.nn.layers import Layer, Parameter
-from explorer.nn.machine import l2_cache_bytes, l3_share_bytes
+from explorer.nn.machine import working_cache_bytes
 from explorer.nn.parallel import batch_parts, map_chunks
 
 
@@ -143,23 +143,11 @@ def resolve_padding(padding, kernel: int) -> int:
     raise ValueError(f"padding must be 'same', 'valid' or a non-negative integer, not {padding!r}")
 
 
-# Rows of im2col built and consumed per chunk of images: the copy and the product of a chunk meet in
-# a cache instead of a whole batch's rows (45 MB for DeepConvNet's second layer) going out to
-# memory and back. A chunk of less than 2 MB pays more per chunk (a BLAS call and its packing,
-# NumPy's calls) than a smaller cache saves: on an AMD EPYC core (512 KB of L2, 16 MB of L3 share)
-# 512 KB chunks made DeepConvNet 19% slower than 2 MB ones, LeNet 11%, the TF CNN 8%. So a chunk
-# fills the L2 when it holds 2 MB (the Xeon these were first measured on), else takes 2 MB of the
-# core's share of the L3.
-AMORTISED_CHUNK_BYTES = 1 << 21
-
-
-def chunk_bytes(l2: int, l3_share: int | None) -> int:
-    """Bytes of im2col rows per chunk on a core with these caches (see above)."""
-    size = l2 if l3_share is None else max(l2, min(AMORTISED_CHUNK_BYTES, l3_share))
-    return min(max(size, 1 << 18), 1 << 23)
-
-
-CHUNK_BYTES = chunk_bytes(l2_cache_bytes(), l3_share_bytes())
+# Rows of im2col built and consumed per chunk of images, the size of the cache a chunk of work
+# fills (explorer/nn/machine.py: the L2 when it holds 2 MB, else 2 MB of the L3): the copy and
+# the product of a chunk meet in that cache instead of a whole batch's rows (45 MB for
+# DeepConvNet's second layer) going out to memory and back.
+CHUNK_BYTES = min(max(working_cache_bytes(), 1 << 18), 1 << 23)
 # A one-channel layer's rows are cheap to copy and multiplied in small blocks anyway (below), so
 # its chunks may be bigger: LeNet's half batches then stay whole and backward reuses the rows.
 ONE_CHANNEL_CHUNK_BYTES = 2 * CHUNK_BYTES

@@ -13,14 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.nn.layers import Parameter
-from explorer.nn.machine import l2_cache_bytes
+from explorer.nn.machine import working_cache_bytes
 
 TINY = 1e-30  # state values below this are flushed to zero (see _flush_denormals)
 FLUSH_EVERY = 20
 # Large weights are updated a slice at a time: the slices of w, its gradient, the state and
-# the scratch array (4-5 float32 slices of an eighth of the L2 cache: 256 KB on a 2 MB L2) stay
-# in the CPU cache through the update's many passes.
-CHUNK = max(1 << 12, l2_cache_bytes() // 32)
+# the scratch array (4-5 float32 slices of an eighth of the working cache: 256 KB of 2 MB, see
+# explorer/nn/machine.py) stay in the CPU cache through the update's many passes.
+CHUNK = max(1 << 12, working_cache_bytes() // 32)
 
 
 class Optimizer:
