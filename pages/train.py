@@ -48,6 +48,7 @@ HYPER_KEYS = ("momentum", "beta1", "beta2", "rho", "eps")
 PRESENTER_CHART_HEIGHT = 330  # px: the race's charts fit a 1280x720 projector under the lesson card
 RUN_PARAM = "run"  # the URL marker of a live run (a run cannot live in a URL: this only says there was one)
 DEFAULT_MODEL = "keras-mlp"
+ASKED = "tr_asked"  # what a click on Start, Resume or Step asked for, until this page run does it
 ss = st.session_state
 
 
@@ -217,19 +218,40 @@ def apply_live_hyper(run, config: TrainConfig) -> None:
 
 
 # --- single run ------------------------------------------------------------------------------
+# --- clicks that start training ---------------------------------------------------------------
+def ask(action: str) -> None:
+    """The callback of Start, Resume and Step. A callback's arguments are those of the page as it
+    was drawn, and on a busy server a quick click outruns the rerun of a change: Start clicked
+    before a model change came back trained the old model. So the click is noted here, and the
+    page run does it (`asked`) with the settings that run shows."""
+    ss[ASKED] = action
+
+
+def asked(action: str) -> bool:
+    """Did a click ask for `action`? True once: the caller does it now."""
+    if ss.get(ASKED) != action:
+        return False
+    del ss[ASKED]
+    return True
+
+
 def train_section(config: TrainConfig, data) -> None:
+    room, class_digits, missing = class_test_set()
+    url_state.bind("tr_class", True)
+    tested_on = class_digits if class_digits is not None and ss["tr_class"] else None
+    if asked("start"):
+        ts.start(config, data, tested_on)
+    elif asked("step"):
+        ts.step_once(config, data, tested_on)
     run = ts.current_run()
     if run is not None:
         ts.finish_if_done(run)
     running = run is not None and run.status in ("running", "evaluating")
-    room, class_digits, missing = class_test_set()
-    url_state.bind("tr_class", True)
-    tested_on = class_digits if class_digits is not None and ss["tr_class"] else None
 
     phone_friendly_buttons()
     cols = st.container(key="tr_buttons").columns([1, 1, 1, 1.1], vertical_alignment="center")
     if run is None or run.done:
-        cols[0].button(t("train.start"), key="btn_start", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data, tested_on),
+        cols[0].button(t("train.start"), key="btn_start", type="primary", icon=":material/play_arrow:", on_click=ask, args=("start",),
                        width="stretch", help=t("train.class.start_help"))  # fmt: skip
     elif run.status == "running":
         cols[0].button(t("train.pause"), key="btn_pause", type="primary", icon=":material/pause:", on_click=ts.pause, width="stretch",
@@ -237,9 +259,9 @@ def train_section(config: TrainConfig, data) -> None:
     elif run.status == "evaluating":
         cols[0].button(t("train.testing"), key="btn_testing", disabled=True, width="stretch", help=t("train.testing_help"))
     else:
-        cols[0].button(t("train.resume"), key="btn_resume", type="primary", icon=":material/play_arrow:", on_click=ts.start, args=(config, data), width="stretch",
+        cols[0].button(t("train.resume"), key="btn_resume", type="primary", icon=":material/play_arrow:", on_click=ask, args=("start",), width="stretch",
                        help=t("train.class.resume_help"))  # fmt: skip
-    cols[1].button(t("train.step"), key="btn_step", icon=":material/skip_next:", on_click=ts.step_once, args=(config, data, tested_on),
+    cols[1].button(t("train.step"), key="btn_step", icon=":material/skip_next:", on_click=ask, args=("step",),
                    disabled=running or (run is not None and run.done), help=t("train.step_help"), width="stretch")  # fmt: skip
     cols[2].button(t("train.reset"), key="btn_reset", icon=":material/restart_alt:", on_click=ts.reset, disabled=run is None, width="stretch",
                    help=t("train.reset_help"))  # fmt: skip
@@ -647,20 +669,21 @@ def custom_config(config: TrainConfig, optimizer: str, init: str, augment: str) 
 
 
 def compare_section(config: TrainConfig, data) -> None:
-    cmp = ts.comparison()
-    ts.finish_comparison_if_done(cmp)
     picker, *cols = st.columns([3, 1.6, 1], vertical_alignment="center")
     plan = comparison_plan(config, picker)
     configs = plan["configs"]
+    if asked("race") and len(configs) >= 2:
+        ts.start_comparison(configs, data, labels=plan["labels"], rotated_test=plan["rotated_test"])
+    cmp = ts.comparison()
+    ts.finish_comparison_if_done(cmp)
     running = cmp is not None and cmp.running and not cmp.done
     if cmp is None or cmp.done:
-        cols[0].button(t("train.compare.start"), key="cmp_start", type="primary", icon=":material/play_arrow:", on_click=ts.start_comparison,
-                       args=(configs, data), kwargs={"labels": plan["labels"], "rotated_test": plan["rotated_test"]},
+        cols[0].button(t("train.compare.start"), key="cmp_start", type="primary", icon=":material/play_arrow:", on_click=ask, args=("race",),
                        disabled=len(configs) < 2, width="stretch")  # fmt: skip
     elif running:
         cols[0].button(t("train.pause"), key="cmp_pause", type="primary", icon=":material/pause:", on_click=ts.pause_comparison, width="stretch")
     else:
-        cols[0].button(t("train.resume"), key="cmp_resume", type="primary", icon=":material/play_arrow:", on_click=ts.start_comparison, args=(configs, data), width="stretch")
+        cols[0].button(t("train.resume"), key="cmp_resume", type="primary", icon=":material/play_arrow:", on_click=ask, args=("race",), width="stretch")
     cols[1].button(t("train.reset"), key="cmp_reset", icon=":material/restart_alt:", on_click=ts.reset_comparison, disabled=cmp is None, width="stretch")
     if len(configs) < 2 and cmp is None:
         st.info(t("train.compare.pick_two"))
@@ -867,4 +890,5 @@ elif mode == "compare":
     compare_section(config, data)
 else:
     train_section(config, data)
+ss.pop(ASKED, None)  # a click this view no longer offers (the view changed before it arrived)
 mark_live_run()

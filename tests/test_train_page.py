@@ -152,6 +152,30 @@ def test_switching_model_applies_its_recipe_and_asks_for_a_reset(at):
     assert any(t.startswith("First-layer filters") for t in charts(at))
 
 
+def test_a_start_clicked_before_the_model_change_came_back_trains_what_the_page_then_shows(at):
+    """On a busy server a student can click Start before the rerun of a model change reaches the
+    browser: both arrive in one rerun, the button's arguments from the page before the change."""
+    at.selectbox(key="tr_model").set_value("nielsen")
+    at.button(key="btn_start").click().run()
+    assert not at.exception, at.exception
+    started = run(at).config
+    at.button(key="btn_pause").click().run()
+    recipe = MODELS["nielsen"].recipe
+    assert (started.model, started.optimizer, started.batch_size, started.epochs) == ("nielsen", recipe.optimizer, recipe.batch_size, recipe.epochs)
+    assert not any("Reset" in w.value for w in at.warning)  # what trains is what the sidebar shows
+
+
+def test_a_race_started_before_the_preset_change_came_back_races_that_preset(at):
+    at.segmented_control(key="tr_mode").set_value("compare").run()
+    at.selectbox(key="cmp_preset").set_value("inits")
+    at.button(key="cmp_start").click().run()
+    assert not at.exception, at.exception
+    cmp = at.session_state["train_comparison"]
+    at.button(key="cmp_pause").click().run()
+    raced = [(r.config.optimizer, r.config.init) for r in cmp.runs]
+    assert raced == [(c.optimizer, c.init) for c in PRESETS["inits"].configs]  # not the default preset's optimizers
+
+
 def test_compare_two_optimizers_from_identical_weights(at):
     small(at, model="nielsen", batch=10, epochs=1)
     at.segmented_control(key="tr_mode").set_value("compare").run()

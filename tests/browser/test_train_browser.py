@@ -37,7 +37,11 @@ def test_small_run_updates_live_pauses_and_resumes(app_server, page, wait_for_ap
     # still going when the test pauses it (a small MLP can finish before Pause is clicked).
     page.locator(".st-key-tr_model [data-testid='stSelectbox']").click()  # (the sidebar's first selectbox is the language)
     page.get_by_role("option", name=re.compile("Deep ConvNet")).click()
+    # The app is idle for a moment before the rerun starts: wait for its effect first. A Start
+    # clicked before that rerun reached the browser went back with the old model's settings.
+    page.wait_for_function("() => location.search.includes('tr_model=deepconvnet')", polling=250)
     wait_for_app(page, timeout_ms=90_000)
+    assert "tr_epochs" not in page.url and "tr_optimizer" not in page.url, f"the model's recipe did not come with it: {page.url}"
 
     page.get_by_role("button", name="Start").click()
     first = wait_for_change(page, "–")
