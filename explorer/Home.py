@@ -225,8 +225,11 @@ def _thumbnail(url_path: str, lang: str) -> bytes:  # noqa: ARG001 - the languag
     return buffer.getvalue()
 
 
+RESULTS_UNBROKEN = ("accuracy", "parameters", "training_time")  # "39 min 39 s" must not leave its "s" alone on a line
+
+
 def _results_table() -> None:
-    from explorer.lab.results import footer, markdown_table, rows
+    from explorer.lab.results import COLUMNS, footer, markdown_table, rows
 
     titles = {p.url_path: p.title for p in PAGES}
     st.header(t("home.results_header"), anchor="results")
@@ -234,7 +237,10 @@ def _results_table() -> None:
         st.html("<style>[data-testid='stMain'] table { font-size: 0.78rem; line-height: 1.25; }</style>")
     else:
         st.markdown(t("home.results_intro"))
-    st.markdown(markdown_table(rows(), lambda path: f"[{titles.get(path, path)}]({path})"))
+    cells = ", ".join(f".st-key-results_table td:nth-child({COLUMNS.index(c) + 1})" for c in RESULTS_UNBROKEN)
+    st.html(f"<style>{cells} {{ white-space: nowrap; }}</style>")
+    with st.container(key="results_table"):
+        st.markdown(markdown_table(rows(), lambda path: f"[{titles.get(path, path)}]({path})"))
     st.caption(footer())
 
 

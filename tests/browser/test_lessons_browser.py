@@ -175,6 +175,11 @@ def play_receptive_fields(page, wait_for_app) -> None:
     assert page.get_by_text("Here the claim holds").first.is_visible()
 
 
+# How many lines the text of an element takes (its boxes' distinct tops).
+TEXT_LINES_JS = """el => { const range = document.createRange(); range.selectNodeContents(el);
+    return new Set([...range.getClientRects()].map(box => Math.round(box.top))).size; }"""
+
+
 def play_results(page, wait_for_app) -> None:
     """Home opens on the table: from Nielsen's 95% to the best network, more than ten times fewer mistakes."""
     table = page.locator("[data-testid='stMain'] table").first
@@ -188,6 +193,9 @@ def play_results(page, wait_for_app) -> None:
     first, best = accuracies[0], max(accuracies)
     assert 94 < first < 96 and best > 99.5
     assert (100 - first) / (100 - best) > 10  # the lesson's answer: more than ten times fewer mistakes
+    times = table.locator(f"tbody td:nth-child({headers.index('Training time') + 1})").all()
+    lines = [cell.evaluate(TEXT_LINES_JS) for cell in times]
+    assert lines and set(lines) == {1}, f"a training time breaks across lines: {lines}"
 
 
 def play_my_digit(page, wait_for_app) -> None:
