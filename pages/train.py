@@ -34,7 +34,6 @@ from explorer.ui.resources import mnist_or_none, show_missing_data
 
 TICK = 0.8  # seconds between live updates of the curves while training
 INSIDE_TICK = 2.5  # seconds between updates of the (costlier) views inside the network
-STREAM_TICK = 2.4  # seconds between new digits in the prediction stream: time to read them (it was half a live update's work)
 STREAM = 6  # test digits in the prediction stream
 STREAM_DIGIT_PX = 110  # width a digit's title ("✓ 2 (100%)") needs: a phone scrolls the stream rather than overlap them
 LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0]
@@ -296,14 +295,6 @@ def train_section(config: TrainConfig, data) -> None:
             st.rerun(scope="app")  # set the fragments' new pace
 
     live()
-
-    @st.fragment(run_every=STREAM_TICK * tick / TICK if running else None)
-    def guesses():
-        r = ts.current_run()
-        if r is not None:
-            stream(r)
-
-    guesses()
     class_digits_line(room, class_digits, missing)
 
     show_rule(config)
@@ -378,6 +369,7 @@ def draw_live(run, log_y: bool) -> None:
             losses = run.losses.values
             if np.mean(losses[-20:]) > 1.5 * np.mean(losses[:10]) + 0.1:
                 st.warning(t("train.loss_rising"), icon=":material/trending_up:")
+        stream(run)
 
 
 def metrics(run) -> None:

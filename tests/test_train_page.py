@@ -79,7 +79,7 @@ def test_start_advances_pause_stops_resume_and_reset(at):
     loss = float(metric(at, "Loss"))
     assert 0 < loss < 1  # Nielsen's quadratic cost, per step
     assert len(charts(at)["Training loss per step"]["data"][0]["y"]) > 0
-    guesses = charts(at)["Its guesses on test digits"]["data"][1]["y"]  # the stream, in its own slower fragment
+    guesses = charts(at)["Its guesses on test digits"]["data"][1]["y"]  # the prediction stream
     assert len(guesses) == 60 and abs(sum(guesses) - 6) < 1e-3  # six digits' ten probabilities
 
     at.button(key="btn_pause").click().run()
