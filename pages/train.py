@@ -217,7 +217,6 @@ def apply_live_hyper(run, config: TrainConfig) -> None:
             setattr(opt, name, float(value))
 
 
-# --- single run ------------------------------------------------------------------------------
 # --- clicks that start training ---------------------------------------------------------------
 def ask(action: str) -> None:
     """The callback of Start, Resume and Step. A callback's arguments are those of the page as it
@@ -235,6 +234,7 @@ def asked(action: str) -> bool:
     return True
 
 
+# --- single run ------------------------------------------------------------------------------
 def train_section(config: TrainConfig, data) -> None:
     room, class_digits, missing = class_test_set()
     url_state.bind("tr_class", True)
