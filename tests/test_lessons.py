@@ -206,9 +206,10 @@ def test_home_says_an_8(mnist_dir, monkeypatch):
     at = open_link({"home_source": "test", "home_class": "8"})
     assert not at.exception, at.exception
     assert at.session_state["home_source"] == "test" and at.session_state["home_class"] == 8  # from the link
-    verdict = next(m.value for m in at.markdown if "It's a" in m.value)
-    shown = int(re.search(r"It's an? <b>(\d)</b>", verdict).group(1))
-    assert f"It's {'an' if shown == 8 else 'a'} <b>{shown}</b>" in verdict
+    # The test digit is a random 8: the network may be unsure of it ("Maybe an 8?"), rarely but not never.
+    verdict = next(m.value for m in at.markdown if re.search(r"(It's|Maybe) an? <b>", m.value))
+    opening, shown = re.search(r"(It's|Maybe) an? <b>(\d)</b>", verdict).groups()
+    assert f"{opening} {'an' if shown == '8' else 'a'} <b>{shown}</b>" in verdict
 
 
 def test_home_source_and_class_follow_the_widgets_into_the_url(mnist_dir, monkeypatch):
