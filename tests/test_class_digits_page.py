@@ -6,7 +6,6 @@ file; and the page in Chinese without English sentences."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sqlite3
@@ -25,6 +24,7 @@ from explorer.nn.pretrained import available, load_pretrained
 from explorer.ui import class_view, digit_input
 from explorer.ui.app_setup import REPO_ROOT
 from tests.english_check import english_in, english_runs
+from tests.plotly_arrays import values
 
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
 PAGE = "../pages/class_digits.py"
@@ -222,15 +222,6 @@ def test_a_full_or_closed_room_takes_no_more_digits(pen):
 
 
 # --- the class view ------------------------------------------------------------------------------
-
-
-def values(data) -> np.ndarray:
-    """A plotly array: a list, or plotly's typed-array form {"dtype", "bdata", "shape"}."""
-    if isinstance(data, dict):
-        array = np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
-        shape = data.get("shape")
-        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
-    return np.array(data)
 
 
 def chart_spec(at: AppTest, key_part: str) -> dict:

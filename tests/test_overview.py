@@ -5,12 +5,16 @@ every frame of the animation shows the window and the output cell the layer real
 from __future__ import annotations
 
 import numpy as np
+import orjson
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from explorer.figures.conv_animation import kernel_animation, positions, window_at
 from explorer.figures.overview import MAPS_PER_COLUMN, network_overview, overview_columns, sources_of
 from explorer.lab.dissect import convolution_at, conv_indices, dissect
 from explorer.nn.pretrained import available, load_pretrained
+from tests.plotly_arrays import values
 
 CNNS = [name for name in ("zhou-cnn", "lenet", "deepconvnet", "tf-cnn-bn") if name in available()]
 
@@ -81,14 +85,26 @@ def test_each_frame_shows_the_window_and_value_the_layer_computed(name):
     first = conv_indices(net)[0]
     layer = net.layers[first]
     output = next(item for item in view.layers if item.index == first).output[:, :, 0]
-    figure = kernel_animation(view.input[:, :, 0], layer.W.value[:, :, 0, 0], float(layer.b.value[0]), output,
-                              stride=layer.stride, padding=layer.padding)  # fmt: skip
+    figure = go.Figure(kernel_animation(view.input[:, :, 0], layer.W.value[:, :, 0, 0], float(layer.b.value[0]), output,
+                                        stride=layer.stride, padding=layer.padding).to_dict())  # plotly checks the frames  # fmt: skip
     visits = positions(*output.shape)
     assert len(figure.frames) == len(visits)
     for frame, (row, col) in list(zip(figure.frames, visits))[:: max(1, len(visits) // 7)]:
         step = convolution_at(net, first, x, row, col, 0)
-        np.testing.assert_allclose(frame.data[0].z, step.window[:, :, 0], atol=1e-6)
+        np.testing.assert_allclose(values(frame.data[0].z), step.window[:, :, 0], atol=1e-6)
         np.testing.assert_allclose(window_at(view.input[:, :, 0], row, col, layer.kernel, layer.stride, layer.padding),
                                    step.window[:, :, 0], atol=1e-6)  # fmt: skip
         assert f"{step.output:.2f}" in frame.layout.xaxis2.title.text
     assert [button.label for button in figure.layout.updatemenus[0].buttons]
+
+
+def test_the_unchecked_frames_are_what_plotly_would_have_made_of_them():
+    """The animation's frames skip plotly's checks (explorer.figures.conv_animation.AnimatedFigure):
+    checked, the figure sends the same JSON."""
+    rng = np.random.default_rng(0)
+    image, kernel, output = rng.random((28, 28), np.float32), rng.random((3, 3), np.float32), rng.random((28, 28), np.float32)
+    spec = kernel_animation(image, kernel, 0.1, output, padding=1).to_dict()
+    assert len(spec["frames"]) == len(positions(28, 28))
+    checked = go.Figure(spec)
+    assert len(checked.frames) == len(spec["frames"])
+    assert orjson.loads(pio.to_json(checked, validate=False)) == orjson.loads(pio.to_json(spec, validate=False))
