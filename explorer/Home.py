@@ -4,6 +4,7 @@ Streamlit first imports this file to find `app` below, whose lifespan prepares t
 before it opens its port (explorer/ui/warmup.py); then it runs the file as __main__ for every page
 view of every session: `main()`, the settings all pages share, the navigation and the page.
 """
+import json
 import sys
 from pathlib import Path
 
@@ -226,10 +227,28 @@ def _thumbnail(url_path: str, lang: str) -> bytes:  # noqa: ARG001 - the languag
 
 
 RESULTS_UNBROKEN = ("accuracy", "parameters", "training_time")  # "39 min 39 s" must not leave its "s" alone on a line
+PHONE_PX = 640  # narrower, and the seven columns would scroll sideways: each network becomes a card
+
+
+def _results_table_css() -> str:
+    """The table's numbers on one line; on a phone, each row a card whose cells say their column."""
+    from explorer.lab.results import COLUMNS, column_titles
+
+    table = ".st-key-results_table"
+    unbroken = ", ".join(f"{table} td:nth-child({COLUMNS.index(c) + 1})" for c in RESULTS_UNBROKEN)
+    labels = "".join(f"{table} td:nth-child({number})::before {{ content: {json.dumps(title + ': ', ensure_ascii=False)}; font-weight: 600; }}"
+                     for number, title in enumerate(column_titles(), start=1))  # fmt: skip
+    return (f"{unbroken} {{ white-space: nowrap; }}"
+            f"@media (max-width: {PHONE_PX}px) {{"
+            f"{table} thead {{ display: none; }}"
+            f"{table} table, {table} tbody, {table} tr, {table} td {{ display: block; width: auto; }}"
+            f"{table} tr {{ border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; margin-bottom: 0.75rem; padding: 0.4rem 0.7rem; }}"
+            f"{table} td {{ border: none; text-align: left !important; padding: 0.1rem 0; }}"
+            f"{labels}}}")  # fmt: skip
 
 
 def _results_table() -> None:
-    from explorer.lab.results import COLUMNS, footer, markdown_table, rows
+    from explorer.lab.results import footer, markdown_table, rows
 
     titles = {p.url_path: p.title for p in PAGES}
     st.header(t("home.results_header"), anchor="results")
@@ -237,8 +256,7 @@ def _results_table() -> None:
         st.html("<style>[data-testid='stMain'] table { font-size: 0.78rem; line-height: 1.25; }</style>")
     else:
         st.markdown(t("home.results_intro"))
-    cells = ", ".join(f".st-key-results_table td:nth-child({COLUMNS.index(c) + 1})" for c in RESULTS_UNBROKEN)
-    st.html(f"<style>{cells} {{ white-space: nowrap; }}</style>")
+    st.html(f"<style>{_results_table_css()}</style>")
     with st.container(key="results_table"):
         st.markdown(markdown_table(rows(), lambda path: f"[{titles.get(path, path)}]({path})"))
     st.caption(footer())

@@ -4,6 +4,7 @@ the answer is on screen."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -69,5 +70,49 @@ def test_on_a_phone_the_answer_is_on_screen(app_server, browser, wait_for_app, s
         screenshot(page, "home_phone_test_digit")
         assert in_viewport(page, verdict), verdict.bounding_box()
         assert page.locator("[data-testid='stException']").count() == 0
+    finally:
+        context.close()
+
+
+# Each cell of the results table: its text, the label drawn before it, and whether it fits the table's frame.
+RESULT_CELLS_JS = """() => {
+    const frame = document.querySelector(".st-key-results_table");
+    const headers = [...frame.querySelectorAll("thead th")].map(th => th.innerText.trim());
+    return {headers, frameWidth: frame.clientWidth, tableWidth: frame.querySelector("table").scrollWidth,
+            headerShown: getComputedStyle(frame.querySelector("thead")).display !== "none",
+            rows: [...frame.querySelectorAll("tbody tr")].map(tr => [...tr.querySelectorAll("td")].map(td => ({
+                text: td.innerText.trim(), label: getComputedStyle(td, "::before").content,
+                right: td.getBoundingClientRect().right}))),
+            frameRight: frame.getBoundingClientRect().right};
+}"""
+
+
+@pytest.mark.parametrize("language, accuracy_title", [("en", "Our test accuracy"), ("zh-Hans", "我们的测试准确率")])
+def test_on_a_phone_the_results_table_is_cards_that_name_their_numbers(app_server, browser, wait_for_app, screenshot,
+                                                                       language, accuracy_title):
+    """390x844: the seven columns would scroll sideways; each network is a card instead, each cell
+    labelled with its column's title. At 1280 px it is a table with its header row."""
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(SLOW)
+        page.goto(f"{app_server}/?lang={language}#results")
+        page.locator(".st-key-results_table table").wait_for(timeout=SLOW)
+        wait_for_app(page, SLOW)
+        page.locator(".st-key-results_table").scroll_into_view_if_needed()
+        screenshot(page, f"home_phone_results_{language}")
+        table = page.evaluate(RESULT_CELLS_JS)
+        assert not table["headerShown"] and table["tableWidth"] <= table["frameWidth"], table["tableWidth"]
+        assert len(table["rows"]) >= 5
+        for row in table["rows"]:
+            assert [cell["label"] for cell in row] == [json.dumps(f"{title}: ", ensure_ascii=False) for title in table["headers"]]
+            assert all(cell["right"] <= table["frameRight"] + 1 for cell in row)
+        accuracy = table["headers"].index(accuracy_title)
+        assert all(re.fullmatch(r"\d+\.\d+%", row[accuracy]["text"]) for row in table["rows"])
+
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.wait_for_timeout(300)
+        table = page.evaluate(RESULT_CELLS_JS)
+        assert table["headerShown"] and all(cell["label"] in ("none", "normal") for row in table["rows"] for cell in row)
     finally:
         context.close()
