@@ -110,18 +110,55 @@ def model_defaults(model: str) -> dict:
             "tr_epochs": 3 if model == DEFAULT_MODEL else min(r.epochs, 30), "tr_augment": r.augment if r.augment in AUGMENTS else "none"}  # fmt: skip
 
 
+# A model or optimizer change resets the settings that depend on it. On a busy server the
+# student's next click (Start, often) can leave the browser before that rerun has come back; it
+# carries the browser's old settings, which Streamlit takes for the student's choice: the new
+# model with the old model's recipe. So each reset is numbered in a hidden widget the browser
+# echoes back (SEEN): a click echoing an older number was sent before the browser saw the reset,
+# and the page applies the reset again.
+SEEN = "tr_seen_reset"  # the hidden widget: the number of the last reset the browser has shown
+RESET = "_tr_reset"  # (number, values) of the last reset
+
+
+def reset_settings(values: dict) -> None:
+    ss.update(values)
+    number = ss.get(RESET, (0, {}))[0] + 1
+    ss[RESET] = (number, values)
+    ss[SEEN] = str(number)
+
+
+def sent_before_the_reset() -> bool:
+    """Was this rerun's click sent by a browser that had not yet shown the last reset?"""
+    return RESET in ss and ss.get(SEEN) != str(ss[RESET][0])
+
+
 def apply_optimizer_defaults() -> None:
-    ss.update(optimizer_defaults(ss["tr_model"], ss["tr_optimizer"]))
+    if not sent_before_the_reset():  # else the browser's old optimizer came back, not a choice
+        reset_settings({"tr_optimizer": ss["tr_optimizer"], **optimizer_defaults(ss["tr_model"], ss["tr_optimizer"])})
 
 
 def apply_model_defaults() -> None:
-    ss.update(model_defaults(ss["tr_model"]))
-    apply_optimizer_defaults()
+    values = {"tr_model": ss["tr_model"], **model_defaults(ss["tr_model"])}
+    reset_settings({**values, **optimizer_defaults(ss["tr_model"], values["tr_optimizer"])})
+
+
+def reapply_a_reset_the_browser_missed() -> None:
+    if sent_before_the_reset():
+        number, values = ss[RESET]
+        ss.update(values)
+        ss[SEEN] = str(number)
+
+
+def seen_reset_widget() -> None:
+    """The hidden widget of SEEN: the browser holds the number the server last gave it."""
+    st.html("<style>.st-key-tr_seen_reset { display: none; }</style>")
+    st.sidebar.text_input(t("train.sidebar.seen_reset"), key=SEEN, label_visibility="collapsed", persist_state="session")
 
 
 def bind_settings() -> None:
     """Every sidebar value from the link (or the session, or its default). A link that changes the
     model or optimizer first resets what depends on it, so a shared link shows what its author saw."""
+    reapply_a_reset_the_browser_missed()
     before = ss.get("tr_model")
     url_state.bind("tr_model", DEFAULT_MODEL, options=list(MODELS))
     model = ss["tr_model"]
@@ -192,6 +229,7 @@ def settings() -> TrainConfig:
                            help=t("train.sidebar.augment_help"))  # fmt: skip
     seed = sb.number_input(t("train.sidebar.seed"), 0, 99_999, key="tr_seed", step=1, persist_state="session",
                            help=t("train.sidebar.seed_help"))  # fmt: skip
+    seen_reset_widget()
     return TrainConfig(model=model, optimizer=optimizer, lr=float(lr), init=init, activation=activation,
                        batch_size=int(batch), epochs=int(epochs), train_size=int(train_size),
                        augment=augment, seed=int(seed), hyper=hyper)  # fmt: skip

@@ -167,6 +167,33 @@ def test_a_start_clicked_before_the_model_change_came_back_trains_what_the_page_
     assert not any("Reset" in w.value for w in at.warning)  # what trains is what the sidebar shows
 
 
+def test_a_start_sent_with_the_settings_from_before_a_model_change_trains_the_new_models_recipe(at):
+    """The model change's rerun ran, but the browser had not shown it when the student clicked
+    Start: the click carries the old model's optimizer, batch and epochs (and the old number of the
+    hidden reset widget). The page applies the reset again instead of taking them for a choice."""
+    before = {key: widget.value for key, widget in (("tr_optimizer", at.selectbox(key="tr_optimizer")),
+              ("tr_batch", at.select_slider(key="tr_batch")), ("tr_epochs", at.slider(key="tr_epochs")),
+              ("tr_seen_reset", at.text_input(key="tr_seen_reset")))}  # fmt: skip
+    at.selectbox(key="tr_model").set_value("nielsen").run()
+    recipe = MODELS["nielsen"].recipe
+    assert (at.selectbox(key="tr_optimizer").value, at.slider(key="tr_epochs").value) == (recipe.optimizer, recipe.epochs)
+    assert before["tr_optimizer"] != recipe.optimizer and before["tr_epochs"] != recipe.epochs
+
+    at.selectbox(key="tr_optimizer").set_value(before["tr_optimizer"])  # what the browser still had
+    at.select_slider(key="tr_batch").set_value(before["tr_batch"])
+    at.slider(key="tr_epochs").set_value(before["tr_epochs"])
+    at.text_input(key="tr_seen_reset").set_value(before["tr_seen_reset"])
+    at.button(key="btn_start").click().run()
+    assert not at.exception, at.exception
+    started = run(at).config
+    at.button(key="btn_pause").click().run()
+    assert (started.model, started.optimizer, started.batch_size, started.epochs) == ("nielsen", recipe.optimizer, recipe.batch_size, recipe.epochs)
+    assert (at.selectbox(key="tr_optimizer").value, at.slider(key="tr_epochs").value) == (recipe.optimizer, recipe.epochs)
+
+    at.selectbox(key="tr_optimizer").set_value(before["tr_optimizer"]).run()  # the browser has seen it: a choice
+    assert at.selectbox(key="tr_optimizer").value == before["tr_optimizer"]
+
+
 def test_a_race_started_before_the_preset_change_came_back_races_that_preset(at):
     at.segmented_control(key="tr_mode").set_value("compare").run()
     at.selectbox(key="cmp_preset").set_value("inits")
