@@ -150,8 +150,8 @@ def reapply_a_reset_the_browser_missed() -> None:
 
 
 def seen_reset_widget() -> None:
-    """The hidden widget of SEEN: the browser holds the number the server last gave it."""
-    st.html("<style>.st-key-tr_seen_reset { display: none; }</style>")
+    """The hidden widget of SEEN (explorer/ui/app_setup.py hides it): the browser holds the number
+    the server last gave it."""
     st.sidebar.text_input(t("train.sidebar.seen_reset"), key=SEEN, label_visibility="collapsed", persist_state="session")
 
 

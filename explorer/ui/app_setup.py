@@ -60,10 +60,12 @@ HOME_URL_PATH = "home"  # Home is the default page, served at "/": this names it
 
 # On a phone a chart's toolbar floats over its title (plotly shows it always on touch screens):
 # there it goes; pinch and drag still zoom and pan. A page link's label wraps instead of ending in
-# "…" (Streamlit keeps it on one line: a sentence-long link lost its end on a phone).
+# "…" (Streamlit keeps it on one line: a sentence-long link lost its end on a phone). The Train
+# page's hidden widget (SEEN in pages/train.py) is here rather than a message of its own per run.
 _APP_CSS = """<style>
 @media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none; } }
 [data-testid="stPageLink"] :is(span, p, [data-testid="stMarkdownContainer"]):not([data-testid="stIconMaterial"]) { white-space: normal; }
+.st-key-tr_seen_reset { display: none; }
 </style>"""
 
 
