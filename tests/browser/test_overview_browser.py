@@ -36,3 +36,25 @@ def test_clicking_a_map_in_the_overview_opens_it(app_server, page, wait_for_app)
     wait_for_app(page, SLOW)
     page.locator("svg text").filter(has_text=re.compile(rf"^{re.escape(target['name'])}, map 2$")).first.wait_for(timeout=SLOW)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+# The animation's state in the browser: its frames, and the window's position and sum as drawn now.
+ANIMATION_NOW = """(g) => ({frames: (g._transitionData._frames || []).length,
+    window: JSON.stringify(g.layout.shapes[0]), sum: g._fullLayout.xaxis2.title.text})"""
+
+
+def test_the_kernel_animation_plays_in_the_browser(app_server, page, wait_for_app):
+    """Its frames are sent unchecked by plotly (explorer.figures.conv_animation.AnimatedFigure):
+    plotly.js takes them all, and Play moves the window and its sum from frame to frame."""
+    page.goto(f"{app_server}/filters?filters_model=lenet")
+    wait_for_app(page, SLOW)
+    plot = page.locator(".st-key-ov_animation .js-plotly-plot")
+    plot.scroll_into_view_if_needed()
+    before = plot.evaluate(ANIMATION_NOW)
+    assert before["frames"] >= 100 and "=" in before["sum"], before
+    plot.locator("g.updatemenu-button").filter(has_text="▶▶ fast").click()
+    handle = plot.element_handle()
+    page.wait_for_function("([g, sum]) => g._fullLayout.xaxis2.title.text !== sum", arg=[handle, before["sum"]], timeout=20_000)
+    after = plot.evaluate(ANIMATION_NOW)  # the window reached the ink: a new sum, further on
+    assert after["window"] != before["window"], (before, after)
+    assert page.locator("[data-testid='stException']").count() == 0
