@@ -1,9 +1,14 @@
 """The Train page's figure builders: right traces, axes and titles, sane on empty input."""
+import json
+
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
 
 from explorer.lab.compare import LayerHistogram, layer_histogram
 from explorer.figures import training as figs
+from explorer.figures.theme import fit_layout
 from explorer.nn.layers import ReLU, Sigmoid
 from explorer.lab.optim_paths import contour_grid, optimizer_path
 
@@ -65,7 +70,7 @@ def test_norm_and_dead_relu_figures():
     assert legend_above(fig)
     assert np.isnan(fig.data[0].y[1])  # a zero norm cannot sit on a log axis
     dead = figs.dead_relu_figure([0, 10], {"relu1": [0.0, 0.25]})
-    assert dead.data[0].y == (0.0, 0.25) and dead.layout.yaxis.tickformat == ".0%"
+    assert list(dead.data[0].y) == [0.0, 0.25] and dead.layout.yaxis.tickformat == ".0%"
     assert figs.dead_relu_figure([], {}).layout.annotations
 
 
@@ -118,3 +123,40 @@ def test_confusion_and_misclassified():
 def test_histogram_of_nothing_is_harmless():
     h = layer_histogram("x", ReLU(), np.array([np.nan, np.inf]))
     assert isinstance(h, LayerHistogram) and h.fractions.sum() == 0
+
+
+def _histograms():
+    rng = np.random.default_rng(0)
+    return [layer_histogram("relu1", ReLU(), np.maximum(rng.normal(size=500), 0)),
+            layer_histogram("sigmoid1", Sigmoid(), 1 / (1 + np.exp(-rng.normal(size=500))))]  # fmt: skip
+
+
+UNCHECKED_FIGURES = {  # every figure made by figs._figure, full and empty
+    "loss": lambda: figs.loss_figure(np.arange(3), [2.3, 2.0, 1.5], [2.3, 2.1, 1.9]),
+    "loss, log axis": lambda: figs.loss_figure([1, 2, 3], [2.3, 2.0, 1.5], log_y=True),
+    "loss, empty": lambda: figs.loss_figure([], []),
+    "accuracy with the test line and the class's digits": lambda: figs.accuracy_figure(
+        [1, 2], [0.8, 0.9], [0.78, None], test_accuracy=0.91, class_curve=([1, 2], [0.5, 0.6])),
+    "accuracy, empty": lambda: figs.accuracy_figure([], [], []),
+    "comparison loss": lambda: figs.comparison_loss_figure([{"label": "a", "steps": [1, 2], "values": [1.0, 0.5], "dash": "dash"}], log_y=True),
+    "comparison loss, empty": lambda: figs.comparison_loss_figure([]),
+    "comparison accuracy": lambda: figs.comparison_accuracy_figure([{"label": "a", "epochs": [1, 2], "values": [0.5, 0.7]}]),
+    "activations": lambda: figs.activation_histograms(_histograms(), _histograms()),
+    "norms": lambda: figs.norms_figure([0, 10], {"dense1.W": [1.0, 0.0], "dense2.W": [2, 3]}, "norms", "norm"),
+    "norms, empty": lambda: figs.norms_figure([], {}, "norms", "norm"),
+    "dead units": lambda: figs.dead_relu_figure([0, 10], {"relu1": [0.0, 0.25]}),
+    "prediction stream": lambda: figs.prediction_stream_figure(np.zeros((2, 28, 28)), np.eye(10)[[3, 1]] * 0.9 + 0.01, [3, 7]),
+    "no mistakes": lambda: figs.misclassified_figure(np.zeros((0, 28, 28)), [], [], []),
+}
+
+
+@pytest.mark.parametrize("name", UNCHECKED_FIGURES)
+def test_plotly_checking_a_figure_changes_nothing(name):
+    """The Train page's figures skip plotly's check (figs._figure): each is already in the form
+    the check would give it, as made and as chart() sends it (fitted to a phone)."""
+    fig = UNCHECKED_FIGURES[name]()
+    for _ in ("as made", "as sent"):
+        sent = json.loads(pio.to_json(fig.to_dict(), validate=False))
+        checked = json.loads(pio.to_json(go.Figure(fig.to_dict()), validate=False))
+        assert sent == checked
+        fit_layout(fig)

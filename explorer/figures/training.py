@@ -31,17 +31,34 @@ def _layout(fig: go.Figure, title: str, height: int = 360, **kw) -> go.Figure:
 
 
 def _figure(traces: list, title: str, height: int = 360, empty: str | None = None, **layout) -> go.Figure:
-    """A figure made in one go.Figure call with its whole layout: plotly checks every part once.
-    (Built step by step, add_trace, update_xaxes, update_layout..., it checks them again at every
-    step: two to five times slower, for figures every training student redraws at every update.)
-    The traces come as plain dicts in plotly's own form, dict(type="scatter", x=..., ...): a
-    go.Scatter is checked when it is made and again when the figure copies it in (the Train
-    page's six live charts took 36 ms instead of 22). `empty` is a note in the middle, for a
-    figure with nothing to show yet."""
+    """A figure made in one go.Figure call, which plotly does not check. `empty` is a note in the
+    middle, for a figure with nothing to show yet.
+
+    Plotly checks every part of a figure as it is made: half the time of the Train page's live
+    charts, which every training student redraws at every update (with a whole class training,
+    a quarter of the server's busy time went into them). These come as plain dicts, traces as
+    dict(type="scatter", x=..., ...), and `_in_plotly_form` writes the layout's shorthand as
+    plotly's check would, so the check would change nothing: tests/test_training_figures.py has
+    plotly check every figure made here and finds the same figure."""
     layout.setdefault("margin", dict(l=60, r=20, t=60, b=55))
     if empty:
         layout["annotations"] = [_empty_note(empty)]
-    return go.Figure(data=traces, layout=dict(title=title, height=height, **layout))
+    return go.Figure(data=traces, layout=_in_plotly_form(dict(title=title, height=height, **layout)), _validate=False)
+
+
+def _in_plotly_form(layout: dict) -> dict:
+    """What plotly's check makes of the shorthand we write: a title string (the figure's, an
+    axis's) becomes {"text": title}, and a None is no setting at all."""
+    form = {}
+    for key, value in layout.items():
+        if value is None:
+            continue
+        if key == "title" and isinstance(value, str):
+            value = dict(text=value)
+        elif key.startswith(("xaxis", "yaxis")):
+            value = _in_plotly_form(value)
+        form[key] = value
+    return form
 
 
 def _empty_note(text: str) -> dict:
@@ -160,7 +177,7 @@ def activation_histograms(current, initial=None, title: str | None = None) -> go
 
 def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
     """One line per parameter (weight or gradient norms), log scale."""
-    steps = list(steps)
+    steps = np.asarray(steps)  # an array goes to the browser in one piece; a list, number by number
     traces = []
     for i, (name, values) in enumerate(series.items()):
         vals = np.asarray(values, dtype=float)
@@ -173,8 +190,8 @@ def norms_figure(steps, series: dict, title: str, y_title: str) -> go.Figure:
 
 
 def dead_relu_figure(steps, dead: dict, title: str | None = None) -> go.Figure:
-    steps = list(steps)
-    traces = [dict(type="scatter", x=steps, y=list(values), name=name, mode="lines", line=dict(color=colour(i), width=2.5),
+    steps = np.asarray(steps)
+    traces = [dict(type="scatter", x=steps, y=np.asarray(values, dtype=float), name=name, mode="lines", line=dict(color=colour(i), width=2.5),
                                    hovertemplate=f"{t('train.figures.step')} %{{x}}: %{{y:.1%}}<extra>" + name + "</extra>")
               for i, (name, values) in enumerate(dead.items())]  # fmt: skip
     return _figure(traces, title or t("train.figures.dead_title"), height=380, empty=None if dead else t("train.figures.no_relu"),
