@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from _plotly_utils.utils import convert_to_base64
 from plotly.subplots import make_subplots
 
 from explorer.figures.filters import GREYS, HIGHLIGHT
@@ -34,7 +33,6 @@ class AnimatedFigure(go.Figure):
     _plain_frames: list = []
 
     def set_plain_frames(self, frames: list[dict]) -> None:
-        convert_to_base64(frames)  # arrays as plotly's to_dict() sends them
         self._plain_frames = frames
 
     def to_dict(self) -> dict:
@@ -93,7 +91,7 @@ def kernel_animation(image: np.ndarray, kernel: np.ndarray, bias: float, output:
     fig.set_plain_frames([
         dict(
             name=str(number),
-            data=[dict(type="heatmap", z=window, text=_window_text(window))],
+            data=[dict(type="heatmap", z=window.tolist(), text=_window_text(window))],  # lists: plotly sends them as they are
             traces=[1],
             layout=dict(shapes=_shapes(row, col, k, stride, padding, out_h, out_w),
                         xaxis2=dict(title=dict(text=_sum_text(window, kernel, bias, output[row, col])))),
