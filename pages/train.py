@@ -27,7 +27,7 @@ from explorer.ui import class_view
 from explorer.ui import train_state as ts
 from explorer.ui import url_state
 from explorer.ui.app_setup import page_for_link
-from explorer.ui.charts import chart
+from explorer.ui.charts import chart, scroll_css
 from explorer.ui.code_view import show_init_code, show_optimizer_code
 from explorer.ui.presenter import presenting
 from explorer.ui.resources import mnist_or_none, show_missing_data
@@ -286,7 +286,7 @@ def train_section(config: TrainConfig, data) -> None:
         ts.finish_if_done(run)
     running = run is not None and run.status in ("running", "evaluating")
 
-    phone_friendly_buttons()
+    page_styles()
     cols = st.container(key="tr_buttons").columns([1, 1, 1, 1.1], vertical_alignment="center")
     if run is None or run.done:
         cols[0].button(t("train.start"), key="btn_start", type="primary", icon=":material/play_arrow:", on_click=ask, args=("start",),
@@ -346,9 +346,12 @@ def train_section(config: TrainConfig, data) -> None:
                 r.release()  # drawing ran the probe batch: drop its buffers again
 
     if wants_inside():
+        watched = run is not None and run.monitor is not None
+        if watched:  # the heading and the code are the same at every update: drawn with the page
+            st.subheader(t("train.inside.header"))
         internals()
-        if run is not None and run.monitor is not None:
-            show_init_code()  # the same at every update: drawn with the page, outside the fragment
+        if watched:
+            show_init_code()
     if run is not None and run.status == "finished":
         after_training(run, data)
     fine_tune_section(room, class_digits, missing, data)
@@ -412,34 +415,33 @@ def draw_live(run, log_y: bool) -> None:
 
 def metrics(run) -> None:
     """Six short numbers, each label short enough for a 1280 px window; the details are in the tooltips.
-    Two rows of three (six in one row cut the values off at 1280 px) as three columns of two:
-    progress (step, epoch), learning (loss, accuracy), the machine (speed, memory), the order a
-    phone stacks them in. One set of columns: 4 layout messages fewer at every live update."""
-    progress, learning, machine = st.columns(3)
-    m = [progress, progress, learning, learning, machine, machine]
+    One row container (page_styles wraps it in rows of three, two on a phone): progress (step, epoch),
+    learning (loss, accuracy), the machine (speed, memory). One container, not three columns: 3
+    messages fewer at every live update."""
+    row = st.container(horizontal=True, key="tr_metrics")
     if run is None:
-        for col, name in zip(m, ["step", "epoch", "loss", "accuracy", "speed", "memory"]):
-            col.metric(t(f"train.metrics.{name}"), "–")
+        for name in ("step", "epoch", "loss", "accuracy", "speed", "memory"):
+            row.metric(t(f"train.metrics.{name}"), "–")
         return
     total = run.trainer.total_steps
-    m[0].metric(t("train.metrics.step"), f"{run.step:,}", help=t("train.metrics.step_help", total=f"{total:,}"))
-    m[1].metric(t("train.metrics.epoch"), f"{run.epoch_in_progress} / {run.config.epochs}", help=t("train.metrics.epoch_help"))
+    row.metric(t("train.metrics.step"), f"{run.step:,}", help=t("train.metrics.step_help", total=f"{total:,}"))
+    row.metric(t("train.metrics.epoch"), f"{run.epoch_in_progress} / {run.config.epochs}", help=t("train.metrics.epoch_help"))
     recent = run.losses.values[-20:]
-    m[2].metric(t("train.metrics.loss"), f"{float(np.mean(recent)):.4f}" if len(recent) else "–", help=t("train.metrics.loss_help"))
+    row.metric(t("train.metrics.loss"), f"{float(np.mean(recent)):.4f}" if len(recent) else "–", help=t("train.metrics.loss_help"))
     epochs = run.trainer.history.epochs
     val = epochs[-1].val_accuracy if epochs else None
     test = run.trainer.history.test_accuracy
     if test is not None:
-        m[3].metric(t("train.metrics.test_accuracy"), f"{test:.2%}", help=t("train.metrics.test_accuracy_help"))
+        row.metric(t("train.metrics.test_accuracy"), f"{test:.2%}", help=t("train.metrics.test_accuracy_help"))
     else:
-        m[3].metric(t("train.metrics.val_accuracy"), f"{val:.1%}" if val is not None else "–", help=t("train.metrics.val_accuracy_help"))
-    m[4].metric(t("train.metrics.steps_per_second"), f"{run.steps_per_second:,.1f}",
-                help=t("train.metrics.images_per_second", count=f"{run.images_per_second:,.0f}"))  # fmt: skip
+        row.metric(t("train.metrics.val_accuracy"), f"{val:.1%}" if val is not None else "–", help=t("train.metrics.val_accuracy_help"))
+    row.metric(t("train.metrics.steps_per_second"), f"{run.steps_per_second:,.1f}",
+               help=t("train.metrics.images_per_second", count=f"{run.images_per_second:,.0f}"))  # fmt: skip
     sizes = run.footprint()
     total_mb = sum(sizes.values()) / 2**20
     parts = "; ".join(f"{t(f'train.memory.{key_part(k)}')}: {v / 2**20:.2f} MB" for k, v in sizes.items())
-    m[5].metric(t("train.metrics.memory"), f"{total_mb:.0f} MB" if total_mb >= 10 else f"{total_mb:.1f} MB",
-                help=t("train.metrics.memory_help", parts=parts))  # fmt: skip
+    row.metric(t("train.metrics.memory"), f"{total_mb:.0f} MB" if total_mb >= 10 else f"{total_mb:.1f} MB",
+               help=t("train.metrics.memory_help", parts=parts))  # fmt: skip
 
 
 def show_rule(config: TrainConfig) -> None:
@@ -459,8 +461,7 @@ def stream(run) -> None:
     with np.errstate(all="ignore"):
         proba = run.net.predict_proba(data.test_images[idx])
     proba = np.nan_to_num(proba)
-    chart(figs.prediction_stream_figure(data.test_images[idx], proba, data.test_labels[idx]), key="fig_stream",
-          min_width=STREAM * STREAM_DIGIT_PX)
+    chart(figs.prediction_stream_figure(data.test_images[idx], proba, data.test_labels[idx]), key="fig_stream")  # its width: page_styles
     st.caption(t("train.stream_caption"))
 
 
@@ -470,7 +471,6 @@ def inside(run) -> None:
         return
     if mon.steps[-1] != run.step and run.status != "evaluating":
         mon.record(run.net, run.step)
-    st.subheader(t("train.inside.header"))
     chart(figs.activation_histograms(mon.current, mon.initial), key="fig_hist")
     st.caption(t("train.inside.histograms"))
     b, c, d = st.columns(3)
@@ -523,9 +523,13 @@ def after_training(run, data) -> None:
 PHONE_BREAKPOINT = 640  # px: narrower, Streamlit stacks columns one per line
 
 
-def phone_friendly_buttons() -> None:
-    """On a phone, Streamlit would stack Start, Step, Reset and Log scale one per line and push the
-    loss chart below the fold: keep them on one row, the buttons as icons (their labels are tooltips)."""
+def page_styles() -> None:
+    """The page's styles, in one block drawn with the page (not at every live update):
+    - on a phone, Streamlit would stack Start, Step, Reset and Log scale one per line and push the
+      loss chart below the fold: keep them on one row, the buttons as icons (their labels are tooltips);
+    - the six metrics in rows of three (two on a phone), each the same width, so that a value
+      growing a digit moves nothing;
+    - the prediction stream keeps its digits readable on a phone, scrolling sideways."""
     st.html(f"""<style>
     @media (max-width: {PHONE_BREAKPOINT}px) {{
       .st-key-tr_buttons [data-testid="stHorizontalBlock"] {{ flex-wrap: nowrap; gap: 0.4rem; }}
@@ -533,7 +537,12 @@ def phone_friendly_buttons() -> None:
       .st-key-tr_buttons [data-testid="stColumn"]:last-child {{ flex: 1 1 auto; }}
       .st-key-tr_buttons button [data-testid="stMarkdownContainer"] {{ display: none; }}
       .st-key-tr_buttons button {{ padding-left: 0.3rem; padding-right: 0.3rem; }}
+      .st-key-tr_metrics > div {{ flex: 1 1 calc((100% - 1rem) / 2); }}
     }}
+    @media (min-width: {PHONE_BREAKPOINT + 1}px) {{
+      .st-key-tr_metrics > div {{ flex: 1 1 calc((100% - 2rem) / 3); }}
+    }}
+    {scroll_css("fig_stream", STREAM * STREAM_DIGIT_PX)}
     </style>""")
 
 

@@ -3,9 +3,12 @@
 On a 390x844 phone Streamlit stacks columns one per line: Start, Step, Reset and the log-scale
 toggle took four lines and pushed the live loss chart below the fold. They must stay on one or
 two rows, so that Start and the top of the loss chart are both on the first screen; at 1280x720
-no button or label may be cut off. Screenshots: tests/artifacts/screenshots/train_phone_*.png."""
+no button or label may be cut off. The six numbers under the charts sit in rows of three on a projector
+and of two on a phone, all as wide as each other. Screenshots: tests/artifacts/screenshots/train_phone_*.png."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import pytest
 
@@ -26,6 +29,13 @@ _CUT_OFF_JS = """() => [...document.querySelectorAll(
         ".st-key-tr_buttons button p, .st-key-tr_buttons label p, .st-key-tr_buttons label")]
     .filter(e => e.getClientRects().length > 0 && e.scrollWidth > e.clientWidth + 1)
     .map(e => e.innerText)"""
+
+_METRICS_JS = """() => [...document.querySelectorAll(".st-key-tr_metrics [data-testid='stMetric']")].map(e => {
+    const box = e.getBoundingClientRect();
+    const value = e.querySelector("[data-testid='stMetricValue']");
+    return {top: Math.round(box.top), width: Math.round(box.width),
+            cut: [value, ...value.querySelectorAll("*")].some(v => v.scrollWidth > v.clientWidth + 1)};
+})"""
 
 
 def open_train(new_page, viewports, wait_for_app, app_server, size: str):
@@ -74,4 +84,16 @@ def test_on_a_projector_no_control_is_cut_off(new_page, viewports, wait_for_app,
     for name in ("Start", "Step", "Reset", "Log scale"):  # the labels are shown, not only the icons
         assert page.locator(".st-key-tr_buttons").get_by_text(name, exact=True).first.is_visible()
     assert found["btn_start"]["bottom"] <= viewports["1280x720"]["viewport"]["height"]
+    assert exception_texts(page) == [] and page.js_errors == []
+
+
+@pytest.mark.parametrize("size, per_row", [("1280x720", 3), ("390x844", 2)])
+def test_the_six_numbers_sit_in_even_rows(new_page, viewports, wait_for_app, app_server, exception_texts, mnist_dir, size, per_row):
+    page = open_train(new_page, viewports, wait_for_app, app_server, size)
+    found = page.evaluate(_METRICS_JS)
+    assert len(found) == 6, found
+    assert sorted(Counter(metric["top"] for metric in found).values()) == [per_row] * (6 // per_row), found
+    widths = [metric["width"] for metric in found]
+    assert max(widths) - min(widths) <= 1, widths
+    assert not any(metric["cut"] for metric in found), found
     assert exception_texts(page) == [] and page.js_errors == []
