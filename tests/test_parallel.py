@@ -90,16 +90,38 @@ def test_map_batch_computes_each_part_of_a_big_batch_into_its_place(monkeypatch)
     assert len(part_sizes) == parallel.WORKERS and sum(part_sizes) == 5
 
 
-def test_one_blas_thread_nests_and_restores_the_thread_count():
-    blas = parallel.one_blas_thread()._blas
+def test_one_blas_thread_nests_and_blas_gets_its_threads_back_only_when_asked_and_free():
+    blas = parallel._blas_threads._blas
     if not blas:
         pytest.skip("NumPy's BLAS is not one threadpoolctl can control")
-    before = [lib.get_num_threads() for lib in blas]
+
+    def counts():
+        return [lib.get_num_threads() for lib in blas]
+
+    own = parallel._blas_threads._own_counts
+    with parallel.own_blas_threads():
+        assert counts() == own
     with parallel.one_blas_thread():
         with parallel.one_blas_thread():
-            assert [lib.get_num_threads() for lib in blas] == [1] * len(blas)
-        assert [lib.get_num_threads() for lib in blas] == [1] * len(blas)  # still inside the outer one
-    assert [lib.get_num_threads() for lib in blas] == before
+            assert counts() == [1] * len(blas)
+        with parallel.own_blas_threads():  # work inside still holds it to one
+            assert counts() == [1] * len(blas)
+    assert counts() == [1] * len(blas)  # kept for the next convolutional pass: no change between them
+    with parallel.own_blas_threads():
+        assert counts() == own
+    assert counts() == own
+
+
+def test_networks_hold_blas_to_one_thread_only_when_convolutional():
+    if not parallel._blas_threads._blas:
+        pytest.skip("NumPy's BLAS is not one threadpoolctl can control")
+    image = np.zeros((1, 28, 28), dtype=np.uint8)
+    seen = {}
+    for name in ("lenet", "nielsen", "deepconvnet", "keras-mlp"):
+        net = build_model(name)
+        net.forward(net.prepare(image))
+        seen[name] = parallel._blas_threads.lowered
+    assert seen == {"lenet": True, "nielsen": False, "deepconvnet": True, "keras-mlp": False}
 
 
 @pytest.mark.parametrize("make_layer", [ReLU, lambda: MaxPool2D(2), lambda: MaxPool2D(3, 2)], ids=["relu", "pool2", "pool3s2"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import math
 from collections import Counter
-from contextlib import nullcontext
 from functools import wraps
 
 import numpy as np
@@ -150,10 +149,12 @@ class Network:
             x += self.dtype.type(low)
         return x.reshape((len(images),) + self.input_shape)
 
-    def _cores(self, batch_size: int):
-        """BLAS on one thread while layers share a batch out over the cores themselves
-        (explorer.nn.parallel); small batches are not shared out, and MLPs leave it to BLAS."""
-        return parallel.one_blas_thread() if self._shares_out(batch_size) else nullcontext()
+    def _cores(self):
+        """BLAS on one thread in a convolutional network: a big batch is shared out over the cores by
+        its layers themselves (explorer.nn.parallel), and a small one's products are too small for a
+        second BLAS thread to help (one drawn digit through DeepConvNet: the same time, with the
+        other core kept busy, spinning, after). MLPs leave the cores to BLAS."""
+        return parallel.one_blas_thread() if self._shares_matmuls else parallel.own_blas_threads()
 
     def _shares_out(self, batch_size: int) -> bool:
         """Whether a batch is big enough for convolutional layers to share its work out."""
@@ -162,7 +163,7 @@ class Network:
 
     @exclusive
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        with self._cores(len(x)):
+        with self._cores():
             for layer in self._running_order:
                 x = layer.forward(x, train)
         return x
@@ -171,7 +172,7 @@ class Network:
     def backward(self, dout: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate dL/d(output); return dL/d(input) only when asked (it costs a matmul)."""
         layers = self._running_order
-        with self._cores(len(dout)):
+        with self._cores():
             for index in range(len(layers) - 1, -1, -1):
                 layer = layers[index]
                 if index == 0 and not input_grad and hasattr(layer, "backward_weights"):

@@ -99,28 +99,37 @@ def map_batch(work, *arrays: np.ndarray) -> np.ndarray:
     return out
 
 
-class _OneBlasThread:
-    """Context: BLAS on one thread inside. Nestable, and shared by threads (sessions of the app
-    train side by side): the first in sets one thread, the last out restores the count."""
+class _BlasThreads:
+    """BLAS's thread count, which is process-wide. Inside `one_blas_thread()` BLAS runs on one
+    thread; the contexts nest and are shared by threads (sessions of the app train side by side).
+    Leaving the last one does not give BLAS its threads back: `own_blas_threads()` does, when no
+    work is inside. Each change of the count costs tens of microseconds (OpenBLAS parks or wakes
+    its threads), more than a small layer's product: a run of convolutional networks' passes, one
+    drawn digit after another, then changes nothing between them."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._inside = 0
         self._blas = ThreadpoolController().select(user_api="blas").lib_controllers
-        self._saved: list[int] = []  # the thread counts to restore
+        self._own_counts = [lib.get_num_threads() for lib in self._blas]  # BLAS's own choice
+        self.lowered = False
 
-    def __enter__(self):
+    def enter_one(self):
         with self._lock:
-            if self._inside == 0:
-                self._saved = [lib.get_num_threads() for lib in self._blas]
+            if not self.lowered:
                 self._set([1] * len(self._blas))
+                self.lowered = True
             self._inside += 1
 
-    def __exit__(self, *exc):
+    def leave_one(self):
         with self._lock:
             self._inside -= 1
-            if self._inside == 0:
-                self._set(self._saved)
+
+    def give_back(self):
+        with self._lock:
+            if self.lowered and self._inside == 0:
+                self._set(self._own_counts)
+                self.lowered = False
 
     def _set(self, counts):
         for lib, count in zip(self._blas, counts):
@@ -131,11 +140,39 @@ class _OneBlasThread:
             lib.set_num_threads(count)
 
 
-_one_blas_thread = _OneBlasThread()
+_blas_threads = _BlasThreads()
+
+
+class _OneBlasThread:
+    """Context: BLAS on one thread inside (and after, until own_blas_threads)."""
+
+    def __enter__(self):
+        _blas_threads.enter_one()
+
+    def __exit__(self, *exc):
+        _blas_threads.leave_one()
+
+
+class _OwnBlasThreads:
+    """Context: BLAS on the threads it chose itself inside, unless other work holds it to one."""
+
+    def __enter__(self):
+        if _blas_threads.lowered:  # read without the lock: give_back looks again under it
+            _blas_threads.give_back()
+
+    def __exit__(self, *exc):
+        pass
+
+
+_one_blas_thread, _own_blas_threads = _OneBlasThread(), _OwnBlasThreads()
 
 
 def one_blas_thread() -> _OneBlasThread:
     return _one_blas_thread
+
+
+def own_blas_threads() -> _OwnBlasThreads:
+    return _own_blas_threads
 
 
 @contextmanager
