@@ -115,15 +115,17 @@ def model_defaults(model: str) -> dict:
 # carries the browser's old settings, which Streamlit takes for the student's choice: the new
 # model with the old model's recipe. So each reset is numbered in a hidden widget the browser
 # echoes back (SEEN): a click echoing an older number was sent before the browser saw the reset,
-# and the page applies the reset again.
+# and the page applies the reset again, except where the click carries a value the browser did not
+# have before the reset: the student chose it meanwhile.
 SEEN = "tr_seen_reset"  # the hidden widget: the number of the last reset the browser has shown
-RESET = "_tr_reset"  # (number, values) of the last reset
+RESET = "_tr_reset"  # (number, values, the values before) of the last reset
 
 
 def reset_settings(values: dict) -> None:
+    before = {key: ss.get(key) for key in values}
     ss.update(values)
-    number = ss.get(RESET, (0, {}))[0] + 1
-    ss[RESET] = (number, values)
+    number = ss.get(RESET, (0, {}, {}))[0] + 1
+    ss[RESET] = (number, values, before)
     ss[SEEN] = str(number)
 
 
@@ -143,10 +145,19 @@ def apply_model_defaults() -> None:
 
 
 def reapply_a_reset_the_browser_missed() -> None:
-    if sent_before_the_reset():
-        number, values = ss[RESET]
-        ss.update(values)
-        ss[SEEN] = str(number)
+    """The click's values that the browser had before the reset are its echo: the reset's replace
+    them. Another value is the student's choice, made meanwhile: it stays, and a chosen model or
+    optimizer brings its own defaults."""
+    if not sent_before_the_reset():
+        return
+    number, values, before = ss[RESET]
+    chosen = {key for key in values if key in ss and ss[key] not in (before[key], values[key])}
+    ss.update({key: value for key, value in values.items() if key not in chosen})
+    ss[SEEN] = str(number)
+    if "tr_model" in chosen:
+        apply_model_defaults()
+    elif "tr_optimizer" in chosen:
+        apply_optimizer_defaults()
 
 
 def seen_reset_widget() -> None:

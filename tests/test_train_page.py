@@ -194,6 +194,32 @@ def test_a_start_sent_with_the_settings_from_before_a_model_change_trains_the_ne
     assert at.selectbox(key="tr_optimizer").value == before["tr_optimizer"]
 
 
+def test_an_optimizer_chosen_before_the_model_change_came_back_is_kept_with_its_own_defaults(at):
+    """As above, but meanwhile the student also picked another optimizer: that is a choice (the
+    browser did not have it before the reset), so it trains, with its own learning rate; the
+    other stale values still give way to the new model's recipe."""
+    before = {key: widget.value for key, widget in (("tr_batch", at.select_slider(key="tr_batch")), ("tr_epochs", at.slider(key="tr_epochs")),
+              ("tr_lr", at.select_slider(key="tr_lr")), ("tr_seen_reset", at.text_input(key="tr_seen_reset")))}  # fmt: skip
+    old_optimizer = at.selectbox(key="tr_optimizer").value
+    at.selectbox(key="tr_model").set_value("nielsen").run()
+    recipe = MODELS["nielsen"].recipe
+    chosen = next(name for name in OPTIMIZERS if name not in (old_optimizer, recipe.optimizer))
+
+    at.selectbox(key="tr_optimizer").set_value(chosen)  # picked before the reset came back
+    at.select_slider(key="tr_batch").set_value(before["tr_batch"])  # the rest: what the browser still had
+    at.slider(key="tr_epochs").set_value(before["tr_epochs"])
+    at.select_slider(key="tr_lr").set_value(before["tr_lr"])
+    at.text_input(key="tr_seen_reset").set_value(before["tr_seen_reset"])
+    at.button(key="btn_start").click().run()
+    assert not at.exception, at.exception
+    started = run(at).config
+    at.button(key="btn_pause").click().run()
+    chosen_lr = OPTIMIZERS[chosen].DEFAULTS["lr"]  # not the model's recipe: the optimizer's own default
+    assert (started.model, started.optimizer, started.lr) == ("nielsen", chosen, chosen_lr)
+    assert (started.batch_size, started.epochs) == (recipe.batch_size, recipe.epochs)
+    assert (at.selectbox(key="tr_optimizer").value, at.select_slider(key="tr_lr").value) == (chosen, chosen_lr)
+
+
 def test_a_race_started_before_the_preset_change_came_back_races_that_preset(at):
     at.segmented_control(key="tr_mode").set_value("compare").run()
     at.selectbox(key="cmp_preset").set_value("inits")
