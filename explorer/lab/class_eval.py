@@ -204,11 +204,12 @@ class FineTuning:
         return 1.0 if self.done else self.steps_done / max(self.total_steps, 1)
 
     def advance(self, seconds: float | None = None) -> None:
-        """Train for about `seconds` (None: to the end); after the last step, measure "after"."""
+        """Train for about `seconds` (None: to the end), at least one step whatever the machine's
+        speed; after the last step, measure "after"."""
         start = time.perf_counter()
         if self.before is None:
             self.before, self.mnist_before = self.scores()
-        while not self.done and (seconds is None or time.perf_counter() - start < seconds):
+        while not self.done:
             if not self.batches and self.epoch == self.epochs:
                 after, mnist_after = self.scores()
                 self._result = FineTuneResult(self.before, after, self.mnist_before, mnist_after, len(self.used), len(self.held))
@@ -219,6 +220,8 @@ class FineTuning:
             self.net.train_step_gradients(self.net.prepare(self.images[batch]), self.labels[batch])
             self.optimizer.step()
             self.steps_done += 1
+            if seconds is not None and time.perf_counter() - start >= seconds:
+                break
 
     def result(self) -> FineTuneResult | None:
         return self._result
