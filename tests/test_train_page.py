@@ -167,26 +167,37 @@ def test_a_start_clicked_before_the_model_change_came_back_trains_what_the_page_
     assert not any("Reset" in w.value for w in at.warning)  # what trains is what the sidebar shows
 
 
+SETTING_WIDGETS = {"tr_optimizer": "selectbox", "tr_batch": "select_slider", "tr_epochs": "slider", "tr_lr": "select_slider",
+                   "tr_seen_reset": "text_input"}  # the hidden widget holding the number of the last reset shown  # fmt: skip
+
+
+def setting(at, key: str):
+    return getattr(at, SETTING_WIDGETS[key])(key=key)
+
+
+def start_sent_with(at, values: dict):
+    """Start clicked by a browser that still holds `values` (it had not shown the last reset):
+    the config that trained."""
+    for key, value in values.items():
+        setting(at, key).set_value(value)
+    at.button(key="btn_start").click().run()
+    assert not at.exception, at.exception
+    started = run(at).config
+    at.button(key="btn_pause").click().run()
+    return started
+
+
 def test_a_start_sent_with_the_settings_from_before_a_model_change_trains_the_new_models_recipe(at):
     """The model change's rerun ran, but the browser had not shown it when the student clicked
     Start: the click carries the old model's optimizer, batch and epochs (and the old number of the
     hidden reset widget). The page applies the reset again instead of taking them for a choice."""
-    before = {key: widget.value for key, widget in (("tr_optimizer", at.selectbox(key="tr_optimizer")),
-              ("tr_batch", at.select_slider(key="tr_batch")), ("tr_epochs", at.slider(key="tr_epochs")),
-              ("tr_seen_reset", at.text_input(key="tr_seen_reset")))}  # fmt: skip
+    before = {key: setting(at, key).value for key in ("tr_optimizer", "tr_batch", "tr_epochs", "tr_seen_reset")}
     at.selectbox(key="tr_model").set_value("nielsen").run()
     recipe = MODELS["nielsen"].recipe
     assert (at.selectbox(key="tr_optimizer").value, at.slider(key="tr_epochs").value) == (recipe.optimizer, recipe.epochs)
     assert before["tr_optimizer"] != recipe.optimizer and before["tr_epochs"] != recipe.epochs
 
-    at.selectbox(key="tr_optimizer").set_value(before["tr_optimizer"])  # what the browser still had
-    at.select_slider(key="tr_batch").set_value(before["tr_batch"])
-    at.slider(key="tr_epochs").set_value(before["tr_epochs"])
-    at.text_input(key="tr_seen_reset").set_value(before["tr_seen_reset"])
-    at.button(key="btn_start").click().run()
-    assert not at.exception, at.exception
-    started = run(at).config
-    at.button(key="btn_pause").click().run()
+    started = start_sent_with(at, before)  # what the browser still had
     assert (started.model, started.optimizer, started.batch_size, started.epochs) == ("nielsen", recipe.optimizer, recipe.batch_size, recipe.epochs)
     assert (at.selectbox(key="tr_optimizer").value, at.slider(key="tr_epochs").value) == (recipe.optimizer, recipe.epochs)
 
@@ -198,22 +209,13 @@ def test_an_optimizer_chosen_before_the_model_change_came_back_is_kept_with_its_
     """As above, but meanwhile the student also picked another optimizer: that is a choice (the
     browser did not have it before the reset), so it trains, with its own learning rate; the
     other stale values still give way to the new model's recipe."""
-    before = {key: widget.value for key, widget in (("tr_batch", at.select_slider(key="tr_batch")), ("tr_epochs", at.slider(key="tr_epochs")),
-              ("tr_lr", at.select_slider(key="tr_lr")), ("tr_seen_reset", at.text_input(key="tr_seen_reset")))}  # fmt: skip
+    before = {key: setting(at, key).value for key in ("tr_batch", "tr_epochs", "tr_lr", "tr_seen_reset")}
     old_optimizer = at.selectbox(key="tr_optimizer").value
     at.selectbox(key="tr_model").set_value("nielsen").run()
     recipe = MODELS["nielsen"].recipe
     chosen = next(name for name in OPTIMIZERS if name not in (old_optimizer, recipe.optimizer))
 
-    at.selectbox(key="tr_optimizer").set_value(chosen)  # picked before the reset came back
-    at.select_slider(key="tr_batch").set_value(before["tr_batch"])  # the rest: what the browser still had
-    at.slider(key="tr_epochs").set_value(before["tr_epochs"])
-    at.select_slider(key="tr_lr").set_value(before["tr_lr"])
-    at.text_input(key="tr_seen_reset").set_value(before["tr_seen_reset"])
-    at.button(key="btn_start").click().run()
-    assert not at.exception, at.exception
-    started = run(at).config
-    at.button(key="btn_pause").click().run()
+    started = start_sent_with(at, {**before, "tr_optimizer": chosen})  # picked before the reset came back
     chosen_lr = OPTIMIZERS[chosen].DEFAULTS["lr"]  # not the model's recipe: the optimizer's own default
     assert (started.model, started.optimizer, started.lr) == ("nielsen", chosen, chosen_lr)
     assert (started.batch_size, started.epochs) == (recipe.batch_size, recipe.epochs)
