@@ -17,7 +17,7 @@ from explorer.nn.conv import (
     max_pool,
     max_pool_backward,
 )
-from explorer.nn.layers import ReLU, Sigmoid, relu, relu_backward, sigmoid, sigmoid_backward
+from explorer.nn.layers import ReLU, Sigmoid, relu, relu_backward, sigmoid, sigmoid_backward, zeros_like
 from explorer.nn.layers import Parameter
 from explorer.nn.optimizers import OPTIMIZERS
 from explorer.nn.pretrained import available, load_pretrained
@@ -113,6 +113,20 @@ def test_activations_agree():
         out = layer.forward(x)
         np.testing.assert_allclose(out, forward(x), rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(layer.backward(dout), backward(dout, forward(x)), rtol=1e-12, atol=1e-15)
+
+
+def test_the_relu_layer_gives_relus_bits_for_every_kind_of_number():
+    """The layer compares with a shared, read-only buffer of zeros instead of the scalar 0 (NumPy's
+    faster loop): the same bits for signed zeros, NaNs, infinities and denormals, for a batch big
+    enough to be split over both cores and for smaller ones after it (the buffer has grown)."""
+    specials = np.array([-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-45, -1e-45, -3.5, 2.25], np.float32)
+    for batch in (300, 1, 7):
+        x = np.resize(specials, (batch, 12, 12, 8))
+        out = ReLU().forward(x)
+        assert out.dtype == np.float32 and out.shape == x.shape
+        assert np.array_equal(out.view(np.uint32), relu(x).view(np.uint32))
+    zeros = zeros_like(x)
+    assert zeros.shape == x.shape and not zeros.any() and not zeros.flags.writeable
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

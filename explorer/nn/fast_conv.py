@@ -220,13 +220,13 @@ class ChunkedConvolution:
         # of an input that is always 1 - so the product adds the bias, and backward's product
         # gives the bias gradient as its last row: one product instead of three passes.
         # Otherwise the bias is added a row of output pixels at a time: pixel by pixel, NumPy's
-        # inner loop would run only F numbers long (5x slower for 8 filters; for one image, the
-        # tiling costs what it saves).
+        # inner loop would run only F numbers long (5x slower for 8 filters, 2x for 16).
         bias_in_product = self._one_channel
         if bias_in_product:
             kernel = np.concatenate((kernel, self.b.value[None]))
         else:
-            row_bias = np.tile(self.b.value, out_w) if n > 1 else self.b.value
+            row_bias = np.empty(out_w * f, x.dtype)
+            row_bias.reshape(out_w, f)[:] = self.b.value  # np.tile's numbers, 6x quicker
 
         def convolve(part, worker):
             rows = self._im2col(xp[part], self.stride, out_h, out_w, worker, ones=bias_in_product, keep=train)

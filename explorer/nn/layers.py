@@ -47,6 +47,23 @@ def sigmoid_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
 BIG_WEIGHTS = 1 << 19
 
 
+_ZEROS: dict[np.dtype, np.ndarray] = {}  # per dtype: one read-only buffer of zeros, grown as needed
+
+
+def zeros_like(x: np.ndarray) -> np.ndarray:
+    """A read-only array of zeros shaped like x, a view of one shared buffer.
+
+    np.maximum(x, 0) runs NumPy's slow loop, the one for a scalar; against an array of zeros it
+    runs its vector loop, 2.5x faster (the same numbers, bit for bit). The buffer costs no
+    memory: its pages are never written, and the kernel maps them all to its one zero page."""
+    zeros = _ZEROS.get(x.dtype)
+    if zeros is None or zeros.size < x.size:
+        zeros = np.zeros(x.size, x.dtype)
+        zeros.flags.writeable = False
+        _ZEROS[x.dtype] = zeros
+    return zeros[: x.size].reshape(x.shape)
+
+
 def column_sums(rows: np.ndarray) -> np.ndarray:
     """rows.sum(axis=0) for a 2-D array, as a vector-matrix product: many times faster for tall,
     narrow arrays (one row per pixel, one column per channel), where NumPy's reduction walks
@@ -184,7 +201,7 @@ class ReLU(Layer):
     def forward(self, x, train=False):
         """relu(x) above, in parts of a big batch on both cores."""
         # max(x, 0), not x * (x > 0): that gives -0.0, which displays as "-0"
-        self.out = map_batch(lambda x, out=None: np.maximum(x, 0, out=out), x)
+        self.out = map_batch(lambda x, out=None: np.maximum(x, zeros_like(x), out=out), x)
         return self.out
 
     def backward(self, dout):

@@ -43,19 +43,16 @@ def map_chunks(work, parts: list) -> list:
     """[work(part, worker) for part in parts], the parts dealt out over the workers in turn;
     `worker` (0 .. WORKERS-1) lets each one use its own scratch buffers."""
     running_as = getattr(_current, "worker", None)
+    if len(parts) < 2:
+        return [work(part, running_as or 0) for part in parts]
     # Work inside work stays in its thread (a helper waiting for a helper could wait forever),
     # and so does work that finds the helpers busy: then another session is using the other
     # core already, and queueing behind it would only make both wait.
-    def in_this_thread():
-        return [work(part, running_as or 0) for part in parts]
-
-    if len(parts) < 2:
-        return in_this_thread()
     if running_as is not None or _helpers is None or not _helpers_free.acquire(blocking=False):
         # BLAS on one thread here too, as when the parts run side by side: OpenBLAS may sum in
         # another order on two threads, and the numbers must not depend on who was free.
         with one_blas_thread():
-            return in_this_thread()
+            return [work(part, running_as or 0) for part in parts]
     runs = [parts[worker::WORKERS] for worker in range(WORKERS)]
 
     def do_run(worker):
