@@ -207,11 +207,25 @@ def compare(name: str, batch: int, torch, seconds: float, reps: int) -> dict:
             case[side][kind] = summary(side_rates, scale)
         if kind == "train" and torch is not None:
             case["ratio"] = summary([ours / theirs for ours, theirs in zip(*rates)])
-    for side in sides:
+    for side, turns in sides.items():
         case[side]["infer1_us"] = latency_us(case[side].pop("infer1"))
+        case[side]["infer1_cores"] = cores_busy(*turns.turns["infer1"], seconds / 2)
     if torch is not None:
         torch.set_grad_enabled(True)
     return case
+
+
+def cores_busy(before, step, seconds: float) -> float:
+    """The process's CPU time per second of `step` running alone: 1.0 is one core busy. Taken
+    after a pause, so the other side's threads, still spinning after its turn, are asleep."""
+    before()
+    time.sleep(0.5)
+    step()
+    cpu, start, elapsed = time.process_time(), time.perf_counter(), 0.0
+    while elapsed < seconds:
+        step()
+        elapsed = time.perf_counter() - start
+    return (time.process_time() - cpu) / elapsed
 
 
 def latency_us(rate: dict) -> dict:
@@ -322,6 +336,12 @@ def blas_kernels() -> str:
     return ", ".join(f"{b['internal_api']} {b['version']} ({b.get('architecture') or '?'})" for b in blas) or "unknown"
 
 
+def one_image(side: dict) -> str:
+    """'406 on 1.0 cores': the latency, and how many cores were busy meanwhile."""
+    cores = side.get("infer1_cores")
+    return f"{side['infer1_us']['median']:,.0f}" + (f" on {cores:.1f} cores" if cores is not None else "")
+
+
 def report(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -345,8 +365,7 @@ def report(results: dict) -> str:
                     f"{case['ratio']['median']:.2f} {spread(case['ratio'])}"]  # fmt: skip
         else:
             row += ["–", "–"]
-        row.append(f"{ours['infer1_us']['median']:,.0f}")
-        row.append(f"{theirs['infer1_us']['median']:,.0f}" if theirs else "–")
+        row += [one_image(ours), one_image(theirs) if theirs else "–"]
         row.append(f"{ours['infer1000']['median']:,.0f}")
         row.append(f"{theirs['infer1000']['median']:,.0f}" if theirs else "–")
         row.append(("yes" if ours["params"] == theirs["params"] else f"NO ({ours['params']} vs {theirs['params']})") if theirs else "–")
