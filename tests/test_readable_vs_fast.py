@@ -17,7 +17,7 @@ from explorer.nn.conv import (
     max_pool,
     max_pool_backward,
 )
-from explorer.nn.layers import ReLU, Sigmoid, relu, relu_backward, sigmoid, sigmoid_backward, zeros_like
+from explorer.nn.layers import ReLU, Sigmoid, relu, relu_backward, sigmoid, sigmoid_backward, shared_zeros
 from explorer.nn.layers import Parameter
 from explorer.nn.optimizers import OPTIMIZERS
 from explorer.nn.pretrained import available, load_pretrained
@@ -125,7 +125,7 @@ def test_the_relu_layer_gives_relus_bits_for_every_kind_of_number():
         out = ReLU().forward(x)
         assert out.dtype == np.float32 and out.shape == x.shape
         assert np.array_equal(out.view(np.uint32), relu(x).view(np.uint32))
-    zeros = zeros_like(x)
+    zeros = shared_zeros(x)
     assert zeros.shape == x.shape and not zeros.any() and not zeros.flags.writeable
 
 

@@ -50,7 +50,7 @@ BIG_WEIGHTS = 1 << 19
 _ZEROS: dict[np.dtype, np.ndarray] = {}  # per dtype: one read-only buffer of zeros, grown as needed
 
 
-def zeros_like(x: np.ndarray) -> np.ndarray:
+def shared_zeros(x: np.ndarray) -> np.ndarray:
     """A read-only array of zeros shaped like x, a view of one shared buffer.
 
     np.maximum(x, 0) runs NumPy's slow loop, the one for a scalar; against an array of zeros it
@@ -201,7 +201,7 @@ class ReLU(Layer):
     def forward(self, x, train=False):
         """relu(x) above, in parts of a big batch on both cores."""
         # max(x, 0), not x * (x > 0): that gives -0.0, which displays as "-0"
-        self.out = map_batch(lambda x, out=None: np.maximum(x, zeros_like(x), out=out), x)
+        self.out = map_batch(lambda x, out=None: np.maximum(x, shared_zeros(x), out=out), x)
         return self.out
 
     def backward(self, dout):
