@@ -2,12 +2,15 @@
 gradient and of every parameter gradient, plus forward values against the textbook formulas."""
 from __future__ import annotations
 
+import mmap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from explorer.nn.conv import AvgPool2D, Conv2D, MaxPool2D
 from explorer.nn.inits import INITS, init_bias, init_std, init_weights
-from explorer.nn.layers import SELU, BatchNorm, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
+from explorer.nn.layers import SELU, BatchNorm, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh, zero_pages
 from explorer.nn.losses import MeanSquaredError, SoftmaxCrossEntropy
 from tests.gradcheck import assert_grad_close, check_layer, numerical_gradient
 
@@ -436,3 +439,28 @@ def test_dense_reads_only_the_weight_rows_of_a_blank_images_inked_pixels(monkeyp
     check_layer(layer, x, expect_params={"W", "b"})
     dense_input = rng.standard_normal((1, 40))  # mostly inked: the full product
     np.testing.assert_allclose(layer.forward(dense_input), dense_input @ layer.W.value + layer.b.value, rtol=1e-12)
+
+
+def resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads resident memory from Linux's /proc")
+def test_relus_zeros_take_no_memory_however_many():
+    """ReLU's shared zeros (explorer.nn.layers.zero_pages) are read from the kernel's one page of
+    zeros: 64 MB of them, read in full, add next to nothing to the process's resident memory."""
+    before = resident_mb()
+    zeros = zero_pages(16 << 20, np.float32)
+    assert zeros.sum() == 0 and zeros.size == 16 << 20 and not zeros.flags.writeable
+    assert resident_mb() - before < 8
+
+
+def test_relus_zeros_without_mmap_are_plain_read_only_zeros(monkeypatch):
+    """Where mmap cannot map read-only private pages (Windows), zero_pages falls back to np.zeros."""
+    def no_such_flags(*args, **kwargs):
+        raise TypeError("mmap() got an unexpected keyword argument 'flags'")
+
+    monkeypatch.setattr(mmap, "mmap", no_such_flags)
+    zeros = zero_pages(10, np.float32)
+    assert zeros.dtype == np.float32 and zeros.shape == (10,) and not zeros.any() and not zeros.flags.writeable
