@@ -221,11 +221,9 @@ def cores_busy(before, step, seconds: float) -> float:
     before()
     time.sleep(0.5)
     step()
-    cpu, start, elapsed = time.process_time(), time.perf_counter(), 0.0
-    while elapsed < seconds:
-        step()
-        elapsed = time.perf_counter() - start
-    return (time.process_time() - cpu) / elapsed
+    cpu, start = time.process_time(), time.perf_counter()
+    measure(step, seconds, 1, warmup=0)
+    return (time.process_time() - cpu) / (time.perf_counter() - start)
 
 
 def latency_us(rate: dict) -> dict:
