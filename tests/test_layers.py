@@ -192,6 +192,21 @@ def test_sigmoid_is_the_split_by_sign_formula_bit_for_bit():
     np.testing.assert_array_equal(out, expected)
 
 
+def test_selu_is_its_formula_bit_for_bit():
+    """The in-place SELU gives exactly the float32 numbers of the formula as written, forward and
+    backward, at ±0, denormals, ±inf and across the range."""
+    scale, alpha = SELU.SCALE, SELU.ALPHA
+    rng = np.random.default_rng(6)
+    edges = [0.0, -0.0, 1e-45, -1e-45, 1e-39, -1e-39, 88.0, -88.0, 104.0, -104.0, np.inf, -np.inf]
+    x = np.concatenate([edges, rng.normal(0, 5, 2000)]).astype(np.float32)[None]
+    dout = rng.normal(0, 1, x.shape).astype(np.float32)
+    layer = SELU()
+    out, dx = layer.forward(x), layer.backward(dout)
+    assert out.dtype == dx.dtype == np.float32
+    np.testing.assert_array_equal(out, np.where(x > 0, scale * x, scale * alpha * np.expm1(np.minimum(x, 0))))
+    np.testing.assert_array_equal(dx, dout * np.where(x > 0, scale, scale * alpha * np.exp(np.minimum(x, 0))))
+
+
 @pytest.mark.parametrize("make", [ReLU, LeakyReLU, Sigmoid, Tanh, SELU, Flatten,
                                   lambda: Dense(5), lambda: BatchNorm(), lambda: Conv2D(3, 3, padding=1),
                                   lambda: MaxPool2D(2), lambda: AvgPool2D(2), lambda: Dropout(0.5)])

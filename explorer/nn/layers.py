@@ -277,13 +277,20 @@ class SELU(Layer):
     SCALE = 1.0507009873554805
 
     def forward(self, x, train=False):
+        """SCALE * x where x > 0, else SCALE * ALPHA * (exp(x) - 1), in place where it can be."""
         self.x = x
-        negative = self.SCALE * self.ALPHA * np.expm1(np.minimum(x, 0))
-        return np.where(x > 0, self.SCALE * x, negative).astype(x.dtype)
+        out = self.SCALE * x
+        negative = np.minimum(x, shared_zeros(x))  # shared zeros: NumPy's vector loop (see ReLU)
+        np.expm1(negative, out=negative)
+        negative *= self.SCALE * self.ALPHA
+        np.copyto(out, negative, where=x <= 0)
+        return out
 
     def backward(self, dout):
-        slope = np.where(self.x > 0, self.SCALE, self.SCALE * self.ALPHA * np.exp(np.minimum(self.x, 0)))
-        return dout * slope.astype(dout.dtype)
+        slope = np.exp(np.minimum(self.x, shared_zeros(self.x)))
+        slope *= self.SCALE * self.ALPHA
+        np.copyto(slope, self.SCALE, where=self.x > 0)
+        return dout * slope
 
 
 class Dropout(Layer):
