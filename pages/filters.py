@@ -393,6 +393,13 @@ def dense_stage(stage, view, is_last: bool, true_label: int | None, key: str) ->
     st.caption(t("filters.units_caption"))
 
 
+def pictures_of(key: str, label: str, first: bool):
+    """An expander for a stage's tiles, drawn only while open (its state in the link). Every stage
+    of DeepConvNet drawn at once is 57 charts: seconds of a phone's time for each page view."""
+    url_state.bind(f"{key}_open", first)
+    return st.expander(label, key=f"{key}_open", on_change="rerun")
+
+
 def layer_by_layer(net: Network, view, colour_mode: str, true_label: int | None, model_key: str) -> None:
     map_limits = layer_colour_limits(view, colour_mode)
     filter_limits = filter_colour_limits(net, colour_mode)
@@ -402,7 +409,10 @@ def layer_by_layer(net: Network, view, colour_mode: str, true_label: int | None,
             st.subheader(t("filters.stage_header", number=number + 1, title=stage.title))
             st.markdown("  \n".join(layer_line(layer) for layer in stage.layers))
             if stage.kind == "conv":
-                conv_stage(net, stage, map_limits, filter_limits, key)
+                pictures = pictures_of(key, t("filters.stage_pictures.conv"), first=number == 0)
+                if pictures.open:
+                    with pictures:
+                        conv_stage(net, stage, map_limits, filter_limits, key)
             elif stage.kind == "dense":
                 dense_stage(stage, view, number == len(view.stages) - 1, true_label, key)
             elif stage.kind == "flatten":
@@ -410,9 +420,12 @@ def layer_by_layer(net: Network, view, colour_mode: str, true_label: int | None,
                 st.caption(t("filters.flatten_caption", shape=before, count=f"{stage.head.shape[0]:,}"))
             elif stage.head.is_map:
                 head = stage.head
-                tile_grid(lambda channels, last: feature_maps_figure(head.output, map_limits[head.index], "", None, channels, last,
-                                                                        tile_px()),
-                          head.output.shape[-1], head.name, f"{key}_maps")  # fmt: skip
+                pictures = pictures_of(key, t("filters.stage_pictures.maps"), first=number == 0)
+                if pictures.open:
+                    with pictures:
+                        tile_grid(lambda channels, last: feature_maps_figure(head.output, map_limits[head.index], "", None,
+                                                                             channels, last, tile_px()),
+                                  head.output.shape[-1], head.name, f"{key}_maps")  # fmt: skip
 
 
 # --- one convolution -----------------------------------------------------------------------

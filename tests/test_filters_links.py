@@ -141,8 +141,23 @@ def test_a_link_restores_the_random_test_digit(mnist_dir):
 
 @pytest.mark.skipif("lenet" not in SHIPPED, reason="needs the shipped lenet")
 def test_a_link_restores_the_stage_controls_and_the_one_convolution_input_channel(mnist_dir):
-    at = app_with({"filters_source": "test", "filters_model": "lenet", "m_lenet_t_conv2_inch": "2",
+    at = app_with({"filters_source": "test", "filters_model": "lenet", "m_lenet_t_conv2_open": "1", "m_lenet_t_conv2_inch": "2",
                    "m_lenet_t_conv2_channel": "5", "filters_conv": "conv2", "filters_conv2_inch": "4"})  # fmt: skip
     assert at.number_input(key="m_lenet_t_conv2_inch").value == 2
     assert at.number_input(key="m_lenet_t_conv2_channel").value == 5
     assert at.slider(key="filters_conv2_inch").value == 4
+
+
+@pytest.mark.skipif("lenet" not in SHIPPED, reason="needs the shipped lenet")
+def test_only_the_first_stage_draws_its_pictures_until_a_link_opens_another(mnist_dir):
+    """Every stage keeps its heading and layer list; the filters and maps of stage 2 on are drawn
+    only once their expander is open, and the link says which are."""
+    closed = app_with({"filters_source": "test", "filters_model": "lenet"})
+    opened = app_with({"filters_source": "test", "filters_model": "lenet", "m_lenet_t_conv2_open": "1"})
+    for at in (closed, opened):
+        assert any("conv2" in heading.value for heading in at.subheader)
+        assert at.number_input(key="m_lenet_t_conv1_channel")
+    assert opened.session_state["m_lenet_t_conv2_open"] and not closed.session_state["m_lenet_t_conv2_open"]
+    assert "m_lenet_t_conv2_channel" not in [widget.key for widget in closed.number_input]
+    assert opened.number_input(key="m_lenet_t_conv2_channel")
+    assert len(opened.get("plotly_chart")) > len(closed.get("plotly_chart"))
