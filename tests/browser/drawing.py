@@ -19,15 +19,64 @@ def canvas_locator(page, timeout_ms: float = SLOW):
     raise AssertionError("no drawing canvas on the page")
 
 
+def wait_for_the_pen(page, canvas, timeout_ms: float = SLOW) -> None:
+    """Hover the canvas until it shows the pen's crosshair, as a student waits for it. The canvas
+    element exists before the component has switched on its drawing tool (after loading the
+    initial drawing, asynchronously); a stroke drawn in that moment is lost, so the app never
+    hears of it. On a busy machine that moment lasts long enough for a test to fall into."""
+    canvas.wait_for(timeout=timeout_ms)
+    for _ in range(int(timeout_ms / 250)):
+        box = canvas.bounding_box()
+        if box:
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            if canvas.evaluate("element => element.style.cursor") == "crosshair":
+                return
+        page.wait_for_timeout(250)
+    raise AssertionError("the canvas never switched on its pen")
+
+
+# Pixels of the canvas's drawing layer unlike its first (corner) pixel: the ink of the strokes.
+_INK_PIXELS_JS = """upper => {
+    const layer = upper.parentElement.querySelector("canvas.lower-canvas");
+    const pixels = layer.getContext("2d").getImageData(0, 0, layer.width, layer.height).data;
+    let ink = 0;
+    for (let i = 0; i < pixels.length; i += 4)
+        for (let channel = 0; channel < 4; channel++)
+            if (Math.abs(pixels[i + channel] - pixels[channel]) > 64) { ink++; break; }
+    return ink;
+}"""
+
+
+def ink_pixels(canvas) -> int:
+    return canvas.evaluate(_INK_PIXELS_JS)
+
+
+def draw_stroke(page, canvas, corners: list[tuple[float, float]], steps: int = 15) -> None:
+    """One stroke through `corners` (fractions of the canvas), in small mouse moves as a hand draws,
+    once the canvas shows its pen. A stroke that never shows on the canvas (the browser dropped the
+    gesture on a busy machine) is drawn again, as a student would; whether the app answers a stroke
+    that shows is for the test to check."""
+    for _attempt in range(3):
+        wait_for_the_pen(page, canvas)
+        ink_before = ink_pixels(canvas)
+        box = canvas.bounding_box()
+
+        def at(x: float, y: float) -> tuple[float, float]:
+            return box["x"] + x * box["width"], box["y"] + y * box["height"]
+
+        page.mouse.move(*at(*corners[0]))
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
+            for step in range(1, steps + 1):
+                page.mouse.move(*at(x0 + (x1 - x0) * step / steps, y0 + (y1 - y0) * step / steps))
+        page.mouse.up()
+        for _ in range(20):
+            if ink_pixels(canvas) > ink_before:
+                return
+            page.wait_for_timeout(250)
+    raise AssertionError("three strokes in a row never showed on the canvas")
+
+
 def draw_seven(page, canvas) -> None:
     """A '7' as a student draws it: across the top, then down to the bottom left."""
-    canvas.wait_for(timeout=SLOW)
-    box = canvas.bounding_box()
-    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x0 + 0.28 * w, y0 + 0.2 * h)
-    page.mouse.down()
-    for step in range(1, 16):
-        page.mouse.move(x0 + (0.28 + 0.44 * step / 15) * w, y0 + 0.2 * h)
-    for step in range(1, 21):
-        page.mouse.move(x0 + (0.72 - 0.3 * step / 20) * w, y0 + (0.2 + 0.65 * step / 20) * h)
-    page.mouse.up()
+    draw_stroke(page, canvas, [(0.28, 0.2), (0.72, 0.2), (0.42, 0.85)], steps=18)

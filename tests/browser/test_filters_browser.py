@@ -8,7 +8,7 @@ import io
 import re
 
 import pytest
-from tests.browser.drawing import canvas_locator, draw_seven
+from tests.browser.drawing import canvas_locator, draw_seven, draw_stroke
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.browser
@@ -49,14 +49,7 @@ def test_draw_a_digit_and_see_a_prediction(app_server, page, wait_for_app, scree
     canvas.wait_for(timeout=SLOW)
     wait_for_app(page, SLOW)
     page.get_by_text("The drawing is empty").first.wait_for(timeout=SLOW)
-    box = canvas.bounding_box()
-    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-    # a '1': one vertical stroke, with mouse events as a student would draw it
-    page.mouse.move(x0 + 0.5 * w, y0 + 0.15 * h)
-    page.mouse.down()
-    for step in range(1, 21):
-        page.mouse.move(x0 + 0.5 * w, y0 + (0.15 + 0.7 * step / 20) * h)
-    page.mouse.up()
+    draw_stroke(page, canvas, [(0.5, 0.15), (0.5, 0.85)], steps=20)  # a '1', one vertical stroke
     verdict = page.get_by_text(re.compile(r"reads your drawing as \d"))
     verdict.first.wait_for(timeout=SLOW)
     wait_for_app(page, SLOW)

@@ -13,7 +13,7 @@ import pytest
 from explorer.ui.lessons import LESSONS, lesson_by_id, lesson_link
 from explorer.lab.optim_paths import SURFACES
 from explorer.ui.app_setup import REPO_ROOT
-from tests.browser.drawing import SLOW, canvas_locator, draw_seven
+from tests.browser.drawing import SLOW, canvas_locator, draw_seven, draw_stroke
 
 pytestmark = pytest.mark.browser
 
@@ -67,16 +67,7 @@ def main_text(page) -> str:
 
 def draw_small_seven_in_a_corner(page, canvas) -> None:
     """A '7' a third of the canvas high in its top-left corner: unlike any MNIST digit until preprocessed."""
-    canvas.wait_for(timeout=SLOW)
-    box = canvas.bounding_box()
-    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x0 + 0.08 * w, y0 + 0.1 * h)
-    page.mouse.down()
-    for step in range(1, 11):
-        page.mouse.move(x0 + (0.08 + 0.24 * step / 10) * w, y0 + 0.1 * h)
-    for step in range(1, 13):
-        page.mouse.move(x0 + (0.32 - 0.14 * step / 12) * w, y0 + (0.1 + 0.3 * step / 12) * h)
-    page.mouse.up()
+    draw_stroke(page, canvas, [(0.08, 0.1), (0.32, 0.1), (0.18, 0.4)], steps=11)
 
 
 FILTERS_VERDICT = re.compile(r"reads your drawing as (\d) \((\d+)% sure\)")
