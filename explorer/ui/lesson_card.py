@@ -22,9 +22,10 @@ _COMPACT_CSS = """
 .st-key-lesson_card { padding: 0.6rem 1rem 0.9rem; gap: 0.4rem; }
 .st-key-lesson_card p, .st-key-lesson_card li { font-size: 0.85rem; line-height: 1.4; margin-bottom: 0.2rem; }
 .st-key-lesson_card [data-testid="stExpander"] summary { padding-top: 0.3rem; padding-bottom: 0.3rem; }
-/* On a phone the columns stack: the steps fold away too, so the page starts on the first screen. */
+/* On a phone the columns stack: the steps fold away too, so the page starts on the first screen;
+   their whole column goes, or its empty place and gaps stay between the goal and the expanders. */
 @media (min-width: 641px) { .st-key-lesson_steps_folded { display: none; } }
-@media (max-width: 640px) { .st-key-lesson_steps { display: none; } }
+@media (max-width: 640px) { [data-testid="stColumn"]:has(.st-key-lesson_steps) { display: none; } }
 </style>
 """
 

@@ -245,3 +245,26 @@ def test_lessons_page_opens_a_lesson_in_presenter_mode(app_server, page, wait_fo
     assert "/receptive_fields?" in page.url and "lesson=receptive-fields" in page.url and "present=1" in page.url
     assert page.locator("[data-testid='stMain']").bounding_box()["width"] == page.viewport_size["width"]  # sidebar closed
     assert_clean(page)
+
+
+# Columns of the card that are displayed but show no text: on a phone, where the columns stack,
+# such a column is a blank band between the goal and the expanders.
+_EMPTY_CARD_COLUMNS_JS = """() => [...document.querySelectorAll(".st-key-lesson_card [data-testid='stColumn']")]
+    .filter(column => column.getClientRects().length > 0 && column.innerText.trim() === "")
+    .map(column => Math.round(column.getBoundingClientRect().height))"""
+
+
+def test_on_a_phone_the_lesson_card_is_compact(app_server, new_page, viewports, wait_for_app):
+    """390x844: the steps fold into an expander, their column leaves no blank band, and the page's
+    first control (Home's canvas) starts on the first screen under the card."""
+    page = new_page(**viewports["390x844"])
+    page.goto(f"{app_server}/{lesson_link(lesson_by_id('draw'))}")
+    wait_for_app(page, SLOW)
+    card = page.locator(".st-key-lesson_card")
+    assert_in_view(page, card, "the lesson card")
+    assert page.evaluate(_EMPTY_CARD_COLUMNS_JS) == []
+    assert card.get_by_text("What to do").is_visible()  # the steps, folded
+    assert not card.get_by_text(lesson_by_id("draw").steps[0]).first.is_visible()
+    canvas = canvas_locator(page)
+    assert canvas.bounding_box()["y"] < page.viewport_size["height"], "the canvas starts below the first screen"
+    assert_clean(page)
