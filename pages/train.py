@@ -46,6 +46,7 @@ CUSTOM = "custom"
 OPT_NAMES = {name: cls.__name__ for name, cls in OPTIMIZERS.items()}
 HYPER_KEYS = ("momentum", "beta1", "beta2", "rho", "eps")
 PRESENTER_CHART_HEIGHT = 330  # px: the race's charts fit a 1280x720 projector under the lesson card
+PRESENTER_PATHS_HEIGHT = 470  # px: the paths, their legend and both axes fit it too
 RUN_PARAM = "run"  # the URL marker of a live run (a run cannot live in a URL: this only says there was one)
 DEFAULT_MODEL = "keras-mlp"
 ASKED = "tr_asked"  # what a click on Start, Resume or Step asked for, until this page run does it
@@ -889,7 +890,9 @@ def paths_section() -> None:
             paths[OPT_NAMES[opt]] = optimizer_path(opt, steps=steps, surface_name=name, lr=lr)
     with b:
         xs, ys, zs = contour_grid(name)
-        chart(figs.optimizer_paths_figure(xs, ys, zs, paths, s.minimum, title=t(f"train.paths.short.{name}")), key="fig_paths")
+        height = PRESENTER_PATHS_HEIGHT if presenting() else None
+        chart(figs.optimizer_paths_figure(xs, ys, zs, paths, s.minimum, title=t(f"train.paths.short.{name}"), height=height),
+              key="fig_paths")  # fmt: skip
         st.caption(t("train.paths.caption", start=f"{s.start}"))
     for opt in chosen[:MAX_CONFIGS]:
         p = paths[OPT_NAMES[opt]]

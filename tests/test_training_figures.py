@@ -102,6 +102,7 @@ def test_optimizer_paths_figure():
     assert legend_above(fig)
     one = figs.optimizer_paths_figure(xs, ys, zs, {"SGD": optimizer_path("sgd", steps=1)}, (0, 0))
     assert one.data[1].name == "SGD (1 step)"  # not "1 steps"
+    assert fig.layout.height == 540 and figs.optimizer_paths_figure(xs, ys, zs, paths, height=470).layout.height == 470
 
 
 def test_confusion_and_misclassified():

@@ -250,7 +250,7 @@ def prediction_stream_figure(images, probabilities, labels, title: str | None = 
 
 
 # --- optimizer paths -----------------------------------------------------------------------
-def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str | None = None) -> go.Figure:
+def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str | None = None, height: int | None = None) -> go.Figure:
     """Contours of the function and one path (array (n, 2)) per optimizer."""
     fig = go.Figure()
     levels = np.log1p(np.asarray(zs, dtype=float))  # log-spaced contours show both the floor and the walls
@@ -268,7 +268,8 @@ def optimizer_paths_figure(xs, ys, zs, paths: dict, minimum=None, title: str | N
         fig.add_trace(go.Scatter(x=[minimum[0]], y=[minimum[1]], mode="markers", name=t("train.figures.minimum"), marker=dict(symbol="star", size=18, color="black")))
     fig.update_xaxes(title="x", range=[float(np.min(xs)), float(np.max(xs))], showgrid=False)
     fig.update_yaxes(title="y", range=[float(np.min(ys)), float(np.max(ys))], showgrid=False)
-    return _layout(fig, title or t("train.figures.paths_title"), height=540, legend=LEGEND_ABOVE, margin=dict(l=60, r=20, t=120, b=55))
+    return _layout(fig, title or t("train.figures.paths_title"), height=height or 540, legend=LEGEND_ABOVE,
+                   margin=dict(l=60, r=20, t=120, b=55))
 
 
 # --- after training ------------------------------------------------------------------------

@@ -116,13 +116,12 @@ def play_draw(page, wait_for_app) -> None:
 
 
 def play_paths(page, wait_for_app) -> None:
-    """Train, optimizer paths on the bowl: the chart is on screen, and every optimizer ends nearer the
-    minimum than it started."""
+    """Train, optimizer paths on the bowl: the chart is on screen, whole, axes and all, and every
+    optimizer ends nearer the minimum than it started."""
     surface = SURFACES[lesson_by_id("paths").params["path_surface"]]
     chart = page.locator("[data-testid='stMain'] [data-testid='stPlotlyChart']").first
     chart.wait_for(timeout=SLOW)
-    box = chart.bounding_box()
-    assert box["y"] < PROJECTOR["height"] - 200, f"the paths chart starts too low: {box}"
+    assert_in_view(page, chart, "the paths chart")
     ends = re.findall(r"(\w[\w ]*?) ends at \((-?[\d.]+), (-?[\d.]+)\)", main_text(page))
     assert len(ends) >= 2, main_text(page)[:2000]
     (sx, sy), (mx, my) = surface.start, surface.minimum
