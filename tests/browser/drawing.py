@@ -51,6 +51,18 @@ def ink_pixels(canvas) -> int:
     return canvas.evaluate(_INK_PIXELS_JS)
 
 
+def _move_through(page, canvas, corners: list[tuple[float, float]], steps: int) -> None:
+    """Press, move through `corners` (fractions of the canvas) in `steps` moves per leg, release."""
+    box = canvas.bounding_box()
+    points = [(x0 + (x1 - x0) * step / steps, y0 + (y1 - y0) * step / steps)
+              for (x0, y0), (x1, y1) in zip(corners, corners[1:]) for step in range(1, steps + 1)]
+    page.mouse.move(box["x"] + corners[0][0] * box["width"], box["y"] + corners[0][1] * box["height"])
+    page.mouse.down()
+    for x, y in points:
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    page.mouse.up()
+
+
 def draw_stroke(page, canvas, corners: list[tuple[float, float]], steps: int = 15) -> None:
     """One stroke through `corners` (fractions of the canvas), in small mouse moves as a hand draws,
     once the canvas shows its pen. A stroke that never shows on the canvas (the browser dropped the
@@ -59,17 +71,7 @@ def draw_stroke(page, canvas, corners: list[tuple[float, float]], steps: int = 1
     for _attempt in range(3):
         wait_for_the_pen(page, canvas)
         ink_before = ink_pixels(canvas)
-        box = canvas.bounding_box()
-
-        def at(x: float, y: float) -> tuple[float, float]:
-            return box["x"] + x * box["width"], box["y"] + y * box["height"]
-
-        page.mouse.move(*at(*corners[0]))
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
-            for step in range(1, steps + 1):
-                page.mouse.move(*at(x0 + (x1 - x0) * step / steps, y0 + (y1 - y0) * step / steps))
-        page.mouse.up()
+        _move_through(page, canvas, corners, steps)
         for _ in range(20):
             if ink_pixels(canvas) > ink_before:
                 return
