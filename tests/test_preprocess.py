@@ -460,3 +460,38 @@ def test_digit_link_stays_short_even_for_noise():
 def test_malformed_digit_link_is_rejected(text):
     with pytest.raises(ValueError):
         decode_digit(text)
+
+
+def _pieces_by_flood_fill(mask):
+    """The readable definition: a flood fill from each unlabelled pixel of ink, 8 neighbours."""
+    labels = np.zeros(mask.shape, dtype=int)
+    pieces = 0
+    for start in zip(*np.nonzero(mask)):
+        if labels[start]:
+            continue
+        pieces += 1
+        labels[start] = pieces
+        todo = [start]
+        while todo:
+            y, x = todo.pop()
+            for ny in range(max(0, y - 1), min(mask.shape[0], y + 2)):
+                for nx in range(max(0, x - 1), min(mask.shape[1], x + 2)):
+                    if mask[ny, nx] and not labels[ny, nx]:
+                        labels[ny, nx] = pieces
+                        todo.append((ny, nx))
+    return labels
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_connected_pieces_agree_with_a_flood_fill(seed):
+    from explorer.data.preprocess import _connected_pieces
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((40 + seed, 57)) < (0.35 + 0.05 * seed)  # from many specks to a few large pieces
+    mask[5, 3:50] = True  # and one long stroke, which takes label propagation many steps
+    fast, readable = _connected_pieces(mask), _pieces_by_flood_fill(mask)
+    assert ((fast > 0) == mask).all()
+    assert fast.max() == readable.max() > 1
+    # the same pieces, whatever their numbers: each label of one maps to exactly one of the other
+    pairs = set(zip(fast[mask].tolist(), readable[mask].tolist()))
+    assert len(pairs) == len({f for f, _ in pairs}) == len({r for _, r in pairs})

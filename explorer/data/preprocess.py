@@ -710,22 +710,29 @@ def _digit_parts(mask: np.ndarray) -> np.ndarray:
 
 
 def _connected_pieces(mask: np.ndarray) -> np.ndarray:
-    """Label the 8-connected pieces of a mask (0 outside it): every pixel takes the largest label
-    among its neighbours until nothing changes."""
+    """Label the 8-connected pieces of a mask (0 outside it): each pixel starts with its own label,
+    each label points to the largest label next to any of its pixels, and labels follow the
+    pointers until every piece has one label, its largest. Following pointers to the end (pointer
+    jumping) joins a long stroke in a few steps, not in one step per pixel of its length."""
     labels = np.where(mask, np.arange(1, mask.size + 1).reshape(mask.shape), 0)
+    points_to = np.arange(mask.size + 1)  # label -> a larger label of the same piece, or itself
     height, width = mask.shape
     while True:
         padded = np.pad(labels, 1)
-        grown = labels.copy()
+        largest_near = labels.copy()
         for dy in (-1, 0, 1):
             for dx in (-1, 0, 1):
-                np.maximum(grown, padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width], out=grown)
-        grown[~mask] = 0
-        if np.array_equal(grown, labels):
+                np.maximum(largest_near, padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width], out=largest_near)
+        largest_near[~mask] = 0
+        np.maximum.at(points_to, labels.ravel(), largest_near.ravel())
+        while not np.array_equal(followed := points_to[points_to], points_to):
+            points_to = followed
+        joined = points_to[labels]
+        if np.array_equal(joined, labels):
             # Number the pieces 1, 2, ... (0 stays the background, even where there is none).
             numbers = np.unique(np.concatenate([[0], labels.ravel()]), return_inverse=True)[1]
             return numbers[1:].reshape(mask.shape)
-        labels = grown
+        labels = joined
 
 
 def _neighbour_count(mask: np.ndarray) -> np.ndarray:
