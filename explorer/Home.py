@@ -157,8 +157,7 @@ def _show_answer(digit, net, verdict_box, answering: str) -> None:
     st.markdown(answering)
     inputs, bars = st.columns([1, 2], vertical_alignment="top")
     with inputs:
-        figure = digit_figure(digit.image, t("home.input_title"), size=250)
-        figure.update_xaxes(showline=False, ticks="").update_yaxes(showline=False, ticks="")
+        figure = digit_figure(digit.image, t("home.input_title"), size=250, axis_lines=False)
         chart(figure, key="home_input", toolbar=False, width="content")
     with bars:
         chart(probability_bars(probabilities, digit.label, title=t("home.bars_title")), key="home_bars", toolbar=False)
