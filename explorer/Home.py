@@ -163,7 +163,18 @@ def _show_answer(digit, net, verdict_box, answering: str) -> None:
         chart(probability_bars(probabilities, digit.label, title=t("home.bars_title")), key="home_bars", toolbar=False)
 
 
+@st.fragment
 def _hero() -> None:
+    """Draw a digit, the network answers. A fragment: a stroke or a choice reruns only this part,
+    not the whole page (Home reruns at every stroke of every student in the class)."""
+    scheduler().visit(session_id())  # main() does not run when the fragment reruns alone
+    try:
+        _draw_and_answer()
+    finally:
+        url_state.publish_values()  # when the fragment reruns alone, main() does not publish
+
+
+def _draw_and_answer() -> None:
     from explorer.ui.digit_input import ANY_DIGIT, empty_hint, pick_test_digit
     from explorer.ui.resources import mnist_or_none
 

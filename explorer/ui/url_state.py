@@ -3,8 +3,9 @@
 A page calls `bind(key, default)` before creating the widget with that key: the widget's value
 comes from the link when the link carries a valid one, and otherwise stays what the session has
 (or `default`, the first time). After the page ran, the entrypoint calls `publish()`, which writes
-every bound value that differs from its default into the URL. URL values are ids and numbers,
-never the labels a user reads, so a link works in every language.
+every bound value that differs from its default into the URL (a fragment that reruns alone
+calls `publish_values()` itself). URL values are ids and numbers, never the labels a user
+reads, so a link works in every language.
 
 We don't use Streamlit's `bind="query-params"`: it writes a widget's *displayed label* into the URL.
 """
@@ -143,6 +144,13 @@ def claim(*names: str) -> None:
 def publish() -> None:
     """After the page ran: the bound values that differ from their defaults go into the URL; a
     parameter that no part of this page uses is dropped, with a quiet note."""
+    publish_values()
+    _drop_unknown_parameters()
+
+
+def publish_values() -> None:
+    """The bound values that differ from their defaults go into the URL. A fragment calls this
+    when it reruns alone: the page's other parts did not run, so nothing else may be dropped."""
     ss = st.session_state
     bound, applied = ss.get(_BOUND, {}), ss.setdefault(_APPLIED, {})
     for key, default in bound.items():
@@ -154,7 +162,11 @@ def publish() -> None:
         elif st.query_params.get(key) != text:
             st.query_params[key] = text
         applied[key] = text
-    known = set(bound) | ss.get(_CLAIMED, set()) | set(GLOBAL_PARAMS)
+
+
+def _drop_unknown_parameters() -> None:
+    ss = st.session_state
+    known = set(ss.get(_BOUND, {})) | ss.get(_CLAIMED, set()) | set(GLOBAL_PARAMS)
     notes = ss.setdefault(_NOTES, {})
     for key in [key for key in st.query_params if key not in known]:
         notes[key] = st.query_params.get(key)

@@ -34,6 +34,30 @@ def test_draw_a_digit_on_home_and_get_an_answer(app_server, page, wait_for_app, 
     assert charts.count() == 2  # the 28x28 input and the probability bars
     assert page.get_by_text("Its input: 28×28").first.is_visible()
 
+    # The drawing reruns only its part of the page (a fragment), which puts the digit in the link
+    # itself: a reload of that link shows the same digit and the same answer.
+    page.wait_for_function("() => new URLSearchParams(location.search).has('digit')", timeout=SLOW)
+    answer = verdict.first.inner_text()
+    page.goto(page.url)
+    wait_for_app(page, SLOW)
+    page.get_by_text(answer).first.wait_for(timeout=SLOW)
+    assert page.get_by_text("The drawing is empty").count() == 0
+
+
+def test_choosing_a_test_digit_puts_it_in_the_link(app_server, page, wait_for_app, mnist_dir):
+    """The choices of the drawing's part of Home rerun only that part, and still reach the link."""
+    page.goto(app_server)
+    wait_for_app(page, SLOW)
+    page.get_by_role("radio", name="Test digit").click()  # a segmented control's button
+    page.wait_for_function("() => new URLSearchParams(location.search).get('home_source') === 'test'", timeout=SLOW)
+    page.get_by_role("button", name="New digit").click()
+    page.wait_for_function("() => new URLSearchParams(location.search).has('home_test_index')", timeout=SLOW)
+    wait_for_app(page, SLOW)
+    answer = page.get_by_text(re.compile(r"It's an? \d")).first.inner_text()
+    page.goto(page.url)  # the link shows the same test digit, so the same answer
+    wait_for_app(page, SLOW)
+    page.get_by_text(answer).first.wait_for(timeout=SLOW)
+
 
 PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True, has_touch=True)
 
