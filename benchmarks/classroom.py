@@ -25,13 +25,16 @@ page is an error.
    visitor in this process and for the next student (who finds the shared caches filled); then
    Filters showing each other shipped CNN (`?filters_model=...`, as its model menu or a link sets
    it): a model switch, the first time the process draws that network;
-1. baseline: one session alone opens Home and interacts with it (a rerun, as any widget change
-   triggers; the time until "script finished" is the latency);
+1. baseline: one session alone opens Home and interacts with it: it draws a digit (the browser
+   sends the drawing and reruns the part of the page the canvas is in, the hero's fragment) and
+   reruns the whole page (as a click outside the drawing does); the time until "script finished"
+   is the latency;
 2. `--trainers` sessions open Home, go to the Train page, press "Start", and drive the live
    training fragments as the browser does: one auto-rerun per fragment at the interval the
    server asks for, for `--train-seconds`;
-3. once they train, the rest of the class opens Home and keeps interacting with it; each
-   interaction's latency while at least one session trains is timed.
+3. once they train, the rest of the class opens Home and keeps interacting with it (drawings,
+   every 4th time the whole page); each interaction's latency while at least one session trains
+   is timed.
 
 With --class-digits, the class draws instead of training (the Class digits page, issue 19): a
 room is created in a fresh class database (CLASS_DB in a temporary folder; with --url, give the
@@ -52,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import socket
 import statistics
@@ -181,6 +185,7 @@ class Session:
     closing: bool = False
     query_string: str = ""  # sent with every rerun, as the browser sends its URL's query
     components: list[str] = field(default_factory=list)  # custom component ids (the canvas) of the latest run
+    fragments: dict[str, str] = field(default_factory=dict)  # component id -> the fragment it is drawn in
     alerts: list[tuple[int, str]] = field(default_factory=list)  # (format, body) of the latest run's alerts
     shown_steps: list[tuple[float, int]] = field(default_factory=list)  # (when, step) the Train page showed
     started_training: float = 0.0  # when it pressed Start
@@ -253,8 +258,9 @@ class Session:
                     self.buttons[element.button.label] = element.button.id
                 elif which == "imgs":
                     self.media.extend(image.url for image in element.imgs.imgs)
-                elif which == "bidi_component":
+                elif which == "bidi_component" and element.bidi_component.id not in self.components:
                     self.components.append(element.bidi_component.id)
+                    self.fragments[element.bidi_component.id] = delta.fragment_id
                 elif which == "alert":
                     self.alerts.append((element.alert.format, element.alert.body))
                 elif which == "metric" and element.metric.label == "Step":
@@ -286,7 +292,7 @@ class Session:
         state.page_name = self.page_name
         if fragment_id:
             state.fragment_id = fragment_id
-            state.is_auto_rerun = True
+            state.is_auto_rerun = not (click or json_values)  # else a widget in the fragment changed
         else:
             self.auto_reruns.clear()  # a full run registers its live fragments again
         if click:
@@ -306,9 +312,15 @@ class Session:
         await asyncio.wait_for(self.finished.wait(), timeout=30 if fragment_id else 120)
         if self.closed_error:
             raise ConnectionError(self.closed_error)
-        if fragment_id:
-            self.fragment_runs += 1
+        if fragment_id and not (click or json_values):
+            self.fragment_runs += 1  # a live update
         return time.perf_counter() - started
+
+    async def draw(self, label: int) -> float:
+        """Draw `label` on the page's canvas, as a student does: the browser reruns the fragment
+        the canvas is in (the whole page if it is in none); seconds until done."""
+        canvas = self.components[-1]
+        return await self.rerun(fragment_id=self.fragments.get(canvas, ""), json_values={canvas: drawing_value(label)})
 
     async def close(self) -> None:
         self.closing = True
@@ -376,14 +388,22 @@ async def _drive(session: Session, stop_at: float, latencies: list[float], click
         due[fid] = time.monotonic() + session.auto_reruns.get(fid, 1.0)
 
 
+WHOLE_PAGE_EVERY = 4  # a visitor's every 4th interaction reruns the whole page (a click outside the drawing)
+
+
 async def visitor(session: Session, done: asyncio.Event, deadline: float, every: float, report: dict) -> None:
-    """Keep interacting with Home (one rerun every `every` seconds) until the trainers are done;
-    the latencies measured while at least one session was training go to report["during"]."""
-    while not done.is_set() and time.monotonic() < deadline:
+    """Keep interacting with Home (one interaction every `every` seconds) until the trainers are
+    done: draw a digit (a 7, then a 1, ...), and every WHOLE_PAGE_EVERY-th time rerun the whole
+    page instead. The latencies measured while at least one session was training go to
+    report["during"] (drawings) and report["during_page"] (whole pages)."""
+    for number in itertools.count(1):
+        if done.is_set() or time.monotonic() >= deadline:
+            break
         training = report["training_now"] > 0
-        latency = await session.rerun()
+        whole_page = number % WHOLE_PAGE_EVERY == 0 or not session.components
+        latency = await (session.rerun() if whole_page else session.draw((7, 1)[number % 2]))
         if training and report["training_now"] > 0:
-            report["during"].append(latency)
+            report["during_page" if whole_page else "during"].append(latency)
         try:
             await asyncio.wait_for(done.wait(), timeout=every)
         except asyncio.TimeoutError:
@@ -401,7 +421,7 @@ def summary(values: list[float]) -> str:
 
 def new_report() -> dict:
     return {"errors": [], "training": 0, "training_now": 0, "rss": {}, "open_seconds": [], "baseline": [],
-            "during": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": [],
+            "during": [], "during_page": [], "baseline_page": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": [],
             "first_render": [], "images": 0, "live_updates": [], "cold_start": [], "train_clicks": [],
             "steps": []}  # fmt: skip
 
@@ -490,8 +510,9 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
         # 1. baseline: one visitor alone on the server, interacting with Home
         if visitors:
             await open_home(visitors[0])
-            for _ in range(3):
-                report["baseline"].append(await visitors[0].rerun())
+            for label in (7, 1, 7):
+                report["baseline"].append(await visitors[0].draw(label))
+                report["baseline_page"].append(await visitors[0].rerun())
 
         # 2. the trainers come in, open Train and press Start; the rest of the class arrives meanwhile
 
@@ -836,8 +857,8 @@ def print_report(report: dict, args) -> None:
               f"{', '.join(f'{r:.1f}' for r in rates)} (slowest / fastest {rates[0] / rates[-1]:.2f})")  # fmt: skip
     if report["train_clicks"]:
         print(f"a click on the Train page while all train (the whole page rerun): {summary(report['train_clicks'])}")
-    print(f"Home interaction, one session alone: {summary(report['baseline'])}")
-    print(f"Home interaction, while {report['training']} train: {summary(report['during'])}")
+    if report["baseline"] or report["during"]:  # visitors (not with --all-train)
+        _print_home_interactions(report)
     for pid, samples in report["rss"].items():
         peak = max(r.get("VmHWM", 0) for r in samples)
         rss_max = max(r.get("VmRSS", 0) for r in samples)
@@ -848,6 +869,13 @@ def print_report(report: dict, args) -> None:
     print(f"errors: {len(report['errors'])}")
     for error in report["errors"][:20]:
         print(f"  {error}")
+
+
+def _print_home_interactions(report: dict) -> None:
+    print(f"Home interaction (a drawing answered), one session alone: {summary(report['baseline'])}")
+    print(f"Home interaction (a drawing answered), while {report['training']} train: {summary(report['during'])}")
+    print(f"Home, the whole page rerun (every {WHOLE_PAGE_EVERY}th interaction), one session alone: "
+          f"{summary(report['baseline_page'])}; while {report['training']} train: {summary(report['during_page'])}")  # fmt: skip
 
 
 if __name__ == "__main__":
