@@ -495,3 +495,19 @@ def test_connected_pieces_agree_with_a_flood_fill(seed):
     # the same pieces, whatever their numbers: each label of one maps to exactly one of the other
     pairs = set(zip(fast[mask].tolist(), readable[mask].tolist()))
     assert len(pairs) == len({f for f, _ in pairs}) == len({r for _, r in pairs})
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 4, 7, 8, 13])
+def test_running_max_and_min_agree_with_a_window_per_pixel(window):
+    """The doubling filter against its definition: the max (min) of the window x window square
+    around each pixel, the image continued beyond its edges as it is at the edges."""
+    from explorer.data.preprocess import _running
+
+    rng = np.random.default_rng(window)
+    image = rng.random((23, 31)).astype(np.float32)
+    before, after = window // 2, window - 1 - window // 2
+    padded = np.pad(image, [(before, after), (before, after)], mode="edge")
+    for pick, reduce in ((np.maximum, np.max), (np.minimum, np.min)):
+        expected = np.array([[reduce(padded[y : y + window, x : x + window]) for x in range(image.shape[1])]
+                             for y in range(image.shape[0])])  # fmt: skip
+        assert np.array_equal(_running(image, window, pick), expected)

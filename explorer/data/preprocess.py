@@ -661,14 +661,14 @@ def _running_1d(values: np.ndarray, window: int, pick, axis: int) -> np.ndarray:
     half = window // 2
     pad = [(0, 0), (0, 0)]
     pad[axis] = (half, half)
-    padded = np.pad(values, pad, mode="edge")
-    span, result = 1, padded
+    result = np.moveaxis(np.pad(values, pad, mode="edge"), axis, 0)  # the axis first: slices are views
+    span = 1
     while span * 2 <= window:
-        result = pick(result, np.roll(result, -span, axis=axis))
+        result = pick(result[:-span], result[span:])  # each pixel: the span from it, and the one after
         span *= 2
-    result = pick(result, np.roll(result, -(window - span), axis=axis))
-    length = values.shape[axis]
-    return np.take(result, np.arange(length), axis=axis)
+    if window > span:
+        result = pick(result[: span - window], result[window - span :])
+    return np.moveaxis(result[: values.shape[axis]], 0, axis)
 
 
 def _invert_note(choice: str, light_background: bool, inverted: bool) -> Step:
