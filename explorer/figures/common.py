@@ -18,7 +18,9 @@ DIGIT_SCALE = [[0, "black"], [1, "white"]]
 
 def digit_figure(image: np.ndarray, title: str = "", size: int = 220, axis_lines: bool = True) -> go.Figure:
     """A 28x28 (or any) grayscale image, white ink on black as MNIST stores it."""
-    axis = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False, **({} if axis_lines else {"showline": False}))
+    axis = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    if not axis_lines:
+        axis["showline"] = False  # the projector template draws them
     return go.Figure(
         go.Heatmap(z=image, colorscale=DIGIT_SCALE, showscale=False, hovertemplate=t("shared.chart.pixel_hover") + "<extra></extra>"),
         layout=dict(title=title, width=size, height=size + (40 if title else 0), margin=dict(l=5, r=5, t=40 if title else 5, b=5),
@@ -40,9 +42,9 @@ def probability_bars(probabilities: np.ndarray, true_label: int | None = None, t
         textposition="outside",
         hovertemplate=t("shared.chart.digit_hover") + "<extra></extra>",
     )
-    true_mark = [] if true_label is None else [
-        dict(x=true_label, y=-0.12, yref="y", text=t("shared.chart.true"), showarrow=False, font=dict(color=PALETTE[2]))]
-    layout = dict(title=title if title is not None else t("shared.chart.what_it_thinks"), annotations=true_mark,
+    true_mark = dict(x=true_label, y=-0.12, yref="y", text=t("shared.chart.true"), showarrow=False, font=dict(color=PALETTE[2]))
+    layout = dict(title=title if title is not None else t("shared.chart.what_it_thinks"),
+                  annotations=[true_mark] if true_label is not None else [],
                   yaxis=dict(range=[-0.18 if true_label is not None else 0, 1.15], tickformat=".0%", title=t("shared.chart.probability")),
                   xaxis=dict(tickmode="linear", title=t("shared.chart.digit")), height=320, showlegend=False)  # fmt: skip
     return go.Figure(bars, layout=layout)
