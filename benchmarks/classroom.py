@@ -290,9 +290,10 @@ class Session:
         state.query_string = self.query_string
         state.page_script_hash = self.page_hash
         state.page_name = self.page_name
+        live_update = bool(fragment_id) and not (click or json_values)  # else a widget in the fragment changed
         if fragment_id:
             state.fragment_id = fragment_id
-            state.is_auto_rerun = not (click or json_values)  # else a widget in the fragment changed
+            state.is_auto_rerun = live_update
         else:
             self.auto_reruns.clear()  # a full run registers its live fragments again
         if click:
@@ -312,8 +313,8 @@ class Session:
         await asyncio.wait_for(self.finished.wait(), timeout=30 if fragment_id else 120)
         if self.closed_error:
             raise ConnectionError(self.closed_error)
-        if fragment_id and not (click or json_values):
-            self.fragment_runs += 1  # a live update
+        if live_update:
+            self.fragment_runs += 1
         return time.perf_counter() - started
 
     async def draw(self, label: int) -> float:
@@ -421,9 +422,9 @@ def summary(values: list[float]) -> str:
 
 def new_report() -> dict:
     return {"errors": [], "training": 0, "training_now": 0, "rss": {}, "open_seconds": [], "baseline": [],
-            "during": [], "during_page": [], "baseline_page": [], "open_all_seconds": float("nan"), "fragment_runs": 0, "sessions": [],
-            "first_render": [], "images": 0, "live_updates": [], "cold_start": [], "train_clicks": [],
-            "steps": []}  # fmt: skip
+            "baseline_page": [], "during": [], "during_page": [], "open_all_seconds": float("nan"),
+            "fragment_runs": 0, "sessions": [], "first_render": [], "images": 0, "live_updates": [],
+            "cold_start": [], "train_clicks": [], "steps": []}  # fmt: skip
 
 
 async def first_renders(base_url: str, report: dict) -> None:

@@ -14,10 +14,26 @@ DIGIT_SCALE = [[0, "black"], [1, "white"]]
 
 def unchecked_figure(traces: list[dict], layout: dict) -> go.Figure:
     """go.Figure(traces, layout), without plotly checking every property on the way in (ten
-    times faster: Home builds two figures at every stroke of every student). So each property is
-    spelt as plotly stores it ("marker": {"color": ...}, not marker_color); the tests compare each
-    figure made this way with the same figure built and checked step by step."""
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)  # arrays are not copied either
+    times faster: Home builds two figures at every stroke of every student, the Train page its
+    live charts at every update). So traces are spelt as plotly stores them ("marker":
+    {"color": ...}, not marker_color); a title may stay a plain string (`_in_plotly_form` writes
+    it out). The tests compare the figures made this way with the same figures checked."""
+    return go.Figure(data=traces, layout=_in_plotly_form(layout), _validate=False)  # arrays are not copied either
+
+
+def _in_plotly_form(layout: dict) -> dict:
+    """What plotly's check makes of the shorthand we write: a title string (the figure's, an
+    axis's) becomes {"text": title}, and a None is no setting at all."""
+    form = {}
+    for key, value in layout.items():
+        if value is None:
+            continue
+        if key == "title" and isinstance(value, str):
+            value = dict(text=value)
+        elif key.startswith(("xaxis", "yaxis")):
+            value = _in_plotly_form(value)
+        form[key] = value
+    return form
 
 
 def digit_figure(image: np.ndarray, title: str = "", size: int = 220, axis_lines: bool = True) -> go.Figure:
@@ -27,7 +43,7 @@ def digit_figure(image: np.ndarray, title: str = "", size: int = 220, axis_lines
         axis["showline"] = False  # the projector template draws them
     pixels = dict(type="heatmap", z=np.array(image), colorscale=DIGIT_SCALE, showscale=False,
                   hovertemplate=t("shared.chart.pixel_hover") + "<extra></extra>")  # fmt: skip
-    layout = dict(title=dict(text=title), width=size, height=size + (40 if title else 0),
+    layout = dict(title=title, width=size, height=size + (40 if title else 0),
                   margin=dict(l=5, r=5, t=40 if title else 5, b=5), xaxis=axis, yaxis=dict(axis, autorange="reversed", scaleanchor="x"))  # fmt: skip
     return unchecked_figure([pixels], layout)
 
@@ -47,9 +63,9 @@ def probability_bars(probabilities: np.ndarray, true_label: int | None = None, t
         textposition="outside",
         hovertemplate=t("shared.chart.digit_hover") + "<extra></extra>",
     )
-    layout = dict(title=dict(text=title if title is not None else t("shared.chart.what_it_thinks")),
-                  yaxis=dict(range=[-0.18 if true_label is not None else 0, 1.15], tickformat=".0%", title=dict(text=t("shared.chart.probability"))),
-                  xaxis=dict(tickmode="linear", title=dict(text=t("shared.chart.digit"))), height=320, showlegend=False)  # fmt: skip
+    layout = dict(title=title if title is not None else t("shared.chart.what_it_thinks"),
+                  yaxis=dict(range=[-0.18 if true_label is not None else 0, 1.15], tickformat=".0%", title=t("shared.chart.probability")),
+                  xaxis=dict(tickmode="linear", title=t("shared.chart.digit")), height=320, showlegend=False)  # fmt: skip
     if true_label is not None:
         layout["annotations"] = [dict(x=true_label, y=-0.12, yref="y", text=t("shared.chart.true"), showarrow=False, font=dict(color=PALETTE[2]))]
     return unchecked_figure([bars], layout)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid, tiles
+from explorer.figures.common import DIGIT_SCALE, filter_maps, heatmap_grid, tiles, unchecked_figure
 from explorer.figures.theme import DIVERGING, PALETTE, SEQUENTIAL
 from explorer.i18n import t
 
@@ -37,28 +37,13 @@ def _figure(traces: list, title: str, height: int = 360, empty: str | None = Non
     Plotly checks every part of a figure as it is made: half the time of the Train page's live
     charts, which every training student redraws at every update (with a whole class training,
     a quarter of the server's busy time went into them). These come as plain dicts, traces as
-    dict(type="scatter", x=..., ...), and `_in_plotly_form` writes the layout's shorthand as
-    plotly's check would, so the check would change nothing: tests/test_training_figures.py has
-    plotly check every figure made here and finds the same figure."""
+    dict(type="scatter", x=..., ...) (see explorer.figures.common.unchecked_figure), so the check
+    would change nothing: tests/test_training_figures.py has plotly check every figure made here
+    and finds the same figure."""
     layout.setdefault("margin", dict(l=60, r=20, t=60, b=55))
     if empty:
         layout["annotations"] = [_empty_note(empty)]
-    return go.Figure(data=traces, layout=_in_plotly_form(dict(title=title, height=height, **layout)), _validate=False)
-
-
-def _in_plotly_form(layout: dict) -> dict:
-    """What plotly's check makes of the shorthand we write: a title string (the figure's, an
-    axis's) becomes {"text": title}, and a None is no setting at all."""
-    form = {}
-    for key, value in layout.items():
-        if value is None:
-            continue
-        if key == "title" and isinstance(value, str):
-            value = dict(text=value)
-        elif key.startswith(("xaxis", "yaxis")):
-            value = _in_plotly_form(value)
-        form[key] = value
-    return form
+    return unchecked_figure(traces, dict(title=title, height=height, **layout))
 
 
 def _empty_note(text: str) -> dict:
