@@ -4,6 +4,7 @@
     python benchmarks/classroom.py --sessions 10 --trainers 3 --train-seconds 30
     python benchmarks/classroom.py --url http://127.0.0.1:8600    # a running server or proxy
     python benchmarks/classroom.py --all-train                    # all 30 sessions train
+    python benchmarks/classroom.py --in-step                      # the 20 others draw at the same instant
     python benchmarks/classroom.py --class-digits                 # 30 sessions submit digits to one room
 
 Starts `streamlit run explorer/Home.py` on 127.0.0.1 (a free port; MNIST from MNIST_DIR or the
@@ -33,8 +34,8 @@ page is an error.
    training fragments as the browser does: one auto-rerun per fragment at the interval the
    server asks for, for `--train-seconds`;
 3. once they train, the rest of the class opens Home and keeps interacting with it (drawings,
-   every 4th time the whole page); each interaction's latency while at least one session trains
-   is timed.
+   every 4th time the whole page), each student at their own pace, or with --in-step all at the
+   same instant; each interaction's latency while at least one session trains is timed.
 
 With --class-digits, the class draws instead of training (the Class digits page, issue 19): a
 room is created in a fresh class database (CLASS_DB in a temporary folder; with --url, give the
@@ -57,6 +58,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -392,11 +394,20 @@ async def _drive(session: Session, stop_at: float, latencies: list[float], click
 WHOLE_PAGE_EVERY = 4  # a visitor's every 4th interaction reruns the whole page (a click outside the drawing)
 
 
-async def visitor(session: Session, done: asyncio.Event, deadline: float, every: float, report: dict) -> None:
-    """Keep interacting with Home (one interaction every `every` seconds) until the trainers are
-    done: draw a digit (a 7, then a 1, ...), and every WHOLE_PAGE_EVERY-th time rerun the whole
-    page instead. The latencies measured while at least one session was training go to
-    report["during"] (drawings) and report["during_page"] (whole pages)."""
+async def visitor(session: Session, done: asyncio.Event, deadline: float, every: float, report: dict,
+                  in_step: bool = False) -> None:  # fmt: skip
+    """Keep interacting with Home until the trainers are done: draw a digit (a 7, then a 1, ...),
+    and every WHOLE_PAGE_EVERY-th time rerun the whole page instead. The latencies measured while
+    at least one session was training go to report["during"] (drawings) and report["during_page"]
+    (whole pages).
+
+    Between two interactions a student pauses `every` seconds on average, at their own pace
+    (0.5 to 1.5 times `every`, the first interaction within `every` of arriving); `in_step`: every
+    student pauses exactly `every`, so the class, arriving together, acts together (everyone draws
+    at the teacher's word: the worst case)."""
+    pace = random.Random(session.number)  # the same pauses in every run
+    if not in_step:
+        await _pause(done, every * pace.random())
     for number in itertools.count(1):
         if done.is_set() or time.monotonic() >= deadline:
             break
@@ -405,10 +416,15 @@ async def visitor(session: Session, done: asyncio.Event, deadline: float, every:
         latency = await (session.rerun() if whole_page else session.draw((7, 1)[number % 2]))
         if training and report["training_now"] > 0:
             report["during_page" if whole_page else "during"].append(latency)
-        try:
-            await asyncio.wait_for(done.wait(), timeout=every)
-        except asyncio.TimeoutError:
-            pass
+        await _pause(done, every if in_step else every * pace.uniform(0.5, 1.5))
+
+
+async def _pause(done: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `done` is set meanwhile."""
+    try:
+        await asyncio.wait_for(done.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
 
 
 def summary(values: list[float]) -> str:
@@ -528,7 +544,7 @@ async def classroom(base_url: str, pids: list[int], args, report: dict, deadline
                     and time.monotonic() - waited < 60 and not done.is_set():  # fmt: skip
                 await asyncio.sleep(0.5)
             await open_home(session)
-            await visitor(session, done, deadline, args.interaction_every, report)
+            await visitor(session, done, deadline, args.interaction_every, report, args.in_step)
 
         done = asyncio.Event()
 
@@ -732,7 +748,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trainers", type=int, default=10)
     parser.add_argument("--all-train", action="store_true", help="every session trains (--trainers = --sessions)")
     parser.add_argument("--train-seconds", type=float, default=60.0, help="how long the trainers train")
-    parser.add_argument("--interaction-every", type=float, default=2.0, help="seconds between a visitor's reruns")
+    parser.add_argument("--interaction-every", type=float, default=2.0,
+                        help="a visitor's pause between two interactions, on average (s)")
+    parser.add_argument("--in-step", action="store_true",
+                        help="every visitor pauses exactly --interaction-every: the class acts together (the worst case)")
     parser.add_argument("--train-click-every", type=float, default=10.0,
                         help="with --all-train: seconds between a training student's clicks (a rerun of the Train page)")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="hard limit for the whole run")
@@ -859,7 +878,7 @@ def print_report(report: dict, args) -> None:
     if report["train_clicks"]:
         print(f"a click on the Train page while all train (the whole page rerun): {summary(report['train_clicks'])}")
     if report["baseline"] or report["during"]:  # visitors (not with --all-train)
-        _print_home_interactions(report)
+        _print_home_interactions(report, args)
     for pid, samples in report["rss"].items():
         peak = max(r.get("VmHWM", 0) for r in samples)
         rss_max = max(r.get("VmRSS", 0) for r in samples)
@@ -872,9 +891,11 @@ def print_report(report: dict, args) -> None:
         print(f"  {error}")
 
 
-def _print_home_interactions(report: dict) -> None:
+def _print_home_interactions(report: dict, args) -> None:
+    pace = "in step, every" if args.in_step else "each at their own pace, on average every"
     print(f"Home interaction (a drawing answered), one session alone: {summary(report['baseline'])}")
-    print(f"Home interaction (a drawing answered), while {report['training']} train: {summary(report['during'])}")
+    print(f"Home interaction (a drawing answered), while {report['training']} train ({pace} {args.interaction_every:g} s): "
+          f"{summary(report['during'])}")  # fmt: skip
     print(f"Home, the whole page rerun (every {WHOLE_PAGE_EVERY}th interaction), one session alone: "
           f"{summary(report['baseline_page'])}; while {report['training']} train: {summary(report['during_page'])}")  # fmt: skip
 
