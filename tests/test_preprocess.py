@@ -222,6 +222,15 @@ def test_to_grayscale_shapes_and_range():
     assert to_grayscale(Image.fromarray(gray)).shape == gray.shape
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_a_colour_pixels_gray_is_its_brightest_channel(channels):
+    rng = np.random.default_rng(channels)
+    array = rng.integers(0, 256, (37, 41, channels), dtype=np.uint8)
+    array[..., 3:] = 255  # opaque: no background mixed in
+    brightest = (array[..., :3].astype(np.float32) / 255.0).max(axis=2)
+    assert np.array_equal(to_grayscale(array), brightest)
+
+
 def test_empty_canvas_is_rejected():
     with pytest.raises(ImageError, match="empty"):
         preprocess_digit(np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8))
