@@ -731,9 +731,12 @@ def _connected_pieces(mask: np.ndarray) -> np.ndarray:
             points_to = followed
         joined = points_to[labels]
         if np.array_equal(joined, labels):
-            # Number the pieces 1, 2, ... (0 stays the background, even where there is none).
-            numbers = np.unique(np.concatenate([[0], labels.ravel()]), return_inverse=True)[1]
-            return numbers[1:].reshape(mask.shape)
+            # Number the pieces 1, 2, ... in the order of their labels (0 stays the background):
+            # a label's number is how many labels in use are smaller (a count, not a sort).
+            in_use = np.zeros(mask.size + 1, dtype=bool)
+            in_use[labels] = True
+            in_use[0] = True
+            return (np.cumsum(in_use) - 1)[labels]
         labels = joined
 
 
