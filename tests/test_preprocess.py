@@ -506,6 +506,50 @@ def test_connected_pieces_agree_with_a_flood_fill(seed):
     assert len(pairs) == len({f for f, _ in pairs}) == len({r for _, r in pairs})
 
 
+def _opened_by_the_filters(image, window):
+    from explorer.data.preprocess import _beyond_the_edge, _running
+
+    return _beyond_the_edge(image, window, lambda v: _running(_running(v, window, np.minimum), window, np.maximum))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_opening_of_strokes_on_an_even_background_is_the_filters_opening(seed):
+    """The opening's shortcut (an even background left as it is; taken with the wider windows here)
+    against the two filters it skips."""
+    from explorer.data.preprocess import _opening
+
+    rng = np.random.default_rng(seed)
+    window = (3, 5, 9, 15, 9, 15)[seed]
+    image = np.zeros((40 + seed, 50), np.float32)
+    for _ in range(6):  # strokes, thinner than the window
+        y, x = rng.integers(1, 35), rng.integers(1, 40)
+        image[y : y + window // 2, x : x + int(rng.integers(1, 12))] = rng.random(dtype=np.float32)
+    assert np.array_equal(_opening(image, window), _opened_by_the_filters(image, window))
+
+
+@pytest.mark.parametrize("light_part", ["a blot the window fits in", "ink along the border"])
+def test_the_opening_keeps_what_the_window_fits_in(light_part):
+    """Where the shortcut must not be taken: the opening keeps a light part as wide as the window."""
+    from explorer.data.preprocess import _opening
+
+    window = 9
+    image = np.zeros((40, 50), np.float32)
+    if light_part == "a blot the window fits in":
+        image[10:19, 20:30] = 0.5
+    else:  # a square beyond the edge holds copies of the border's ink only
+        image[0, 5:15] = 0.7
+    expected = _opened_by_the_filters(image, window)
+    assert expected.max() > 0
+    assert np.array_equal(_opening(image, window), expected)
+
+
+def test_a_drawing_on_the_canvas_takes_the_openings_shortcut():
+    from explorer.data.preprocess import _every_square_holds, _paper_window
+
+    gray = to_grayscale(draw_seven())  # white strokes on the canvas's black, 280x280
+    assert _every_square_holds(gray == gray.min(), _paper_window(gray.shape))
+
+
 @pytest.mark.parametrize("window", [1, 2, 3, 4, 7, 8, 13])
 def test_running_max_and_min_agree_with_a_window_per_pixel(window):
     """The doubling filter against its definition: the max (min) of the window x window square

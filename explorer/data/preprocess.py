@@ -641,7 +641,23 @@ def _closing(values: np.ndarray, window: int) -> np.ndarray:
 
 def _opening(values: np.ndarray, window: int) -> np.ndarray:
     """Remove every light detail narrower than `window` (a minimum, then a maximum filter)."""
+    darkest = values.min()
+    if _every_square_holds(values == darkest, window):  # e.g. strokes on a drawing canvas's even black
+        return np.full_like(values, darkest)  # the minimum filter is `darkest` everywhere, the maximum after it too
     return _beyond_the_edge(values, window, lambda v: _running(_running(v, window, np.minimum), window, np.maximum))
+
+
+def _every_square_holds(found: np.ndarray, window: int) -> bool:
+    """Does every window x window square, the image continued beyond its edges as it is at the
+    edges, hold a pixel where `found` is true? It does when the whole border is found (a square
+    reaching beyond the edge holds copies of the border) and so is a pixel of each aligned block
+    of window // 2 pixels a side (a square inside the image holds one such block whole)."""
+    if not (found[0].all() and found[-1].all() and found[:, 0].all() and found[:, -1].all()):
+        return False
+    side = window // 2
+    rows, cols = found.shape[0] // side, found.shape[1] // side
+    blocks = found[: rows * side, : cols * side].reshape(rows, side, cols, side)
+    return bool(blocks.any(axis=(1, 3)).all())
 
 
 def _beyond_the_edge(values: np.ndarray, window: int, filters) -> np.ndarray:
