@@ -543,6 +543,17 @@ def test_the_opening_keeps_what_the_window_fits_in(light_part):
     assert np.array_equal(_opening(image, window), expected)
 
 
+def test_the_closing_of_dark_strokes_on_an_even_background_is_the_filters_closing():
+    """The same shortcut for dark ink on light paper (the Filters page's black-ink canvas)."""
+    from explorer.data.preprocess import _beyond_the_edge, _closing, _every_square_holds, _running
+
+    image = 1.0 - to_grayscale(draw_seven())  # black strokes on white, 280x280
+    window = 93
+    assert _every_square_holds(image == image.max(), window)
+    filtered = _beyond_the_edge(image, window, lambda v: _running(_running(v, window, np.maximum), window, np.minimum))
+    assert np.array_equal(_closing(image, window), filtered)
+
+
 def test_a_drawing_on_the_canvas_takes_the_openings_shortcut():
     from explorer.data.preprocess import _every_square_holds, _paper_window
 

@@ -636,15 +636,24 @@ def _noise_floor(darkness: np.ndarray) -> float:
 
 def _closing(values: np.ndarray, window: int) -> np.ndarray:
     """Fill in every dark detail narrower than `window` (a maximum, then a minimum filter)."""
-    return _beyond_the_edge(values, window, lambda v: _running(_running(v, window, np.maximum), window, np.minimum))
+    return _filtered_twice(values, window, np.maximum, np.minimum)
 
 
 def _opening(values: np.ndarray, window: int) -> np.ndarray:
     """Remove every light detail narrower than `window` (a minimum, then a maximum filter)."""
-    darkest = values.min()
-    if _every_square_holds(values == darkest, window):  # e.g. strokes on a drawing canvas's even black
-        return np.full_like(values, darkest)  # the minimum filter is `darkest` everywhere, the maximum after it too
-    return _beyond_the_edge(values, window, lambda v: _running(_running(v, window, np.minimum), window, np.maximum))
+    return _filtered_twice(values, window, np.minimum, np.maximum)
+
+
+def _filtered_twice(values: np.ndarray, window: int, first, then) -> np.ndarray:
+    """`first` (np.maximum or np.minimum) over every window x window square, then `then`.
+
+    When every square holds a pixel at the level `first` picks (the image's brightest or darkest),
+    the first filter gives that level everywhere, and so does the second: strokes on a drawing
+    canvas's even background skip both."""
+    level = first.reduce(values, axis=None)
+    if _every_square_holds(values == level, window):
+        return np.full_like(values, level)
+    return _beyond_the_edge(values, window, lambda v: _running(_running(v, window, first), window, then))
 
 
 def _every_square_holds(found: np.ndarray, window: int) -> bool:
