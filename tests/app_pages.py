@@ -43,3 +43,10 @@ def rerun_until(at: AppTest, done, seconds: float = 120) -> bool:
     at.run()  # the page as it draws the state reached
     assert not at.exception, at.exception
     return done()
+
+
+def names_start(at: AppTest, text: str) -> bool:
+    """Does `text` name the Start button by its icon and its label? On a phone the button shows
+    only its icon (pages/train.py: page_styles), so a hint naming the label alone points nowhere."""
+    start = at.button(key="btn_start")
+    return f"{start.proto.icon} **{start.label}**" in text

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from explorer import i18n
 from explorer.ui.app_setup import REPO_ROOT
 from tests import app_pages
-from tests.app_pages import rerun_until
+from tests.app_pages import names_start, rerun_until
 from tests.english_check import english_in
 
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
@@ -74,6 +74,7 @@ def test_opening_view(lang):
     assert_all_translated(at)
     assert [title.value for title in at.title] == [i18n.t("pages.train.title")]
     assert i18n.t("train.start_hint") in [info.value for info in at.info]
+    assert names_start(at, i18n.t("train.start_hint"))  # on a phone Start shows only its icon
     assert i18n.t("train.figures.loss_title") in chart_titles(at)
     assert at.segmented_control(key="tr_mode").options == [i18n.t(f"train.mode.{mode}") for mode in ("train", "compare", "paths")]
     assert at.selectbox(key="tr_augment").options == [i18n.t(f"train.augment.{a}") for a in ("none", "shift", "shift_rotate", "shift_scale", "shift_flip",

@@ -15,7 +15,7 @@ from explorer.nn.models import MODELS
 from explorer.nn.optimizers import OPTIMIZERS
 from explorer.ui.app_setup import REPO_ROOT
 from explorer.ui.resources import SESSION_MODEL_KEY
-from tests.app_pages import rerun_until
+from tests.app_pages import names_start, rerun_until
 
 PAGE = str(REPO_ROOT / "pages" / "train.py")
 HOME = str(REPO_ROOT / "explorer" / "Home.py")
@@ -61,6 +61,7 @@ def test_page_renders_with_its_controls(at):
     assert any("parameters" in c.value for c in at.sidebar.caption)
     assert at.latex and "eta" in at.latex[0].value  # the update rule
     assert "Training loss per step" in charts(at)
+    assert any(names_start(at, info.value) for info in at.info)  # the hint: choose, then press Start
 
 
 def shown_step(at) -> int:
@@ -381,7 +382,7 @@ def test_a_link_to_a_run_of_another_session_says_what_happened(mnist_dir, monkey
     app.query_params.update({"run": "a1b2c3", "tr_model": "nielsen"})
     app.run()
     assert not app.exception
-    assert any("another browser session" in i.value and "Start" in i.value for i in app.info)
+    assert any("another browser session" in i.value and names_start(app, i.value) for i in app.info)
     assert app.selectbox(key="tr_model").value == "nielsen"  # its settings are restored
 
 
