@@ -37,7 +37,7 @@ def _require(condition: object, reason: str) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests first, the cold start (five fresh servers, the longest file) first of all.
+    """Browser tests first, the cold start (five fresh servers, one of the longest files) first of all.
 
     The two workers take whole files in this order (pytest.ini: --dist loadfile,
     --no-loadscope-reorder): the long browser files start early, and the many short files fill

@@ -131,16 +131,28 @@ _APP_IDLE_JS = f"""() => {{
 }}"""
 
 
-def _wait_for_app(page, timeout_ms: float = TIMEOUT_MS) -> None:
-    """Wait until Streamlit is connected and has finished running the script."""
+# The script has run ("initial" until a run begins) and every element it sent is drawn, lazily
+# loaded ones (charts, widgets) perhaps still as placeholders: an exception box is never lazy.
+_RUN_DRAWN_JS = f"""() => {{
+    const s = ({_APP_STATE_JS})();
+    return s.script === "notRunning" && s.connection === "CONNECTED" && s.stale === 0;
+}}"""
+
+
+def _wait_for(page, predicate_js: str, what: str, timeout_ms: float) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
         # Timer polling, one JS predicate: cheap, and not tied to animation frames.
-        page.wait_for_function(_APP_IDLE_JS, polling=250, timeout=timeout_ms)
+        page.wait_for_function(predicate_js, polling=250, timeout=timeout_ms)
     except PlaywrightTimeout:
         state = page.evaluate(_APP_STATE_JS)
-        raise AssertionError(f"app not idle after {timeout_ms / 1000:.0f} s: {state}") from None
+        raise AssertionError(f"app not {what} after {timeout_ms / 1000:.0f} s: {state}") from None
+
+
+def _wait_for_app(page, timeout_ms: float = TIMEOUT_MS) -> None:
+    """Wait until Streamlit is connected and has finished running the script."""
+    _wait_for(page, _APP_IDLE_JS, "idle", timeout_ms)
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +161,14 @@ def wait_for_app():
     After a click that reruns the script, wait for its expected effect first: the app is
     idle for a moment before the rerun starts."""
     return _wait_for_app
+
+
+@pytest.fixture(scope="session")
+def wait_for_run():
+    """`wait_for_run(page, timeout_ms=180_000)`: block until the script's run has finished and its
+    elements are on the page, without waiting for the code of lazily loaded ones (plotly's is
+    megabytes): enough to read what the server sent, such as exception boxes."""
+    return lambda page, timeout_ms=TIMEOUT_MS: _wait_for(page, _RUN_DRAWN_JS, "run and drawn", timeout_ms)
 
 
 def _screenshot(page, name: str, *, full_page: bool = False) -> Path:
