@@ -507,9 +507,9 @@ def test_connected_pieces_agree_with_a_flood_fill(seed):
 
 
 def _opened_by_the_filters(image, window):
-    from explorer.data.preprocess import _beyond_the_edge, _running
+    from explorer.data.preprocess import _running_twice
 
-    return _beyond_the_edge(image, window, lambda v: _running(_running(v, window, np.minimum), window, np.maximum))
+    return _running_twice(image, window, np.minimum, np.maximum)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -545,12 +545,12 @@ def test_the_opening_keeps_what_the_window_fits_in(light_part):
 
 def test_the_closing_of_dark_strokes_on_an_even_background_is_the_filters_closing():
     """The same shortcut for dark ink on light paper (the Filters page's black-ink canvas)."""
-    from explorer.data.preprocess import _beyond_the_edge, _closing, _every_square_holds, _running
+    from explorer.data.preprocess import _closing, _every_square_holds, _running_twice
 
     image = 1.0 - to_grayscale(draw_seven())  # black strokes on white, 280x280
     window = 93
     assert _every_square_holds(image == image.max(), window)
-    filtered = _beyond_the_edge(image, window, lambda v: _running(_running(v, window, np.maximum), window, np.minimum))
+    filtered = _running_twice(image, window, np.maximum, np.minimum)
     assert np.array_equal(_closing(image, window), filtered)
 
 

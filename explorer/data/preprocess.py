@@ -653,6 +653,11 @@ def _filtered_twice(values: np.ndarray, window: int, first, then) -> np.ndarray:
     level = first.reduce(values, axis=None)
     if _every_square_holds(values == level, window):
         return np.full_like(values, level)
+    return _running_twice(values, window, first, then)
+
+
+def _running_twice(values: np.ndarray, window: int, first, then) -> np.ndarray:
+    """The two filters themselves, the image continued beyond its edges as it is at the edges."""
     return _beyond_the_edge(values, window, lambda v: _running(_running(v, window, first), window, then))
 
 
