@@ -873,7 +873,11 @@ def paths_section() -> None:
         st.markdown(t("train.paths.intro"))
     url_state.bind("path_surface", "bowl", options=list(SURFACES))
     url_state.bind("path_opts", ["sgd", "momentum", "adagrad", "adam"], options=list(OPTIMIZERS))
-    a, b = st.columns([1.3, 2])
+    # On a phone the columns stack: the paths first, their controls under them (else the function,
+    # the optimizers, the steps and each η fill the first screen and the picture is below it).
+    st.html(f"""<style>@media (max-width: {PHONE_BREAKPOINT}px) {{
+      .st-key-path_view [data-testid="stColumn"]:last-child {{ order: -1; }} }}</style>""")
+    a, b = st.container(key="path_view").columns([1.3, 2])
     with a:
         name = st.radio(t("train.paths.function"), list(SURFACES), format_func=lambda s: t(f"train.paths.surface.{s}"), key="path_surface",
                         persist_state="session")  # fmt: skip

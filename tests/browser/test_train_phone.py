@@ -12,6 +12,8 @@ from collections import Counter
 
 import pytest
 
+from explorer.ui.lessons import lesson_by_id, lesson_link
+
 pytestmark = pytest.mark.browser
 
 CONTROLS = ("btn_start", "btn_step", "btn_reset", "tr_log")
@@ -96,4 +98,20 @@ def test_the_six_numbers_sit_in_even_rows(new_page, viewports, wait_for_app, app
     widths = [metric["width"] for metric in found]
     assert max(widths) - min(widths) <= 1, widths
     assert not any(metric["cut"] for metric in found), found
+    assert exception_texts(page) == [] and page.js_errors == []
+
+
+def test_on_a_phone_the_optimizer_paths_lesson_shows_its_paths_on_the_first_screen(new_page, viewports, wait_for_app, app_server,
+                                                                                   exception_texts, screenshot):  # fmt: skip
+    """The controls column comes first on a projector; on a phone the columns stack, and the
+    function, the optimizers, the steps and each η filled the first screen: the paths go first."""
+    page = new_page(**viewports["390x844"])
+    page.goto(f"{app_server}/{lesson_link(lesson_by_id('paths'))}")
+    wait_for_app(page)
+    page.locator(".st-key-fig_paths .js-plotly-plot").wait_for()
+    wait_for_app(page)
+    screenshot(page, "train_paths_lesson_390x844")
+    found = page.evaluate(_BOXES_JS, ["fig_paths", "path_surface"])
+    assert found["fig_paths"]["top"] + CHART_TOP_SHOWN <= viewports["390x844"]["viewport"]["height"], found
+    assert found["fig_paths"]["bottom"] <= found["path_surface"]["top"], found  # the controls under the paths
     assert exception_texts(page) == [] and page.js_errors == []
