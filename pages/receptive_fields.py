@@ -22,6 +22,8 @@ from explorer.lab import receptive_measure as rm
 from explorer.ui.resources import mnist_or_none, pretrained_models, show_missing_data
 
 H2H_KEY = "rf_head_to_head"  # results of the head-to-head training, kept for the session
+EDITED_KEY = "_rf_stack_shown"  # (preset, rows) of the calculator's stack as last shown
+EDITOR_START_KEY = "_rf_stack_start"  # the rows the calculator's editor started from
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -65,47 +67,21 @@ def _synthetic_digit() -> np.ndarray:
     return rm.synthetic_digit()
 
 
-# ---------------------------------------------------------------------------
+@st.cache_data(show_spinner=False)
+def _conv_layers(model: str) -> list[tuple[int, str]]:
+    """(layer index, name) of the model's convolutions: the layers the ERF tab offers."""
+    return rm.conv_layers(rm.build_model(model))
 
-url_state.bind_number("rf_n", 2, 1, 5)
-url_state.bind_number("rf_c_in", 16, 1, 128)
-url_state.bind_number("rf_c_out", 16, 1, 128)
-
-st.title(t("pages.receptive_fields.title"))
-if not presenting():
-    st.markdown(t("receptive.intro"))
-
-data = mnist_or_none()
-if data is not None:
-    digit_index = url_state.bind_number("rf_digit", 0, 0, len(data.test_images) - 1)
-    digit = np.asarray(data.test_images[digit_index])
-    digit_caption = t("receptive.digit_caption", index=digit_index, label=int(data.test_labels[digit_index]))
-else:
-    digit = _synthetic_digit()
-    digit_caption = t("receptive.synthetic_caption")
 
 TABS = ("compare", "calculator", "erf", "head-to-head")  # URL ids; labels in the catalog (receptive.tab.<id>)
+ERF_MODELS = [name for name in rm.preset_names() if name != "tf-cnn-bn"]  # the CNNs whose field is measured
+H2H_SIZES = [1000, 2000, 3000, 5000, 8000]  # training images for the head-to-head
 
-
-def _tab_label(tab: str) -> str:
-    return t(f"receptive.tab.{tab}")
-
-
-def _tab_changed() -> None:
-    label = st.session_state.get("_rf_tab_label")
-    st.session_state["rf_tab"] = next((tab for tab in TABS if _tab_label(tab) == label), "compare")
-
-
-url_state.bind_choice("rf_tab", "compare", TABS)  # the open tab is part of the view (a link may open the ERF tab)
-tab_compare, tab_calc, tab_erf, tab_h2h = st.tabs(
-    [_tab_label(tab) for tab in TABS], default=_tab_label(st.session_state["rf_tab"]), key="_rf_tab_label",
-    on_change=_tab_changed,
-)  # fmt: skip
 
 # ---------------------------------------------------------------------------
 # 1. The comparison
 # ---------------------------------------------------------------------------
-with tab_compare:
+def compare_tab(data, digit: np.ndarray, digit_caption: str) -> None:
     if not presenting():
         st.header(t("receptive.compare.header"))
 
@@ -113,9 +89,10 @@ with tab_compare:
         st.session_state.update(rf_c_in=c_in, rf_c_out=c_out, rf_n=n)
 
     controls = st.columns([1, 1, 1])
-    n = controls[0].slider(t("receptive.compare.n_label"), 1, 5, key="rf_n", help=t("receptive.compare.n_help"))
-    c_in = controls[1].slider(t("receptive.compare.c_in_label"), 1, 128, key="rf_c_in")
-    c_out = controls[2].slider(t("receptive.compare.c_out_label"), 1, 128, key="rf_c_out")
+    n = controls[0].slider(t("receptive.compare.n_label"), 1, 5, key="rf_n", help=t("receptive.compare.n_help"),
+                           persist_state="page")
+    c_in = controls[1].slider(t("receptive.compare.c_in_label"), 1, 128, key="rf_c_in", persist_state="page")
+    c_out = controls[2].slider(t("receptive.compare.c_out_label"), 1, 128, key="rf_c_out", persist_state="page")
     b1, b2 = st.columns(2)
     b1.button(t("receptive.compare.preset_deep"), on_click=_preset, args=(64, 64), width="stretch")
     b2.button(t("receptive.compare.preset_mnist"), on_click=_preset, args=(1, 16), width="stretch")
@@ -186,8 +163,6 @@ with tab_compare:
     # --- overlay ---------------------------------------------------------------------
     st.subheader(t("receptive.compare.overlay_header"))
     out_size = 28 - 2 * n
-    url_state.bind_number("rf_row", out_size // 2, 0, out_size - 1)
-    url_state.bind_number("rf_col", out_size // 2, 0, out_size - 1)
 
     def _clicked() -> None:
         """A click on input pixel (y, x) picks the output unit whose field is centred there."""
@@ -204,10 +179,11 @@ with tab_compare:
             return
 
     s1, s2, s3 = st.columns([1, 1, 1])
-    row = s1.slider(t("receptive.compare.row_label"), 0, out_size - 1, key="rf_row")
-    col = s2.slider(t("receptive.compare.col_label"), 0, out_size - 1, key="rf_col")
+    row = s1.slider(t("receptive.compare.row_label"), 0, out_size - 1, key="rf_row", persist_state="page")
+    col = s2.slider(t("receptive.compare.col_label"), 0, out_size - 1, key="rf_col", persist_state="page")
     if data is not None:
-        s3.number_input(t("receptive.compare.digit_label"), 0, len(data.test_images) - 1, key="rf_digit", step=1)
+        s3.number_input(t("receptive.compare.digit_label"), 0, len(data.test_images) - 1, key="rf_digit", step=1,
+                        persist_state="page")
     else:
         s3.caption(t("receptive.compare.no_mnist_caption"))
 
@@ -232,18 +208,26 @@ with tab_compare:
 # ---------------------------------------------------------------------------
 # 2. Calculator
 # ---------------------------------------------------------------------------
-with tab_calc:
+def _stack_rows(preset: str) -> pd.DataFrame:
+    """The rows the calculator's editor starts from. A closed tab's editor forgets its edits, so
+    when it comes back (its key gone) it starts from the rows last shown for this preset; on a
+    new preset, from the preset's layers. The start is kept: the editor's edits apply to it."""
+    if f"rf_editor_{preset}" not in st.session_state:
+        shown_preset, rows = st.session_state.get(EDITED_KEY, (None, None))
+        st.session_state[EDITOR_START_KEY] = rows if shown_preset == preset else rm.spec_rows(rm.model_stack(preset))
+    return pd.DataFrame(st.session_state[EDITOR_START_KEY], columns=list(rm.CALC_COLUMNS))
+
+
+def calculator_tab(digit: np.ndarray) -> None:
     st.header(t("receptive.calc.header"))
     st.markdown(t("receptive.calc.intro"))
     names = rm.preset_names()
-    url_state.bind_choice("rf_preset", "lenet" if "lenet" in names else names[0], names)
-    url_state.bind_number("rf_input_size", 28, 1, 1024)
     top = st.columns([2, 1])
-    preset = top[0].selectbox(t("receptive.calc.preset_label"), names, key="rf_preset")
-    input_size = top[1].number_input(t("receptive.calc.input_size_label"), 1, 1024, step=1, key="rf_input_size")
+    preset = top[0].selectbox(t("receptive.calc.preset_label"), names, key="rf_preset", persist_state="page")
+    input_size = top[1].number_input(t("receptive.calc.input_size_label"), 1, 1024, step=1, key="rf_input_size",
+                                     persist_state="page")
     edited = st.data_editor(
-        pd.DataFrame(rm.spec_rows(rm.model_stack(preset)), columns=list(rm.CALC_COLUMNS)),
-        key=f"rf_editor_{preset}", num_rows="dynamic", width="stretch", hide_index=True,
+        _stack_rows(preset), key=f"rf_editor_{preset}", num_rows="dynamic", width="stretch", hide_index=True,
         column_config={
             "name": st.column_config.TextColumn(t("receptive.column.name")),
             "kind": st.column_config.SelectboxColumn(t("receptive.column.kind"), options=["conv", "pool"], required=True),
@@ -253,7 +237,8 @@ with tab_calc:
             "dilation": st.column_config.NumberColumn(t("receptive.column.dilation"), step=1),
         },
     )
-    specs, problems = rm.parse_stack(edited.to_dict("records"), int(input_size))
+    st.session_state[EDITED_KEY] = (preset, edited.to_dict("records"))
+    specs, problems = rm.parse_stack(st.session_state[EDITED_KEY][1], int(input_size))
     if problems:
         for problem in problems:
             st.error(_problem_text(problem), icon=":material/error:")
@@ -293,23 +278,16 @@ with tab_calc:
 # ---------------------------------------------------------------------------
 # 3. Effective receptive field
 # ---------------------------------------------------------------------------
-with tab_erf:
+def effective_field_tab(data) -> None:
     st.header(t("receptive.erf.header"))
     st.markdown(t("receptive.erf.intro"))
-    conv_models = [name for name in rm.preset_names() if name != "tf-cnn-bn"]
-    url_state.bind_choice("rf_erf_model", "deepconvnet", conv_models)
     model = st.session_state["rf_erf_model"]
-    net_layers = rm.conv_layers(rm.build_model(model))
-    layer_names = [name for _, name in net_layers]
-    if st.session_state.get("_rf_erf_layer_model", model) != model:  # another model: start on its last layer
-        st.session_state.pop("rf_erf_layer", None)
-    st.session_state["_rf_erf_layer_model"] = model
-    url_state.bind_choice("rf_erf_layer", layer_names[-1], layer_names)
-    url_state.bind_number("rf_erf_count", 12, 2, 32)
+    net_layers = _conv_layers(model)
     e1, e2, e3 = st.columns(3)
-    e1.selectbox(t("receptive.erf.model_label"), conv_models, key="rf_erf_model")
-    layer_name = e2.selectbox(t("receptive.erf.layer_label"), layer_names, key="rf_erf_layer")
-    count = e3.slider(t("receptive.erf.count_label"), 2, 32, key="rf_erf_count")
+    e1.selectbox(t("receptive.erf.model_label"), ERF_MODELS, key="rf_erf_model", persist_state="page")
+    layer_name = e2.selectbox(t("receptive.erf.layer_label"), [name for _, name in net_layers], key="rf_erf_layer",
+                              persist_state="page")
+    count = e3.slider(t("receptive.erf.count_label"), 2, 32, key="rf_erf_count", persist_state="page")
     layer_index = dict((name, i) for i, name in net_layers)[layer_name]
     if data is not None:
         inputs = np.asarray(data.test_images[:count])
@@ -345,20 +323,16 @@ with tab_erf:
 # ---------------------------------------------------------------------------
 # 4. Head to head
 # ---------------------------------------------------------------------------
-with tab_h2h:
+def head_to_head_tab(data) -> None:
     st.header(t("receptive.h2h.header"))
     st.markdown(t("receptive.h2h.intro"))
     if data is None:
         show_missing_data(t("receptive.h2h.missing_feature"))
     else:
-        sizes = [1000, 2000, 3000, 5000, 8000]
-        url_state.bind_choice("rf_h2h_size", 2000, sizes)
-        url_state.bind_number("rf_h2h_epochs", 1, 1, 3)
-        url_state.bind_number("rf_h2h_seed", 0, 0, 9999)
         h1, h2, h3 = st.columns(3)
-        train_size = h1.select_slider(t("receptive.h2h.size_label"), sizes, key="rf_h2h_size")
-        epochs = h2.slider(t("receptive.h2h.epochs_label"), 1, 3, key="rf_h2h_epochs")
-        seed = h3.number_input(t("receptive.h2h.seed_label"), 0, 9999, key="rf_h2h_seed")
+        train_size = h1.select_slider(t("receptive.h2h.size_label"), H2H_SIZES, key="rf_h2h_size", persist_state="page")
+        epochs = h2.slider(t("receptive.h2h.epochs_label"), 1, 3, key="rf_h2h_epochs", persist_state="page")
+        seed = h3.number_input(t("receptive.h2h.seed_label"), 0, 9999, key="rf_h2h_seed", persist_state="page")
         if st.button(t("receptive.h2h.train_button"), type="primary", icon=":material/play_arrow:", key="rf_h2h_train"):
             bar = st.progress(0.0, t("receptive.h2h.starting"))
 
@@ -402,3 +376,70 @@ with tab_h2h:
                     k = r.filters.shape[-1]
                     chart(heatmap_grid(r.filters, diverging=True, columns=4, height_per_row=90))
                     st.caption(t("receptive.h2h.filters_caption", model=r.model, k=k))
+
+
+# ---------------------------------------------------------------------------
+# The page: every tab's controls are bound to the link first, then only the open tab is drawn
+# ---------------------------------------------------------------------------
+
+
+def _tab_label(tab: str) -> str:
+    return t(f"receptive.tab.{tab}")
+
+
+def _tab_changed() -> None:
+    label = st.session_state.get("_rf_tab_label")
+    st.session_state["rf_tab"] = next((tab for tab in TABS if _tab_label(tab) == label), "compare")
+
+
+def bind_every_tab(data) -> None:
+    """Bind the controls of all four tabs to the link, open or not: a closed tab's values stay in
+    the link (and its widgets keep them, persist_state) until the tab is opened again."""
+    url_state.bind_choice("rf_tab", "compare", TABS)  # the open tab is part of the view (a link may open the ERF tab)
+    url_state.bind_number("rf_n", 2, 1, 5)
+    url_state.bind_number("rf_c_in", 16, 1, 128)
+    url_state.bind_number("rf_c_out", 16, 1, 128)
+    out_size = 28 - 2 * st.session_state["rf_n"]
+    url_state.bind_number("rf_row", out_size // 2, 0, out_size - 1)
+    url_state.bind_number("rf_col", out_size // 2, 0, out_size - 1)
+    names = rm.preset_names()
+    url_state.bind_choice("rf_preset", "lenet" if "lenet" in names else names[0], names)
+    url_state.bind_number("rf_input_size", 28, 1, 1024)
+    url_state.bind_choice("rf_erf_model", "deepconvnet", ERF_MODELS)
+    model = st.session_state["rf_erf_model"]
+    if st.session_state.get("_rf_erf_layer_model", model) != model:  # another model: start on its last layer
+        st.session_state.pop("rf_erf_layer", None)
+    st.session_state["_rf_erf_layer_model"] = model
+    layer_names = [name for _, name in _conv_layers(model)]
+    url_state.bind_choice("rf_erf_layer", layer_names[-1], layer_names)
+    url_state.bind_number("rf_erf_count", 12, 2, 32)
+    if data is not None:
+        url_state.bind_choice("rf_h2h_size", 2000, H2H_SIZES)
+        url_state.bind_number("rf_h2h_epochs", 1, 1, 3)
+        url_state.bind_number("rf_h2h_seed", 0, 0, 9999)
+
+
+st.title(t("pages.receptive_fields.title"))
+if not presenting():
+    st.markdown(t("receptive.intro"))
+
+data = mnist_or_none()
+if data is not None:
+    digit_index = url_state.bind_number("rf_digit", 0, 0, len(data.test_images) - 1)
+    digit = np.asarray(data.test_images[digit_index])
+    digit_caption = t("receptive.digit_caption", index=digit_index, label=int(data.test_labels[digit_index]))
+else:
+    digit = _synthetic_digit()
+    digit_caption = t("receptive.synthetic_caption")
+bind_every_tab(data)
+
+# Only the open tab is drawn (a tab click reruns the page): a phone's first view draws one tab's
+# charts and tables, not four, and every slider move reruns one tab.
+tabs = st.tabs([_tab_label(tab) for tab in TABS], default=_tab_label(st.session_state["rf_tab"]), key="_rf_tab_label",
+               on_change=_tab_changed)  # fmt: skip
+drawers = (lambda: compare_tab(data, digit, digit_caption), lambda: calculator_tab(digit),
+           lambda: effective_field_tab(data), lambda: head_to_head_tab(data))  # fmt: skip
+for tab, draw in zip(tabs, drawers):
+    if tab.open:
+        with tab:
+            draw()

@@ -50,3 +50,16 @@ def names_start(at: AppTest, text: str) -> bool:
     only its icon (pages/train.py: page_styles), so a hint naming the label alone points nowhere."""
     start = at.button(key="btn_start")
     return f"{start.proto.icon} **{start.label}**" in text
+
+
+def open_tab(at: AppTest, tabs_key: str, label: str, callback_state: dict | None = None) -> AppTest:
+    """Click the tab `label` of the st.tabs with key `tabs_key` and rerun, as a student's click
+    does. AppTest cannot click a tab, and setting the tabs' state does not call their on_change
+    callback: `callback_state` is what that callback would have set."""
+    at.session_state[tabs_key] = label
+    for key, value in (callback_state or {}).items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    assert [tab.label for tab in at.tabs if tab.label == label], f"no tab {label!r}"
+    return at

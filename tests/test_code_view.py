@@ -309,6 +309,6 @@ def test_the_receptive_field_calculator_shows_the_recurrence(monkeypatch):
     from explorer.lab import receptive
 
     calls = counted(monkeypatch, receptive, "receptive_fields")
-    at = page("receptive_fields").run()
+    at = page("receptive_fields", rf_tab="calculator").run()
     assert not at.exception, at.exception
     assert calls and listing(inspect.unwrap(receptive.receptive_fields)) in [code.value for code in at.code]

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.lab import receptive_measure as rm
 from explorer.ui.app_setup import REPO_ROOT
+from tests.test_receptive_page import click_tab
 
 PAGE = str(REPO_ROOT / "pages" / "receptive_fields.py")
 TIMEOUT = 120
@@ -41,22 +42,28 @@ def test_a_link_sets_every_control():
     at = app_with({"rf_n": "3", "rf_c_in": "64", "rf_c_out": "40", "rf_row": "4", "rf_col": "17",
                    "rf_preset": "deepconvnet", "rf_input_size": "32", "rf_erf_model": "lenet",
                    "rf_erf_layer": "conv1", "rf_erf_count": "5", "rf_tab": "erf"})  # fmt: skip
+    assert at.session_state["rf_tab"] == "erf"
+    got = values(at)  # only the open tab's controls are drawn
+    assert (got["rf_erf_model"], got["rf_erf_layer"], got["rf_erf_count"]) == ("lenet", "conv1", 5)
+    assert "rf_n" not in got and "rf_preset" not in got
+
+    click_tab(at, "compare")  # the other tabs' values from the link were kept while closed
     got = values(at)
     assert {key: got[key] for key in ("rf_n", "rf_c_in", "rf_c_out", "rf_row", "rf_col")} == \
         {"rf_n": 3, "rf_c_in": 64, "rf_c_out": 40, "rf_row": 4, "rf_col": 17}  # fmt: skip
-    assert (got["rf_preset"], got["rf_input_size"]) == ("deepconvnet", 32)
-    assert (got["rf_erf_model"], got["rf_erf_layer"], got["rf_erf_count"]) == ("lenet", "conv1", 5)
-    assert at.session_state["rf_tab"] == "erf"
     assert any("Output unit **(4, 17)**" in m.value for m in at.markdown)
+    click_tab(at, "calculator")
+    got = values(at)
+    assert (got["rf_preset"], got["rf_input_size"]) == ("deepconvnet", 32)
 
 
 def test_bad_link_values_are_ignored_quietly():
     at = app_with({"rf_n": "9", "rf_c_in": "abc", "rf_preset": "no-such-net", "rf_erf_model": "nielsen",
                    "rf_row": "-3", "rf_tab": "Effective receptive field"})  # fmt: skip
-    got = values(at)
-    assert (got["rf_n"], got["rf_c_in"], got["rf_preset"], got["rf_erf_model"]) == (2, 16, "lenet", "deepconvnet")
-    assert got["rf_row"] == 12  # the centre of the 24x24 output
-    assert at.session_state["rf_tab"] == "compare"
+    state = at.session_state
+    assert (state["rf_n"], state["rf_c_in"], state["rf_preset"], state["rf_erf_model"]) == (2, 16, "lenet", "deepconvnet")
+    assert state["rf_row"] == 12  # the centre of the 24x24 output
+    assert state["rf_tab"] == "compare" and values(at)["rf_row"] == 12
 
 
 def test_output_position_stays_inside_when_n_grows():

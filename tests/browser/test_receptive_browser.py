@@ -83,6 +83,30 @@ def test_clicking_a_pixel_moves_the_output_unit_there(app_server, page, wait_for
     assert page.js_errors == []
 
 
+def test_a_tab_is_drawn_when_opened_and_the_closed_tabs_keep_their_values(app_server, page, wait_for_app):
+    page.goto(f"{app_server}/receptive_fields?rf_c_in=64&rf_erf_count=5")
+    wait_for_app(page)
+    calculator_header = page.get_by_role("heading", name="Receptive field of any stack")
+    # Only the open tab is drawn: the others are not in the page at all, not even hidden.
+    assert page.locator("[data-testid='stHeading']", has_text="Receptive field of any stack").count() == 0
+    assert page.locator("[data-testid='stDataFrame']").count() == 0  # the calculator's editor and table
+
+    page.get_by_role("tab", name="Any stack: calculator").click()
+    calculator_header.wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.locator("[data-testid='stHeading']", has_text="One big kernel or a stack of small ones?").count() == 0
+    for part in ("rf_tab=calculator", "rf_c_in=64", "rf_erf_count=5"):  # the closed tabs' values stay in the link
+        assert part in page.url, page.url
+
+    page.get_by_role("tab", name="3x3 + 3x3 vs 5x5").click()
+    page.get_by_role("heading", name="One big kernel or a stack of small ones?").wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.get_by_role("slider", name="input channels").get_attribute("aria-valuetext") == "64"
+    assert "rf_c_in=64" in page.url and "rf_erf_count=5" in page.url and "rf_tab" not in page.url
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.js_errors == []
+
+
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("tab", ["compare", "calculator", "erf"])
 def test_nothing_is_cut_off_or_overlapping(app_server, page, wait_for_app, viewport, tab):
