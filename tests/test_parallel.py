@@ -112,16 +112,29 @@ def test_one_blas_thread_nests_and_blas_gets_its_threads_back_only_when_asked_an
     assert counts() == own
 
 
-def test_networks_hold_blas_to_one_thread_only_when_convolutional():
+def test_networks_hold_blas_to_one_thread_except_while_an_mlp_trains():
+    """A second BLAS thread spins on the other core after every product it helps with: networks
+    answer on one thread, and only an MLP's training (big products) gives BLAS its threads."""
     if not parallel._blas_threads._blas:
         pytest.skip("NumPy's BLAS is not one threadpoolctl can control")
-    image = np.zeros((1, 28, 28), dtype=np.uint8)
-    seen = {}
+    images = np.zeros((8, 28, 28), dtype=np.uint8)
+
+    def lowered_after(work) -> bool:
+        with parallel.own_blas_threads():  # start from BLAS's own threads
+            pass
+        assert not parallel._blas_threads.lowered
+        work()
+        return parallel._blas_threads.lowered
+
+    answers, training = {}, {}
     for name in ("lenet", "nielsen", "deepconvnet", "keras-mlp"):
         net = build_model(name)
-        net.forward(net.prepare(image))
-        seen[name] = parallel._blas_threads.lowered
-    assert seen == {"lenet": True, "nielsen": False, "deepconvnet": True, "keras-mlp": False}
+        x = net.prepare(images)
+        answers[name] = [lowered_after(lambda: net.forward(x)), lowered_after(lambda: net.predict_proba(images)),
+                         lowered_after(lambda: net.trace(x[:1])), lowered_after(lambda: net.input_gradient(x[:1], 0, (0,)))]
+        training[name] = lowered_after(lambda: net.train_step_gradients(x, np.zeros(len(x), dtype=np.int64)))
+    assert answers == {name: [True] * 4 for name in answers}
+    assert training == {"lenet": True, "nielsen": False, "deepconvnet": True, "keras-mlp": False}
 
 
 @pytest.mark.parametrize("make_layer", [ReLU, lambda: MaxPool2D(2), lambda: MaxPool2D(3, 2)], ids=["relu", "pool2", "pool3s2"])

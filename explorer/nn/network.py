@@ -149,12 +149,16 @@ class Network:
             x += self.dtype.type(low)
         return x.reshape((len(images),) + self.input_shape)
 
-    def _cores(self):
+    def _cores(self, training: bool = False):
         """BLAS on one thread in a convolutional network: a big batch is shared out over the cores by
         its layers themselves (explorer.nn.parallel), and a small one's products are too small for a
         second BLAS thread to help (one drawn digit through DeepConvNet: the same time, with the
-        other core kept busy, spinning, after). MLPs leave the cores to BLAS."""
-        return parallel.one_blas_thread() if self._shares_matmuls else parallel.own_blas_threads()
+        other core kept busy, spinning, after). An MLP leaves the cores to BLAS while it trains;
+        its answers, a few hundred images at a time, stay on one thread too: after every product a
+        second BLAS thread spins for up to a tenth of a second, taken from the other sessions."""
+        if self._shares_matmuls or not training:
+            return parallel.one_blas_thread()
+        return parallel.own_blas_threads()
 
     def _shares_out(self, batch_size: int) -> bool:
         """Whether a batch is big enough for convolutional layers to share its work out."""
@@ -163,7 +167,7 @@ class Network:
 
     @exclusive
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        with self._cores():
+        with self._cores(training=train):
             for layer in self._running_order:
                 x = layer.forward(x, train)
         return x
@@ -172,7 +176,7 @@ class Network:
     def backward(self, dout: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate dL/d(output); return dL/d(input) only when asked (it costs a matmul)."""
         layers = self._running_order
-        with self._cores():
+        with self._cores(training=True):
             for index in range(len(layers) - 1, -1, -1):
                 layer = layers[index]
                 if index == 0 and not input_grad and hasattr(layer, "backward_weights"):
@@ -253,9 +257,10 @@ class Network:
     def trace(self, x: np.ndarray) -> list[np.ndarray]:
         """The output of every layer (eval mode) for an input batch x."""
         outputs = []
-        for layer in self.layers:
-            x = layer.forward(x, train=False)
-            outputs.append(x)
+        with self._cores():
+            for layer in self.layers:
+                x = layer.forward(x, train=False)
+                outputs.append(x)
         return outputs
 
     @exclusive
@@ -266,12 +271,13 @@ class Network:
         for a feature map or (class,) for the last layer. Used for receptive fields and saliency.
         """
         out = x
-        for layer in self.layers[: layer_index + 1]:
-            out = layer.forward(out, train=False)
-        seed = np.zeros_like(out)
-        seed[(0,) + tuple(unit)] = 1
-        for layer in reversed(self.layers[: layer_index + 1]):
-            seed = layer.backward(seed)
+        with self._cores():
+            for layer in self.layers[: layer_index + 1]:
+                out = layer.forward(out, train=False)
+            seed = np.zeros_like(out)
+            seed[(0,) + tuple(unit)] = 1
+            for layer in reversed(self.layers[: layer_index + 1]):
+                seed = layer.backward(seed)
         return seed
 
     @exclusive
