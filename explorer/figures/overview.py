@@ -19,6 +19,7 @@ from explorer.lab.dissect import Dissection
 THUMB = 10.0  # every thumbnail is drawn this many units wide, whatever its map's size
 GAP_Y = 2.0  # between two thumbnails of a column
 COLUMN_STEP = 16.0  # from one column's left edge to the next
+PROBABILITY_WIDTH = 1.8 * THUMB  # the softmax's cells: "7: 100%" fits inside (white on the answer's dark blue)
 MAPS_PER_COLUMN = 6  # more would not fit a projector's height; the column says how many it hides
 HIGHLIGHT = PALETTE[3]
 
@@ -94,16 +95,16 @@ def network_overview(view: Dissection, selected: tuple[int, int] | None = None, 
 
 def _add_probabilities(fig: go.Figure, view: Dissection, column: int) -> None:
     """The softmax at the right end: ten cells, the network's answer outlined."""
-    x = column * COLUMN_STEP
+    x, width = column * COLUMN_STEP, PROBABILITY_WIDTH
     cell = (MAPS_PER_COLUMN * (THUMB + GAP_Y)) / 10
-    fig.add_trace(go.Heatmap(z=view.probabilities[:, None], x0=x + THUMB / 2, dx=THUMB, y0=-cell / 2, dy=-cell,
+    fig.add_trace(go.Heatmap(z=view.probabilities[:, None], x0=x + width / 2, dx=width, y0=-cell / 2, dy=-cell,
                              colorscale="Blues", zmin=0, zmax=1, showscale=False,
                              text=[[f"{digit}: {p:.0%}"] for digit, p in enumerate(view.probabilities)],
                              texttemplate="%{text}", textfont=dict(size=11), hoverinfo="skip"))  # fmt: skip
-    fig.add_annotation(x=x + THUMB / 2, y=THUMB * 0.2, text=t("overview.softmax"), showarrow=False, yanchor="bottom",
+    fig.add_annotation(x=x + width / 2, y=THUMB * 0.2, text=t("overview.softmax"), showarrow=False, yanchor="bottom",
                        font=dict(size=11))  # fmt: skip
     top = view.predicted
-    fig.add_shape(type="rect", x0=x, x1=x + THUMB, y0=-top * cell, y1=-(top + 1) * cell, line=dict(color=HIGHLIGHT, width=3))
+    fig.add_shape(type="rect", x0=x, x1=x + width, y0=-top * cell, y1=-(top + 1) * cell, line=dict(color=HIGHLIGHT, width=3))
 
 
 def _add_connections(fig: go.Figure, columns: list[dict], column: int, channel: int) -> None:
