@@ -106,12 +106,33 @@ def least_sure_of_the_first(count: int) -> int:
 needs_mnist = pytest.mark.skipif(not mnist_here() and os.environ.get("CI") != "true", reason="needs MNIST (MNIST_DIR)")
 
 
-def open_section(lang: str = "en") -> AppTest:
+def open_section(lang: str = "en", opened: bool = True) -> AppTest:
+    """The section, its worked step opened from the link (as a teacher's link may) unless not `opened`."""
     at = AppTest.from_function(_section_app, default_timeout=TIMEOUT)
     at.query_params["lang"] = lang
+    if opened:
+        at.query_params["backward_open"] = "1"
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+@needs_mnist
+def test_the_worked_step_is_computed_only_once_its_expander_is_opened(monkeypatch):
+    from explorer.lab import backward_step as lab_step
+
+    import explorer.ui.backward_step_view as view
+
+    calls = counted(monkeypatch, lab_step, "backward_step")
+    monkeypatch.setattr(view, "backward_step", lab_step.backward_step)
+    at = open_section(opened=False)
+    assert [h.value for h in at.header] == [i18n.t("backward.title")]
+    assert [e.label for e in at.expander] == [i18n.t("backward.open")] and not at.number_input
+    assert calls == []  # nothing computed for a closed section
+    at.session_state["backward_open"] = True  # the student opens it
+    at.run()
+    assert not at.exception, at.exception
+    assert calls and at.number_input(key="backward_image").value == least_sure_of_the_first(256)
 
 
 def counted(monkeypatch, module, name: str) -> list:

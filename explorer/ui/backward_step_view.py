@@ -46,6 +46,7 @@ from explorer.ui.figure_cache import content_key, shared
 from explorer.ui.code_view import show_code
 from explorer.ui.resources import mnist_or_none, show_missing_data
 
+OPEN_KEY = "backward_open"  # the expander holding the worked step, open or not (in the link)
 STATE = "_backward_step"  # {"token", "net": the float64 copy, "losses": the image's loss before and after each step}
 LEARNING_RATES = (0.001, 0.01, 0.1, 0.5, 1.0)
 DEFAULT_LEARNING_RATE = 0.01  # small enough that a few steps in a row each lower the loss
@@ -232,9 +233,21 @@ def show_losses(losses: list[float]) -> None:
 
 
 def backward_step_section(net: Network) -> None:
-    """The whole section for `net` (a CNN whose first layer is a convolution)."""
+    """The whole section for `net` (a CNN whose first layer is a convolution): its title and
+    introduction, and the worked step in an expander drawn only while open (its state in the
+    link). Drawn always, the step cost a third of every Filters rerun's server time and a phone
+    its charts, for a part no lesson needs on screen."""
     st.header(t("backward.title"))
     st.markdown(t("backward.intro"))
+    url_state.bind(OPEN_KEY, False)
+    numbers = st.expander(t("backward.open"), key=OPEN_KEY, on_change="rerun")
+    if numbers.open:
+        with numbers:
+            worked_step(net)
+
+
+def worked_step(net: Network) -> None:
+    """The step itself: the controls, every number with its check, and the update."""
     data = mnist_or_none()
     if data is None:
         show_missing_data(t("backward.title"))

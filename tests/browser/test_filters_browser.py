@@ -90,7 +90,7 @@ def test_corrupt_upload_shows_a_message(app_server, page, wait_for_app, screensh
 # --- layout on a projector and a phone; a drawing in the link ----------------------------------
 
 # Text cut short (an ellipsis, or clipped by overflow) outside formulas and charts, and chart
-# titles, subplot titles, legends and axis titles that overlap inside one plotly chart.
+# titles, subplot titles, legends, axis titles and annotations that overlap inside one plotly chart.
 LAYOUT_PROBLEMS_JS = """() => {
   const visible = (e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden';
   const sidebar = document.querySelector('[data-testid=stSidebar]');
@@ -113,6 +113,8 @@ LAYOUT_PROBLEMS_JS = """() => {
     for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
       const [a, b] = [boxes[i][2], boxes[j][2]];
       if (a.contains(b) || b.contains(a)) continue;  // a title's group and its own text
+      // Tilted labels side by side (a row of column titles): their upright boxes overlap, not their text.
+      if (a.closest('[transform*=rotate]') && b.closest('[transform*=rotate]')) continue;
       if (hit(boxes[i][1], boxes[j][1])) overlaps.push(`chart ${index}: "${boxes[i][0]}" over "${boxes[j][0]}"`);
     }
   });
@@ -127,7 +129,7 @@ def layout_problems(page) -> dict:
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-@pytest.mark.parametrize("query", ["filters_source=draw", "filters_source=upload", "filters_model=zhou-cnn"])
+@pytest.mark.parametrize("query", ["filters_source=draw", "filters_source=upload", "filters_model=zhou-cnn", "backward_open=1"])
 def test_nothing_is_cut_off_or_overlapping(app_server, page, wait_for_app, viewport, query):
     page.set_viewport_size(VIEWPORTS[viewport])
     page.goto(f"{app_server}/filters?{query}")
@@ -214,3 +216,21 @@ def test_clicking_a_cell_of_the_feature_map_moves_the_window_there(app_server, p
     wait_for_app(page, SLOW)
     assert "filters_row=5" in page.url and "filters_col=6" in page.url
     assert_clean(page)
+
+
+def test_the_backward_step_is_worked_out_when_opened_and_stays_open_on_reload(app_server, page, wait_for_app):
+    page.goto(f"{app_server}/filters?filters_source=test")
+    wait_for_app(page)
+    header = page.get_by_role("heading", name="One backward step, with numbers")
+    header.scroll_into_view_if_needed()
+    image_number = page.get_by_label("Training image (of 60,000)")
+    assert image_number.count() == 0  # closed: nothing of it drawn
+    page.get_by_text("Work through one step, number by number").click()
+    image_number.wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert "backward_open=1" in page.url
+    page.reload()
+    wait_for_app(page)
+    page.get_by_label("Training image (of 60,000)").wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.js_errors == []
