@@ -196,7 +196,7 @@ def _uploaded_digit() -> np.ndarray | None:
         st.info(t("robustness.digit.upload_info"), icon=":material/upload:")
         return None
     try:
-        return preprocess_digit(open_upload(upload.getvalue())).digit
+        return preprocess_digit(open_upload(upload.getvalue()), pictures=False).digit
     except ImageError as error:  # a message in the page's language when it carries a catalog key
         message = t(error.key, **error.params) if getattr(error, "key", None) else str(error)
         st.warning(message, icon=":material/broken_image:")

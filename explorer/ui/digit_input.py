@@ -51,7 +51,6 @@ class Digit:
     description: str  # e.g. "your drawing", "test digit #42", in the session's language
     label: int | None = None  # the true label, for test digits
     index: int | None = None  # the index in the MNIST test set, for test digits
-    steps: Preprocessed | None = None  # the preprocessing of a drawing
 
 
 def canvas_image(result) -> np.ndarray | None:
@@ -91,14 +90,14 @@ def draw_digit(key: str, *, side: int = CANVAS_SIDE, hint: str | None = None) ->
     if image is None:
         return None
     try:
-        steps = preprocess_digit(image)
+        result = preprocess_digit(image, pictures=False)  # the digit only: no page shows a drawing's steps
     except ImageError as error:  # e.g. a stroke too faint to count as ink
         st.info(error_text(error), icon=":material/draw:")
         return None
     except Exception as error:  # noqa: BLE001 - never a traceback for a drawing
         st.info(t("shared.draw.not_a_digit", error=type(error).__name__), icon=":material/draw:")
         return None
-    return Digit(steps.digit, t("shared.draw.your_drawing"), steps=steps)
+    return Digit(result.digit, t("shared.draw.your_drawing"))
 
 
 def _new_index(key: str, labels: np.ndarray, wanted: int | None) -> int:
