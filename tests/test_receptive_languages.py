@@ -1,6 +1,7 @@
 """The Receptive fields page in 简体中文 and 繁體中文: every tab (opened one by one, as the page
-draws only the open one), the comparison with changed controls, the calculator with an invalid stack, the effective receptive
-field of every CNN the page offers, and the page without MNIST: no exception, no English sentence.
+draws only the open one), the comparison with changed controls, the calculator with an invalid
+stack, the effective receptive field of every CNN the page offers, the head-to-head's controls,
+and the page without MNIST: no exception, no English sentence.
 
 The page runs inside the app (explorer/Home.py, then switch_page), as in a browser: the entrypoint
 reads ?lang= and tells the catalogs which language this session speaks. AppTest formats a choice
@@ -60,6 +61,8 @@ def test_comparison_and_calculator_in_chinese(lang):
         _, problems = rm.parse_stack(rm.spec_rows(rm.model_stack("deepconvnet")), 1)
         assert problems[0].code == "no_output"
         assert i18n.t(problems[0].key, **problems[0].params) in [error.value for error in at.error]
+        click_tab(at, "head-to-head")
+        assert_all_translated(at, lang)
 
 
 @pytest.mark.parametrize("lang", CHINESE)
