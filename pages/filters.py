@@ -396,8 +396,7 @@ def dense_stage(stage, view, is_last: bool, true_label: int | None, key: str) ->
 def pictures_of(key: str, label: str, first: bool):
     """An expander for a stage's tiles, drawn only while open (its state in the link). Every stage
     of DeepConvNet drawn at once is 57 charts: seconds of a phone's time for each page view."""
-    url_state.bind(f"{key}_open", first)
-    return st.expander(label, key=f"{key}_open", on_change="rerun")
+    return url_state.expander(f"{key}_open", label, opened=first)
 
 
 def layer_by_layer(net: Network, view, colour_mode: str, true_label: int | None, model_key: str) -> None:

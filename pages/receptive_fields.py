@@ -74,7 +74,8 @@ def _conv_layers(model: str) -> list[tuple[int, str]]:
 
 
 TABS = ("compare", "calculator", "erf", "head-to-head")  # URL ids; labels in the catalog (receptive.tab.<id>)
-ERF_MODELS = [name for name in rm.preset_names() if name != "tf-cnn-bn"]  # the CNNs whose field is measured
+PRESETS = rm.preset_names()  # the app's networks, as the calculator offers them
+ERF_MODELS = [name for name in PRESETS if name != "tf-cnn-bn"]  # the CNNs whose field is measured
 H2H_SIZES = [1000, 2000, 3000, 5000, 8000]  # training images for the head-to-head
 
 
@@ -221,9 +222,8 @@ def _stack_rows(preset: str) -> pd.DataFrame:
 def calculator_tab(digit: np.ndarray) -> None:
     st.header(t("receptive.calc.header"))
     st.markdown(t("receptive.calc.intro"))
-    names = rm.preset_names()
     top = st.columns([2, 1])
-    preset = top[0].selectbox(t("receptive.calc.preset_label"), names, key="rf_preset", persist_state="page")
+    preset = top[0].selectbox(t("receptive.calc.preset_label"), PRESETS, key="rf_preset", persist_state="page")
     input_size = top[1].number_input(t("receptive.calc.input_size_label"), 1, 1024, step=1, key="rf_input_size",
                                      persist_state="page")
     edited = st.data_editor(
@@ -237,8 +237,9 @@ def calculator_tab(digit: np.ndarray) -> None:
             "dilation": st.column_config.NumberColumn(t("receptive.column.dilation"), step=1),
         },
     )
-    st.session_state[EDITED_KEY] = (preset, edited.to_dict("records"))
-    specs, problems = rm.parse_stack(st.session_state[EDITED_KEY][1], int(input_size))
+    stack = edited.to_dict("records")
+    st.session_state[EDITED_KEY] = (preset, stack)
+    specs, problems = rm.parse_stack(stack, int(input_size))
     if problems:
         for problem in problems:
             st.error(_problem_text(problem), icon=":material/error:")
@@ -402,8 +403,7 @@ def bind_every_tab(data) -> None:
     out_size = 28 - 2 * st.session_state["rf_n"]
     url_state.bind_number("rf_row", out_size // 2, 0, out_size - 1)
     url_state.bind_number("rf_col", out_size // 2, 0, out_size - 1)
-    names = rm.preset_names()
-    url_state.bind_choice("rf_preset", "lenet" if "lenet" in names else names[0], names)
+    url_state.bind_choice("rf_preset", "lenet" if "lenet" in PRESETS else PRESETS[0], PRESETS)
     url_state.bind_number("rf_input_size", 28, 1, 1024)
     url_state.bind_choice("rf_erf_model", "deepconvnet", ERF_MODELS)
     model = st.session_state["rf_erf_model"]

@@ -239,8 +239,7 @@ def backward_step_section(net: Network) -> None:
     its charts, for a part no lesson needs on screen."""
     st.header(t("backward.title"))
     st.markdown(t("backward.intro"))
-    url_state.bind(OPEN_KEY, False)
-    numbers = st.expander(t("backward.open"), key=OPEN_KEY, on_change="rerun")
+    numbers = url_state.expander(OPEN_KEY, t("backward.open"))
     if numbers.open:
         with numbers:
             worked_step(net)

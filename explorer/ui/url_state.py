@@ -127,6 +127,13 @@ def bind_choice(key: str, default: Any, options: Sequence) -> None:
         st.session_state[key] = default
 
 
+def expander(key: str, label: str, opened: bool = False):
+    """An expander whose open state is in the link: its content is meant to be drawn only while
+    it is open (`if box.open: with box: ...`), and opening or closing it reruns the page."""
+    bind(key, opened)
+    return st.expander(label, key=key, on_change="rerun")
+
+
 def resend_values() -> None:
     """Send every bound widget's value to the browser again. After a language change a choice
     widget would otherwise keep showing its chosen option's label in the old language."""
