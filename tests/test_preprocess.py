@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, features
 from explorer.data.preprocess import (
     MAX_PIXELS,
     MAX_UPLOAD_BYTES,
+    DRAWING_MAX_SIDE,
     ImageError,
     PreprocessOptions,
     Preprocessed,
@@ -106,6 +107,17 @@ def test_off_centre_digit_is_moved_to_the_centre():
     corner = preprocess_digit(draw_seven(offset=(110, 60))).digit
     assert_mnist_like(corner)
     assert mean_abs_diff(centred, corner) < 3
+
+
+@pytest.mark.parametrize("width", [8, 22])
+def test_a_canvas_worked_on_at_half_size_gives_nearly_the_same_digit(width):
+    canvas = np.asarray(draw_seven(offset=(30, 20), width=width))
+    full = preprocess_digit(canvas, pictures=False)
+    half = preprocess_digit(canvas, pictures=False, max_side=DRAWING_MAX_SIDE)
+    assert DRAWING_MAX_SIDE < CANVAS
+    assert "reduced" in [note.code for note in half.notes] and "reduced" not in [note.code for note in full.notes]
+    assert_mnist_like(half.digit)
+    assert mean_abs_diff(full.digit, half.digit) < 6
 
 
 def test_black_on_white_matches_white_on_black():

@@ -56,6 +56,9 @@ BOX_SIZE = 20  # MNIST digits fit a 20x20 box inside the 28x28 frame
 FRAME_CENTRE = 14.0  # MNIST puts the centre of mass at pixel (14, 14)
 DECODE_MAX_SIDE = 1024  # larger uploads are decoded already reduced to at most this
 WORK_MAX_SIDE = 512  # and then reduced to this: a digit needs no more pixels to become 20x20
+# A drawing is worked on at most this size: a 280-px canvas's 22-px strokes stay 11 px wide, far
+# more than a 20x20 box needs, and every step costs a quarter (the server answers every stroke).
+DRAWING_MAX_SIDE = 140
 # To 20x20 with Lanczos: anti-aliased like MNIST's own reduction, and sharper than a box or a
 # bilinear filter (benchmarks/photos.py measured it; its slight ringing is clipped away).
 SHRINK_FILTER = Image.Resampling.LANCZOS
@@ -472,12 +475,14 @@ def preprocess_digit(
     image: Image.Image | np.ndarray,
     options: PreprocessOptions | None = None,
     pictures: bool = True,
+    max_side: int = WORK_MAX_SIDE,
 ) -> Preprocessed:
     """Run the MNIST-style pipeline on a PIL image or a canvas array.
 
     Arrays are treated as drawings (their "empty" message says so).
     Raises ImageError when there is no visible digit. Without `pictures`, `steps` stays empty:
     a page that shows only the digit saves their making (a millisecond of every drawing).
+    A larger image is first reduced to `max_side` pixels (DRAWING_MAX_SIDE suits a canvas).
     """
     options = options or PreprocessOptions()
     if options.invert not in ("auto", "always", "never"):
@@ -491,7 +496,7 @@ def preprocess_digit(
             steps.append((title, make()))
 
     # 1. Grayscale
-    gray = _limit_size(to_grayscale(image), notes)
+    gray = _limit_size(to_grayscale(image), max_side, notes)
     picture(Step(STEP_CODES[0]), lambda: _thumbnail(gray, _border_median(gray)))
 
     # 2. Find the paper, then the ink (white on black)
@@ -532,11 +537,11 @@ def _title(index: int, enabled: bool) -> Step:
     return Step(STEP_CODES[index] + ("" if enabled else "_off"))
 
 
-def _limit_size(gray: np.ndarray, notes: list[Step]) -> np.ndarray:
+def _limit_size(gray: np.ndarray, max_side: int, notes: list[Step]) -> np.ndarray:
     height, width = gray.shape
-    if max(height, width) <= WORK_MAX_SIDE:
+    if max(height, width) <= max_side:
         return gray
-    scale = WORK_MAX_SIDE / max(height, width)
+    scale = max_side / max(height, width)
     size = (max(1, round(height * scale)), max(1, round(width * scale)))
     notes.append(Step("reduced", width=width, height=height, new_width=size[1], new_height=size[0]))
     return _resize(gray, size, Image.Resampling.BOX)
