@@ -98,14 +98,7 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     pg = context.new_page()
-    pg.js_errors = []
-
-    def on_console(msg):
-        if msg.type == "error" and not _ignorable(msg):
-            pg.js_errors.append(f"console: {msg.text} ({(msg.location or {}).get('url', '')})")
-
-    pg.on("console", on_console)
-    pg.on("pageerror", lambda exc: pg.js_errors.append(f"pageerror: {exc}"))
+    _watch_errors(pg)
     yield pg
     context.close()
 
@@ -209,7 +202,7 @@ VIEWPORTS = {"1280x720": DESKTOP, "390x844": PHONE}
 
 
 def _watch_errors(pg) -> None:
-    """Fill `pg.js_errors` as the `page` fixture does."""
+    """Fill `pg.js_errors` with console errors and uncaught exceptions, less the noise in _ignorable()."""
     pg.js_errors = []
 
     def on_console(msg):
