@@ -107,3 +107,51 @@ def test_importing_the_core_keeps_freed_arrays_pages_for_the_next_step():
     if not sys.platform.startswith("linux") or _new_pages_in_a_second_step("") < pages_of_a_step // 2:
         pytest.skip("this C library's malloc already keeps freed blocks for reuse")
     assert _new_pages_in_a_second_step("import explorer.nn") < pages_of_a_step // 20
+
+
+def _cgroup_file(folder, name, text):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text + "\n")
+
+
+def _proc_cgroup(tmp_path, *lines):
+    path = tmp_path / "proc-self-cgroup"
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def test_a_cgroup_v2_limit_is_read_from_cpu_max(tmp_path):
+    mount = tmp_path / "cgroup"
+    _cgroup_file(mount, "cpu.max", "max 100000")  # the root: no limit
+    _cgroup_file(mount / "app", "cpu.max", "150000 100000")
+    assert machine.cgroup_cpu_limit(_proc_cgroup(tmp_path, "0::/app"), mount) == 1.5
+
+
+def test_the_tightest_limit_above_the_cgroup_holds(tmp_path):
+    mount = tmp_path / "cgroup"
+    _cgroup_file(mount / "class", "cpu.max", "100000 100000")
+    _cgroup_file(mount / "class" / "app", "cpu.max", "400000 100000")
+    assert machine.cgroup_cpu_limit(_proc_cgroup(tmp_path, "0::/class/app"), mount) == 1.0
+
+
+def test_a_cgroup_v1_quota_over_its_period(tmp_path):
+    mount = tmp_path / "cgroup"
+    # Inside a container its cgroup is the mount's root; /proc still names the host's path.
+    _cgroup_file(mount / "cpu,cpuacct", "cpu.cfs_quota_us", "50000")
+    _cgroup_file(mount / "cpu,cpuacct", "cpu.cfs_period_us", "100000")
+    proc = _proc_cgroup(tmp_path, "4:memory:/docker/abc", "3:cpu,cpuacct:/docker/abc", "0::/")
+    assert machine.cgroup_cpu_limit(proc, mount) == 0.5
+
+
+def test_no_quota_no_cgroup_file_or_no_cgroups_is_no_limit(tmp_path):
+    mount = tmp_path / "cgroup"
+    _cgroup_file(mount / "cpu", "cpu.cfs_quota_us", "-1")
+    _cgroup_file(mount / "cpu", "cpu.cfs_period_us", "100000")
+    assert machine.cgroup_cpu_limit(_proc_cgroup(tmp_path, "1:cpu:/", "0::/"), mount) is None
+    assert machine.cgroup_cpu_limit(_proc_cgroup(tmp_path, "0::/"), tmp_path / "empty") is None
+    assert machine.cgroup_cpu_limit(tmp_path / "no-proc-file", mount) is None
+
+
+@pytest.mark.parametrize("cores, limit, allowed", [(2, None, 2), (16, 2.0, 2), (16, 1.5, 2), (2, 0.7, 1), (2, 4.0, 2)])
+def test_a_cgroup_limit_caps_the_cores_worth_using(cores, limit, allowed):
+    assert machine.allowed_cores(cores, limit) == allowed

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from explorer.nn import parallel
+from explorer.nn.machine import usable_cores
 from explorer.ui.scheduler import DUTY_WITH_COMPANY, REDRAWS_PER_SECOND, SLICE, TrainingScheduler
 
 
@@ -251,7 +252,7 @@ def test_a_failing_job_leaves_and_the_worker_goes_on():
 
 
 def test_the_slots_leave_a_core_for_clicks():
-    cores = parallel._usable_cores()
+    cores = usable_cores()
     assert TrainingScheduler().slots == max(1, cores - 1)
 
 
@@ -324,4 +325,4 @@ def test_a_deployment_can_set_the_number_of_training_slots(monkeypatch):
     monkeypatch.setenv("EXPLORER_TRAINING_SLOTS", "3")
     assert default_slots() == 3
     monkeypatch.setenv("EXPLORER_TRAINING_SLOTS", "many")
-    assert default_slots() == max(1, parallel._usable_cores() - 1)
+    assert default_slots() == max(1, usable_cores() - 1)

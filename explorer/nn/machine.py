@@ -8,6 +8,7 @@ are derived from the cache sizes of the machine the code runs on.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import re
 from functools import lru_cache
@@ -110,6 +111,73 @@ def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     vectors = " ".join(name for name in VECTOR_EXTENSIONS if name in flags) or "no AVX"
     l3 = f", L3 {l3_share_bytes() / 2**20:g} MB" if l3_share_bytes() else ""
     return f"{model}; {vectors}; L2 {l2_cache_bytes() / 2**20:g} MB{l3} per core"
+
+
+# A container (`docker run --cpus 2`, a cloud's app on a big shared machine) may run on all of
+# the machine's cores yet be allowed only a few cores' worth of processor time: the limit sits in
+# its cgroup, and the affinity mask does not show it. Training 15 networks at once under a
+# 2-core limit would leave no time for clicks.
+_PROC_CGROUP = Path("/proc/self/cgroup")
+_CGROUP_MOUNT = Path("/sys/fs/cgroup")
+
+
+def _v2_limit(folder: Path) -> float | None:
+    """cgroup v2's cpu.max: "max 100000" (no limit) or "200000 100000" (2 CPUs' worth)."""
+    quota, _, period = (folder / "cpu.max").read_text().partition(" ")
+    return None if quota == "max" else int(quota) / int(period)
+
+
+def _v1_limit(folder: Path) -> float | None:
+    """cgroup v1's cpu.cfs_quota_us over cpu.cfs_period_us; a quota of -1 is no limit."""
+    quota = int((folder / "cpu.cfs_quota_us").read_text())
+    return None if quota < 0 else quota / int((folder / "cpu.cfs_period_us").read_text())
+
+
+def _folders_up(root: Path, path: str) -> list[Path]:
+    """The cgroup's folder under this mount and every folder above it that exists: a limit set
+    on any of them holds. (Inside a container its own cgroup is usually the mount's root.)"""
+    folder = root / path.strip("/")
+    return [f for f in (folder, *folder.parents) if f.is_relative_to(root) and f.is_dir()]
+
+
+def cgroup_cpu_limit(proc_cgroup: Path = _PROC_CGROUP, mount: Path = _CGROUP_MOUNT) -> float | None:
+    """CPUs' worth of processor time this process may use (the tightest limit on its cgroup and
+    the ones above it), or None when nothing limits it. Reads cgroup v2 and v1 (Linux)."""
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    limits = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2: one hierarchy, at the mount or (hybrid) under unified/
+            places, read = (mount, mount / "unified"), _v2_limit
+        elif "cpu" in controllers.split(","):
+            places, read = (mount / "cpu", mount / "cpu,cpuacct"), _v1_limit
+        else:
+            continue
+        for folder in (f for root in places for f in _folders_up(root, path)):
+            try:
+                limits.append(read(folder))
+            except (OSError, ValueError):
+                continue
+    return min((limit for limit in limits if limit), default=None)
+
+
+def allowed_cores(cores: int, cpu_limit: float | None) -> int:
+    """Cores worth using: those the process may run on, fewer under a cgroup's limit (rounded up:
+    1.5 CPUs' worth still keeps two cores busy part of the time)."""
+    return cores if cpu_limit is None else max(1, min(cores, math.ceil(cpu_limit)))
+
+
+@lru_cache(maxsize=None)
+def usable_cores() -> int:
+    """allowed_cores() of this process: its CPU affinity and its cgroup's limit."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # the cores this process may run on (Linux)
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return allowed_cores(cores, cgroup_cpu_limit())
 
 
 # glibc gives a big freed block's pages back to the OS (a block of its own pages is unmapped; free

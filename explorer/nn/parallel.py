@@ -16,7 +16,6 @@ has a core's worth of work, and each runs its chunks in its own thread.
 """
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,15 +23,10 @@ from contextlib import contextmanager
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may run on (Linux)
-    except AttributeError:
-        return os.cpu_count() or 1
+from explorer.nn.machine import usable_cores
 
 
-WORKERS = max(1, min(2, _usable_cores()))  # at most two: tuned and measured on a 2-core server
+WORKERS = max(1, min(2, usable_cores()))  # at most two: tuned and measured on a 2-core server
 MIN_SPLIT_BYTES = 1 << 20  # elementwise work on smaller arrays stays on one thread
 _helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix="explorer-worker") if WORKERS > 1 else None
 _helpers_free = threading.Lock()  # held by the one map_chunks the helpers are working for
@@ -108,7 +102,9 @@ class _BlasThreads:
         self._lock = threading.Lock()
         self._inside = 0
         self._blas = ThreadpoolController().select(user_api="blas").lib_controllers
-        self._own_counts = [lib.get_num_threads() for lib in self._blas]  # BLAS's own choice
+        # BLAS's own choice, but no more threads than the cores this process may use: OpenBLAS
+        # counts the machine's cores, not a container's limit
+        self._own_counts = [min(lib.get_num_threads(), usable_cores()) for lib in self._blas]
         self.lowered = False
 
     def enter_one(self):

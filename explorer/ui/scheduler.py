@@ -26,7 +26,8 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from explorer.nn.parallel import _usable_cores, single_threaded
+from explorer.nn.machine import usable_cores
+from explorer.nn.parallel import single_threaded
 
 SLICE = 0.05  # seconds of training in a turn: many short turns are fair in any few seconds
 REDRAWS_PER_SECOND = 3.0  # live updates of all training sessions together
@@ -44,11 +45,12 @@ SWITCH_INTERVAL = 0.001
 
 
 def default_slots() -> int:
-    """The machine's cores minus one (at least one), or EXPLORER_TRAINING_SLOTS when set."""
+    """The cores this process may use (machine.usable_cores: its cgroup may allow fewer than the
+    machine has) minus one, at least one; or EXPLORER_TRAINING_SLOTS when set."""
     try:
         return max(1, int(os.environ["EXPLORER_TRAINING_SLOTS"]))
     except (KeyError, ValueError):
-        return max(1, _usable_cores() - 1)
+        return max(1, usable_cores() - 1)
 
 
 Work = Callable[[float], bool]  # trains for about the given seconds; returns whether it wants more

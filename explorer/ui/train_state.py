@@ -18,7 +18,7 @@ from explorer.i18n import t
 from explorer.nn.checkpoints import model_card, weights_bytes
 from explorer.lab.class_eval import ClassCurve, FineTuning
 from explorer.lab.compare import Comparison, LiveRun, add_record, downsample, record_of, smooth
-from explorer.nn.parallel import _usable_cores
+from explorer.nn.machine import usable_cores
 from explorer.nn.pretrained import load_pretrained
 from explorer.ui.scheduler import scheduler
 from explorer.ui.resources import SESSION_MODEL_KEY
@@ -68,7 +68,7 @@ CROWD_PER_CORE = 10
 
 
 def crowd_size() -> int:
-    return CROWD_PER_CORE * _usable_cores()
+    return CROWD_PER_CORE * usable_cores()
 
 
 def training_count() -> int:
