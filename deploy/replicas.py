@@ -29,6 +29,8 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from explorer.nn.machine import usable_cores  # the cores a container's limit allows
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.template")
 HAPROXY = "/usr/sbin/haproxy"
@@ -128,7 +130,7 @@ def blas_threads(replicas: int) -> int:
     work: with two replicas on two cores and two BLAS threads each, the spinning threads took the
     cores from the other replica's Python (a cold start of 30 sessions: p95 11 s, against 5.7 s
     with one thread each)."""
-    return max(1, (os.cpu_count() or 1) // replicas)
+    return max(1, usable_cores() // replicas)
 
 
 def start_replica(replica: Replica, cookie_secret: str, state_dir: Path, threads: int = 1) -> subprocess.Popen:

@@ -64,7 +64,7 @@ def test_the_config_names_every_replica_with_its_cookie():
 
 
 def test_each_replica_keeps_its_blas_to_its_share_of_the_cores(monkeypatch, tmp_path):
-    monkeypatch.setattr(deploy.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(deploy, "usable_cores", lambda: 8)
     assert [deploy.blas_threads(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
     spawned = {}
     monkeypatch.setattr(deploy, "_spawn", lambda cmd, env, log: spawned.update(env) or object())
