@@ -150,6 +150,7 @@ def test_no_quota_no_cgroup_file_or_no_cgroups_is_no_limit(tmp_path):
     assert machine.cgroup_cpu_limit(_proc_cgroup(tmp_path, "1:cpu:/", "0::/"), mount) is None
     assert machine.cgroup_cpu_limit(_proc_cgroup(tmp_path, "0::/"), tmp_path / "empty") is None
     assert machine.cgroup_cpu_limit(tmp_path / "no-proc-file", mount) is None
+    assert machine.cgroup_cpu_limit(_proc_cgroup(tmp_path, "garbled", ""), mount) is None
 
 
 @pytest.mark.parametrize("cores, limit, allowed", [(2, None, 2), (16, 2.0, 2), (16, 1.5, 2), (2, 0.7, 1), (2, 4.0, 2)])

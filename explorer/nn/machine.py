@@ -149,7 +149,10 @@ def cgroup_cpu_limit(proc_cgroup: Path = _PROC_CGROUP, mount: Path = _CGROUP_MOU
         return None
     limits = []
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue  # not "id:controllers:path"
+        _, controllers, path = parts
         if controllers == "":  # cgroup v2: one hierarchy, at the mount or (hybrid) under unified/
             places, read = (mount, mount / "unified"), _v2_limit
         elif "cpu" in controllers.split(","):
