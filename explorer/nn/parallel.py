@@ -26,7 +26,7 @@ from threadpoolctl import ThreadpoolController
 from explorer.nn.machine import usable_cores
 
 
-WORKERS = max(1, min(2, usable_cores()))  # at most two: tuned and measured on a 2-core server
+WORKERS = min(2, usable_cores())  # at most two: tuned and measured on a 2-core server
 MIN_SPLIT_BYTES = 1 << 20  # elementwise work on smaller arrays stays on one thread
 _helpers = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix="explorer-worker") if WORKERS > 1 else None
 _helpers_free = threading.Lock()  # held by the one map_chunks the helpers are working for
